@@ -1,0 +1,66 @@
+"""The contract between the engine and a model: intervals of time with entry/exit states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import pyomo.environ as pyo
+
+
+@dataclass
+class IntervalModel:
+    """A Pyomo model of the steps ``start..stop-1`` with its cost and boundary states.
+
+    ``entry[name]`` is the state just before ``start`` and ``exit[name]`` the state after
+    ``stop - 1``; the same name at consecutive boundaries denotes the same physical state,
+    which is what lets the engine glue intervals together. ``binaries[t]`` lists the
+    integer variables of step ``t`` (used to fix a plan away from boundaries). The model
+    carries no objective: the engine adds one (the cost, or a priced cost).
+    """
+
+    start: int
+    stop: int
+    model: pyo.ConcreteModel
+    cost: pyo.Expression
+    entry: dict[str, pyo.Var] = field(default_factory=dict)
+    exit: dict[str, pyo.Var] = field(default_factory=dict)
+    binaries: dict[int, list] = field(default_factory=dict)
+
+    @property
+    def length(self) -> int:
+        """Number of time steps covered."""
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class BoundaryCondition:
+    """A condition on a state at the horizon's edges.
+
+    ``fixed``: the entry state at step 0 equals ``value``.
+    ``cyclic``: the exit state after the last step is ``>=`` (or ``==``) the entry state
+    at step 0 (storage ends the horizon at least as full as it began).
+    """
+
+    state: str
+    kind: Literal["fixed", "cyclic"]
+    value: float = 0.0
+    sense: Literal[">=", "=="] = ">="
+
+
+@runtime_checkable
+class IntervalProvider(Protocol):
+    """Anything that can build an interval of its horizon as a Pyomo model."""
+
+    @property
+    def horizon(self) -> int:
+        """Number of time steps of the whole problem."""
+        ...
+
+    def build(self, start: int, stop: int, relax: bool = False) -> IntervalModel:
+        """Build steps ``start..stop-1``; ``relax`` makes integer variables continuous."""
+        ...
+
+    def boundary_conditions(self) -> list[BoundaryCondition]:
+        """Conditions on the entry states at step 0 and exit states at the horizon end."""
+        ...

@@ -1,0 +1,237 @@
+"""Every solver back-end in one place: choice (HiGHS / Gurobi), options, normalised results.
+
+This is the only module that touches HiGHS or Gurobi. Gurobi is used only where its licence
+allows: the pip wheel's licence is size-limited (2,000 variables and 2,000 constraints), so
+``auto`` picks Gurobi for a model only with a full licence or a model that fits the limit.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.base import Availability
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+SolverName = Literal["auto", "highs", "gurobi"]
+LIMITED_LICENCE_SIZE = 2000
+
+
+class SolverError(RuntimeError):
+    """A solver could not be used or failed; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve one model: back-end, limits and tolerances."""
+
+    solver: SolverName = "auto"
+    time_limit: float | None = None
+    gap: float = 1e-4
+    threads: int | None = None
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        if self.solver not in ("auto", "highs", "gurobi"):
+            raise ValueError(f"solver must be auto, highs or gurobi, not {self.solver!r}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"time_limit must be positive, not {self.time_limit!r}")
+        if not 0 <= self.gap < 1:
+            raise ValueError(f"gap must be in [0, 1), not {self.gap!r}")
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """Normalised outcome of one solve.
+
+    ``status``: ``optimal`` (within the gap), ``feasible`` (stopped at a limit with a plan),
+    ``infeasible``, ``no_solution`` (stopped at a limit without a plan) or ``error``.
+    ``bound`` is a proven bound on the optimum (the objective itself for an optimal LP).
+    """
+
+    status: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    solver: str
+    termination: str
+
+    @property
+    def has_solution(self) -> bool:
+        """True when a plan was loaded into the model."""
+        return self.status in ("optimal", "feasible")
+
+
+def relative_gap(upper: float | None, lower: float | None) -> float | None:
+    """(upper - lower) / |upper|, 0 when both are 0, None when either is unknown."""
+    if upper is None or lower is None or not math.isfinite(upper) or not math.isfinite(lower):
+        return None
+    if upper == lower:
+        return 0.0
+    return max(0.0, upper - lower) / max(abs(upper), 1e-9)
+
+
+_PROBES: list = []
+
+
+@functools.cache
+def gurobi_availability() -> Availability:
+    """What Gurobi licence this process can use (probed once; the probe holds the Env)."""
+    try:
+        from pyomo.contrib.solver.solvers.gurobi.gurobi_persistent import GurobiPersistent
+
+        probe = GurobiPersistent()
+        _PROBES.append(probe)
+        return probe.available()
+    except Exception:  # noqa: BLE001 - any import or licence failure means "not available"
+        return Availability.NotFound
+
+
+def model_size(model: pyo.ConcreteModel) -> tuple[int, int]:
+    """(variables, constraints) of a Pyomo model, counting active constraint rows."""
+    n_vars = sum(1 for _ in model.component_data_objects(pyo.Var, descend_into=True))
+    n_cons = sum(
+        1 for _ in model.component_data_objects(pyo.Constraint, active=True, descend_into=True)
+    )
+    return n_vars, n_cons
+
+
+def gurobi_can_take(n_vars: int, n_cons: int) -> bool:
+    """True if the Gurobi licence found here can solve a model of this size."""
+    avail = gurobi_availability()
+    if avail == Availability.FullLicense:
+        return True
+    if avail == Availability.LimitedLicense:
+        return n_vars <= LIMITED_LICENCE_SIZE and n_cons <= LIMITED_LICENCE_SIZE
+    return False
+
+
+def choose_solver(requested: SolverName, model: pyo.ConcreteModel) -> str:
+    """Resolve ``auto``/``highs``/``gurobi`` to the back-end that will solve ``model``."""
+    if requested == "highs":
+        return "highs"
+    if requested == "auto" and gurobi_availability() not in (
+        Availability.FullLicense,
+        Availability.LimitedLicense,
+    ):
+        return "highs"
+    n_vars, n_cons = model_size(model)
+    if gurobi_can_take(n_vars, n_cons):
+        return "gurobi"
+    if requested == "auto":
+        return "highs"
+    avail = gurobi_availability()
+    if avail == Availability.LimitedLicense:
+        raise SolverError(
+            f"Gurobi's licence here is size-limited ({LIMITED_LICENCE_SIZE} variables and "
+            f"{LIMITED_LICENCE_SIZE} constraints) and this model has {n_vars} variables and "
+            f"{n_cons} constraints. Put a full licence in ~/gurobi.lic or point "
+            "GRB_LICENSE_FILE at one, or use --solver auto (Gurobi where it fits, HiGHS "
+            "otherwise) or --solver highs."
+        )
+    raise SolverError(
+        f"Gurobi is not usable here (licence status: {avail.name}). Install a licence "
+        "(~/gurobi.lic or GRB_LICENSE_FILE) or use --solver highs."
+    )
+
+
+_STATUS = {
+    TerminationCondition.convergenceCriteriaSatisfied: "optimal",
+    TerminationCondition.provenInfeasible: "infeasible",
+    TerminationCondition.locallyInfeasible: "infeasible",
+    TerminationCondition.infeasibleOrUnbounded: "infeasible",
+}
+
+
+class PersistentSolver:
+    """One solver instance bound to one model; re-solves after parameter or bound changes.
+
+    Non-optimal outcomes do not raise: a time limit returns the best plan and its bound.
+    ``fast_updates`` switches off Pyomo's structural change checks (use when only mutable
+    parameters and variable bounds change between solves).
+    """
+
+    def __init__(
+        self, model: pyo.ConcreteModel, options: SolveOptions, fast_updates: bool = False
+    ) -> None:
+        self.model = model
+        self.options = options
+        self.name = choose_solver(options.solver, model)
+        self._opt = self._make(self.name)
+        cfg = self._opt.config
+        cfg.load_solutions = False
+        cfg.raise_exception_on_nonoptimal_result = False
+        if fast_updates:
+            au = cfg.auto_updates
+            au.check_for_new_or_removed_constraints = False
+            au.check_for_new_or_removed_vars = False
+            au.check_for_new_or_removed_params = False
+            au.check_for_new_objective = False
+            au.update_constraints = False
+            au.update_named_expressions = False
+        self._opt.set_instance(model)
+
+    @staticmethod
+    def _make(name: str):
+        if name == "highs":
+            from pyomo.contrib.solver.solvers.highs import Highs
+
+            return Highs(treat_fixed_vars_as_params=False)
+        from pyomo.contrib.solver.solvers.gurobi.gurobi_persistent import GurobiPersistent
+
+        return GurobiPersistent()
+
+    def solve(self, time_limit: float | None = None, gap: float | None = None) -> SolveResult:
+        """Solve the bound model, load the plan if there is one, and normalise the result."""
+        o = self.options
+        kwargs = {
+            "tee": o.verbose,
+            "rel_gap": o.gap if gap is None else gap,
+            "time_limit": time_limit if time_limit is not None else o.time_limit,
+        }
+        if o.threads is not None:
+            kwargs["threads"] = o.threads
+        t0 = time.perf_counter()
+        try:
+            res = self._opt.solve(self.model, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - normalise solver failures into one error
+            raise SolverError(f"{self.name} failed: {exc}") from exc
+        seconds = time.perf_counter() - t0
+        tc = res.termination_condition
+        has_plan = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
+        status = _STATUS.get(tc)
+        if status is None:
+            status = "feasible" if has_plan else "no_solution"
+        if status == "optimal" and not has_plan:
+            status = "no_solution"
+        if has_plan and status in ("optimal", "feasible"):
+            res.solution_loader.load_vars()
+        objective = res.incumbent_objective if has_plan else None
+        bound = res.objective_bound
+        if bound is not None and not math.isfinite(bound):
+            bound = None
+        if status == "optimal" and bound is None:
+            bound = objective
+        return SolveResult(
+            status=status,
+            objective=objective,
+            bound=bound,
+            gap=relative_gap(objective, bound),
+            seconds=seconds,
+            solver=self.name,
+            termination=tc.name,
+        )
+
+    def duals(self, constraints: list) -> dict:
+        """Duals of the given constraints after an LP solve (Pyomo's sign convention)."""
+        return self._opt.get_duals(constraints)
+
+
+def solve(model: pyo.ConcreteModel, options: SolveOptions) -> SolveResult:
+    """Solve a model once with a fresh solver instance."""
+    return PersistentSolver(model, options).solve()

@@ -1,0 +1,395 @@
+"""The energy-network operation MILP for one design and weight, built for any hour range.
+
+:class:`EnergyProvider` implements :class:`decomp.IntervalProvider`: ``build(start, stop)``
+returns the model of hours ``start..stop-1`` whose entry/exit states are storage levels and,
+for units with start-up costs or minimum up/down times, the on/off state and the starts and
+stops still inside the minimum-time windows. The same builder builds the whole horizon.
+
+Objective: ``W * C_op + (1 - W) * A`` with ``C_op`` = purchases - sales + backup fuel +
+start-ups and ``A`` = purchases + sales + backup fuel (all at their prices).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyomo.environ as pyo
+
+from decomp.provider import BoundaryCondition, IntervalModel
+from design.case import Commitment
+from design.operation_data import H2_LHV_KWH_PER_NM3, OperationData
+
+
+@dataclass
+class Column:
+    """One schedule column: ``factor * var[t]`` (factor scalar or per-hour array)."""
+
+    var: pyo.Var
+    factor: float | np.ndarray = 1.0
+
+
+@dataclass
+class _Terms:
+    """Balance contributions per bus: (coefficient per hour or scalar, indexed var)."""
+
+    items: dict[str, list[tuple[float | np.ndarray, pyo.Var]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+
+    def add(self, bus: str, coef: float | np.ndarray, var: pyo.Var) -> None:
+        self.items[bus].append((coef, var))
+
+    def expr(self, bus: str, t: int, offset: int):
+        total = 0
+        for coef, var in self.items.get(bus, ()):
+            c = coef[t - offset] if isinstance(coef, np.ndarray) else coef
+            total = total + c * var[t]
+        return total
+
+
+class EnergyProvider:
+    """Builds the operation model of one design and weight W for any hour range."""
+
+    def __init__(self, data: OperationData, weight: float) -> None:
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"weight W must be in [0, 1], not {weight}")
+        self.data = data
+        self.weight = float(weight)
+
+    @property
+    def horizon(self) -> int:
+        """Hours of the prepared series."""
+        return self.data.hours
+
+    def storage_capacity(self, name: str) -> float:
+        """Energy/volume capacity of a storage component in its level unit."""
+        comp = next(c for c in self.data.components if c.name == name)
+        cap = self.data.capacity[name]
+        if comp.kind == "hot_water_tank":
+            return cap * comp.kwh_per_m3
+        return cap
+
+    def boundary_conditions(self) -> list[BoundaryCondition]:
+        """Storage: cyclic (end >= start), start fixed too if the case says so; units start off."""
+        d = self.data
+        out = []
+        for c in d.components:
+            if c.kind in ("battery", "mh_tank", "hot_water_tank"):
+                state = f"{c.name}.level"
+                if d.storage_boundary == "fixed":
+                    value = d.initial_storage * self.storage_capacity(c.name)
+                    out.append(BoundaryCondition(state, "fixed", value=value))
+                out.append(BoundaryCondition(state, "cyclic", sense=">="))
+            commitment = getattr(c, "commitment", None)
+            if commitment is not None and _needs_state(commitment):
+                for name in _unit_state_names(c.name, commitment):
+                    out.append(BoundaryCondition(name, "fixed", value=0.0))
+        return out
+
+    def build(self, start: int, stop: int, relax: bool = False) -> IntervalModel:
+        """Pyomo model of hours ``start..stop-1`` (``relax``: binaries continuous in [0, 1])."""
+        if not 0 <= start < stop <= self.horizon:
+            raise ValueError(f"hours {start}..{stop} outside 0..{self.horizon}")
+        return _Builder(self.data, self.weight, start, stop, relax).build()
+
+
+def _needs_state(cm: Commitment) -> bool:
+    return cm.start_cost > 0 or cm.min_up > 1 or cm.min_down > 1
+
+
+def _unit_state_names(name: str, cm: Commitment) -> list[str]:
+    names = [f"{name}.on"]
+    names += [f"{name}.started_{k}h_ago" for k in range(1, cm.min_up)]
+    names += [f"{name}.stopped_{k}h_ago" for k in range(1, cm.min_down)]
+    return names
+
+
+class _Builder:
+    """One build of one hour range; each ``_add_*`` method adds one component family."""
+
+    def __init__(self, data: OperationData, weight: float, start: int, stop: int, relax: bool):
+        self.d = data
+        self.start, self.stop = start, stop
+        self.hours = list(range(start, stop))
+        self.cut = slice(start, stop)
+        self.binary = pyo.UnitInterval if relax else pyo.Binary
+        m = pyo.ConcreteModel(name=f"hours_{start}_{stop}")
+        m.T = pyo.Set(initialize=self.hours, ordered=True)
+        m.W = pyo.Param(mutable=True, initialize=weight, within=pyo.UnitInterval)
+        self.m = m
+        self.el = _Terms()
+        self.heat = _Terms()
+        self.h2 = _Terms()
+        self.entry: dict[str, pyo.Var] = {}
+        self.exit: dict[str, pyo.Var] = {}
+        self.binaries: dict[int, list] = defaultdict(list)
+        self.columns: dict[str, Column] = {}
+        self.start_costs: list = []
+
+    def var(self, name: str, bounds=(0, None), domain=pyo.NonNegativeReals) -> pyo.Var:
+        v = pyo.Var(self.m.T, domain=domain, bounds=bounds)
+        self.m.add_component(name.replace(".", "__"), v)
+        return v
+
+    def con(self, name: str, rule) -> None:
+        self.m.add_component(name.replace(".", "__"), pyo.Constraint(self.m.T, rule=rule))
+
+    def build(self) -> IntervalModel:
+        d = self.d
+        self._add_grid()
+        for c in d.components:
+            getattr(self, f"_add_{c.kind}")(c)
+        self._add_links()
+        self._add_heat_backup()
+        self._add_balances()
+        cost = self._add_cost()
+        m = self.m
+        m._columns = self.columns
+        return IntervalModel(
+            start=self.start,
+            stop=self.stop,
+            model=m,
+            cost=cost,
+            entry=self.entry,
+            exit=self.exit,
+            binaries=dict(self.binaries),
+        )
+
+    def _add_grid(self) -> None:
+        d = self.d
+        buy = self.var("grid.buy", (0, d.import_limit))
+        sell = self.var("grid.sell", (0, d.export_limit))
+        self.el.add(d.grid_node, 1.0, buy)
+        self.el.add(d.grid_node, -1.0, sell)
+        self.columns["grid.buy"] = Column(buy)
+        self.columns["grid.sell"] = Column(sell)
+        self.buy, self.sell = buy, sell
+
+    def _add_pv(self, c) -> None:
+        avail = self.d.profiles[c.name][self.cut]
+        s = self.start
+        power = self.var(f"{c.name}.power", lambda m, t: (0.0, float(avail[t - s])))
+        self.el.add(c.node, 1.0, power)
+        self.columns[f"{c.name}.power"] = Column(power)
+
+    def _storage(self, name: str, cap: float, lo: float, keep: float, inflow, outflow):
+        """Level balance ``level[t] = keep * level[t-1] + inflow[t] - outflow[t]``."""
+        m = self.m
+        level = self.var(f"{name}.level", (lo, cap))
+        level_in = pyo.Var(bounds=(lo, cap))
+        m.add_component(f"{name}__level_in", level_in)
+        s = self.start
+
+        def rule(m, t):
+            prev = level_in if t == s else level[t - 1]
+            return level[t] == keep * prev + inflow(t) - outflow(t)
+
+        self.con(f"{name}.level_balance", rule)
+        self.entry[f"{name}.level"] = level_in
+        self.exit[f"{name}.level"] = level[self.stop - 1]
+        self.columns[f"{name}.level"] = Column(level)
+        return level
+
+    def _add_battery(self, c) -> None:
+        cap = self.d.capacity[c.name]
+        p_max = c.c_rate * cap
+        ch = self.var(f"{c.name}.charge", (0, p_max))
+        dis = self.var(f"{c.name}.discharge", (0, p_max))
+        self._storage(
+            c.name,
+            c.soc_max * cap,
+            c.soc_min * cap,
+            1.0 - c.self_discharge,
+            lambda t: c.eta_charge * ch[t],
+            lambda t: dis[t] / c.eta_discharge,
+        )
+        self.el.add(c.node, -1.0, ch)
+        self.el.add(c.node, 1.0, dis)
+        self.columns[f"{c.name}.charge"] = Column(ch)
+        self.columns[f"{c.name}.discharge"] = Column(dis)
+
+    def _add_mh_tank(self, c) -> None:
+        cap = self.d.capacity[c.name]
+        absorb = self.var(f"{c.name}.absorb", (0, c.absorb_rate * cap))
+        release = self.var(f"{c.name}.release", (0, c.release_rate * cap))
+        self._storage(
+            c.name, cap, c.level_min * cap, 1.0 - c.loss, lambda t: absorb[t], lambda t: release[t]
+        )
+        self.h2.add("h2", -1.0, absorb)
+        self.h2.add("h2", 1.0, release)
+        self.columns[f"{c.name}.absorb"] = Column(absorb)
+        self.columns[f"{c.name}.release"] = Column(release)
+
+    def _add_hot_water_tank(self, c) -> None:
+        cap = self.d.capacity[c.name] * c.kwh_per_m3
+        charge = self.var(f"{c.name}.charge", (0, c.max_rate * cap))
+        discharge = self.var(f"{c.name}.discharge", (0, c.max_rate * cap))
+        self._storage(
+            c.name, cap, 0.0, 1.0 - c.loss, lambda t: charge[t], lambda t: discharge[t]
+        )
+        self.heat.add(c.node, -1.0, charge)
+        self.heat.add(c.node, 1.0, discharge)
+        self.columns[f"{c.name}.charge"] = Column(charge)
+        self.columns[f"{c.name}.discharge"] = Column(discharge)
+
+    def _unit(self, name: str, cap: float, cm: Commitment, output: pyo.Var) -> None:
+        """On/off binary with part-load limits, start-ups and minimum up/down times."""
+        m, s, e = self.m, self.start, self.stop
+        on = self.var(f"{name}.on", (0, 1), self.binary)
+        self.columns[f"{name}.on"] = Column(on)
+        self.con(f"{name}.max_load", lambda m, t: output[t] <= cap * on[t])
+        if cm.min_part_load > 0:
+            lo = cm.min_part_load * cap
+            self.con(f"{name}.min_load", lambda m, t: output[t] >= lo * on[t])
+        for t in self.hours:
+            self.binaries[t].append(on[t])
+        if not _needs_state(cm):
+            return
+        up, down = cm.min_up - 1, cm.min_down - 1
+        on_in = pyo.Var(domain=self.binary, bounds=(0, 1))
+        m.add_component(f"{name}__on_in", on_in)
+        started = self.var(f"{name}.start", (0, 1), self.binary)
+        stopped = self.var(f"{name}.stop", (0, 1), self.binary)
+        self.columns[f"{name}.start"] = Column(started)
+        self.columns[f"{name}.stop"] = Column(stopped)
+        for t in self.hours:
+            self.binaries[t] += [started[t], stopped[t]]
+        s_hist = pyo.Var(range(1, up + 1), domain=self.binary, bounds=(0, 1))
+        d_hist = pyo.Var(range(1, down + 1), domain=self.binary, bounds=(0, 1))
+        m.add_component(f"{name}__start_hist", s_hist)
+        m.add_component(f"{name}__stop_hist", d_hist)
+
+        def s_at(t):
+            return started[t] if t >= s else s_hist[s - t]
+
+        def d_at(t):
+            return stopped[t] if t >= s else d_hist[s - t]
+
+        def transition(m, t):
+            prev = on_in if t == s else on[t - 1]
+            return on[t] - prev == started[t] - stopped[t]
+
+        self.con(f"{name}.transition", transition)
+        self.con(f"{name}.one_switch", lambda m, t: started[t] + stopped[t] <= 1)
+        if up > 0:
+            self.con(
+                f"{name}.min_up",
+                lambda m, t: sum(s_at(t - k) for k in range(0, up + 1)) <= on[t],
+            )
+        if down > 0:
+            self.con(
+                f"{name}.min_down",
+                lambda m, t: sum(d_at(t - k) for k in range(0, down + 1)) <= 1 - on[t],
+            )
+        hist = pyo.ConstraintList()
+        m.add_component(f"{name}__history", hist)
+        for k in range(1, up + 1):
+            hist.add(s_hist[k] <= on_in)
+        for k in range(1, down + 1):
+            hist.add(d_hist[k] <= 1 - on_in)
+        self.entry[f"{name}.on"] = on_in
+        self.exit[f"{name}.on"] = on[e - 1]
+        for k in range(1, up + 1):
+            self.entry[f"{name}.started_{k}h_ago"] = s_hist[k]
+            self.exit[f"{name}.started_{k}h_ago"] = s_at(e - k)
+        for k in range(1, down + 1):
+            self.entry[f"{name}.stopped_{k}h_ago"] = d_hist[k]
+            self.exit[f"{name}.stopped_{k}h_ago"] = d_at(e - k)
+        if cm.start_cost > 0:
+            self.start_costs.append((cm.start_cost, started))
+
+    def _add_electrolyser(self, c) -> None:
+        cap = self.d.capacity[c.name]
+        h2 = self.var(f"{c.name}.h2", (0, cap))
+        self._unit(c.name, cap, c.commitment, h2)
+        self.el.add(c.node, -c.kwh_per_nm3, h2)
+        self.h2.add("h2", 1.0, h2)
+        self.columns[f"{c.name}.h2"] = Column(h2)
+        self.columns[f"{c.name}.power"] = Column(h2, c.kwh_per_nm3)
+
+    def _add_fuel_cell(self, c) -> None:
+        cap = self.d.capacity[c.name]
+        power = self.var(f"{c.name}.power", (0, cap))
+        self._unit(c.name, cap, c.commitment, power)
+        h2_per_kwh = 1.0 / (c.eta_el * H2_LHV_KWH_PER_NM3)
+        heat_per_kwh = c.eta_th / c.eta_el
+        self.el.add(c.node, 1.0, power)
+        self.h2.add("h2", -h2_per_kwh, power)
+        self.heat.add(c.node, heat_per_kwh, power)
+        self.columns[f"{c.name}.power"] = Column(power)
+        self.columns[f"{c.name}.h2"] = Column(power, h2_per_kwh)
+        self.columns[f"{c.name}.heat"] = Column(power, heat_per_kwh)
+
+    def _add_heat_pump(self, c) -> None:
+        cap = self.d.capacity[c.name]
+        heat = self.var(f"{c.name}.heat", (0, cap))
+        self._unit(c.name, cap, c.commitment, heat)
+        inv_cop = 1.0 / self.d.profiles[c.name][self.cut]
+        self.el.add(c.node, -inv_cop, heat)
+        self.heat.add(c.node, 1.0, heat)
+        self.columns[f"{c.name}.heat"] = Column(heat)
+        self.columns[f"{c.name}.power"] = Column(heat, inv_cop)
+
+    def _add_links(self) -> None:
+        for i, link in enumerate(self.d.links):
+            name = f"link_{i}"
+            ab = self.var(f"{name}.ab", (0, link.capacity))
+            ba = self.var(f"{name}.ba", (0, link.capacity))
+            terms = self.el if link.carrier == "electricity" else self.heat
+            keep = 1.0 - link.loss
+            terms.add(link.a, -1.0, ab)
+            terms.add(link.a, keep, ba)
+            terms.add(link.b, keep, ab)
+            terms.add(link.b, -1.0, ba)
+            self.columns[f"{name}.{link.a}->{link.b}"] = Column(ab)
+            self.columns[f"{name}.{link.b}->{link.a}"] = Column(ba)
+
+    def _add_heat_backup(self) -> None:
+        self.backups = []
+        for node in self.d.nodes:
+            demand = self.d.demand_heat[node][self.cut]
+            has_source = bool(self.heat.items.get(node))
+            if demand.any():
+                backup = self.var(f"{node}.backup")
+                self.heat.add(node, 1.0, backup)
+                self.columns[f"{node}.backup"] = Column(backup)
+                self.backups.append(backup)
+            if has_source:
+                dump = self.var(f"{node}.dump")
+                self.heat.add(node, -1.0, dump)
+                self.columns[f"{node}.dump"] = Column(dump)
+
+    def _add_balances(self) -> None:
+        s = self.start
+        for node in self.d.nodes:
+            el_demand = self.d.demand_el[node][self.cut]
+            heat_demand = self.d.demand_heat[node][self.cut]
+            self.con(
+                f"{node}.electricity_balance",
+                lambda m, t, n=node, dem=el_demand: self.el.expr(n, t, s) == float(dem[t - s]),
+            )
+            if self.heat.items.get(node) or heat_demand.any():
+                self.con(
+                    f"{node}.heat_balance",
+                    lambda m, t, n=node, dem=heat_demand: self.heat.expr(n, t, s)
+                    == float(dem[t - s]),
+                )
+        if self.h2.items.get("h2"):
+            self.con("hydrogen_balance", lambda m, t: self.h2.expr("h2", t, s) == 0)
+
+    def _add_cost(self):
+        d, m, s = self.d, self.m, self.start
+        pb = d.price_buy[self.cut]
+        ps = d.price_sell[self.cut]
+        fuel = d.fuel_cost_per_heat
+        buy, sell = self.buy, self.sell
+        purchase = sum(float(pb[t - s]) * buy[t] for t in self.hours)
+        sales = sum(float(ps[t - s]) * sell[t] for t in self.hours)
+        backup = sum(fuel * b[t] for b in self.backups for t in self.hours)
+        starts = sum(cost * v[t] for cost, v in self.start_costs for t in self.hours)
+        m.c_op = pyo.Expression(expr=purchase - sales + backup + starts)
+        m.autonomy = pyo.Expression(expr=purchase + sales + backup)
+        m.cost = pyo.Expression(expr=m.W * m.c_op + (1 - m.W) * m.autonomy)
+        return m.cost

@@ -1,0 +1,85 @@
+"""One operation solve of one design: case -> model -> method -> schedule and objectives."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+from decomp.methods import MethodResult, solve_direct, solve_lp
+from decomp.solvers import SolveOptions
+from design.case import Case
+from design.model import EnergyProvider
+from design.operation_data import prepare
+from design.results import ObjectiveParts, objective_parts, schedule_frame
+
+Method = Literal["direct", "lp"]
+METHODS: tuple[str, ...] = ("direct", "lp")
+
+
+@dataclass(frozen=True)
+class OperationSettings:
+    """How to solve the operation of one design: method, weight, horizon, solver options."""
+
+    method: Method = "direct"
+    weight: float | None = None
+    horizon: int | None = None
+    solve: SolveOptions = field(default_factory=SolveOptions)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
+        if self.weight is not None and not 0.0 <= self.weight <= 1.0:
+            raise ValueError(f"weight W must be in [0, 1], not {self.weight}")
+
+
+@dataclass
+class OperationOutcome:
+    """A solved operation: the method's result, the hourly schedule and the objective parts."""
+
+    design: dict[str, float]
+    weight: float
+    result: MethodResult
+    schedule: pd.DataFrame | None
+    parts: ObjectiveParts | None
+
+    def summary(self) -> dict:
+        """Flat dictionary for summary.json."""
+        r = self.result
+        out = {
+            "method": r.method,
+            "status": r.status,
+            "objective": r.objective,
+            "bound": r.bound,
+            "gap": r.gap,
+            "seconds": r.seconds,
+            "build_seconds": r.build_seconds,
+            "solve_seconds": r.solve_seconds,
+            "peak_rss_mb": r.peak_rss_mb,
+            "solver": r.solver,
+            "weight": self.weight,
+            "design": self.design,
+        }
+        if self.parts is not None:
+            out |= asdict(self.parts)
+        else:
+            out |= {"c_op": None, "autonomy": None, "capex": None, "annual_total_cost": None}
+        out |= r.extra
+        return out
+
+
+def operate(case: Case, design: dict[str, float], settings: OperationSettings) -> OperationOutcome:
+    """Build the operation model of ``design`` and solve it with the chosen method."""
+    weight = case.spec.weight if settings.weight is None else settings.weight
+    data = prepare(case, design, settings.horizon)
+    provider = EnergyProvider(data, weight)
+    if settings.method == "lp":
+        result = solve_lp(provider, settings.solve)
+    else:
+        result = solve_direct(provider, settings.solve)
+    schedule = parts = None
+    if result.plan is not None:
+        schedule = schedule_frame([result.plan], data)
+        parts = objective_parts(schedule, data, case, design)
+    return OperationOutcome(design, weight, result, schedule, parts)
