@@ -5,7 +5,7 @@ builds a Pyomo model for a contiguous range of time steps with named entry and e
 """
 
 from decomp.provider import BoundaryCondition, IntervalModel, IntervalProvider
-from decomp.solvers import SolveOptions, SolveResult, SolverError
+from decomp.solvers import SolveOptions, SolverError, SolveResult
 
 __all__ = [
     "BoundaryCondition",

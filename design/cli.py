@@ -1,0 +1,141 @@
+"""Command line: ``lcen operate``, ``lcen case info|validate``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from decomp.solvers import SolveOptions, SolverError
+from design.builtin import builtin_names, resolve_case
+from design.case import CAPACITY_UNITS, Case, CaseError
+from design.operate import METHODS, OperationSettings, operate
+
+
+def _design_overrides(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise CaseError(f"--design {item!r}: expected COMPONENT=SIZE")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise CaseError(f"--design {item!r}: size {value!r} is not a number") from None
+    return out
+
+
+def _fmt(x: float | None, spec: str = ".4g") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def cmd_operate(args: argparse.Namespace) -> int:
+    """Solve the operation of one design and write summary.json and schedule.csv."""
+    case = resolve_case(args.case)
+    design = case.design(_design_overrides(args.design or []))
+    settings = OperationSettings(
+        method=args.method,
+        weight=args.weight,
+        horizon=args.horizon,
+        solve=SolveOptions(
+            solver=args.solver, time_limit=args.time_limit, gap=args.gap, verbose=args.verbose
+        ),
+    )
+    hours = args.horizon or case.hours
+    print(f"lcen operate: case {case.name}, {hours} h, method {args.method}, "
+          f"W = {settings.weight if settings.weight is not None else case.spec.weight}")
+    outcome = operate(case, design, settings)
+    out = Path(args.out or f"results/operate-{case.name}-{args.method}")
+    out.mkdir(parents=True, exist_ok=True)
+    summary = outcome.summary()
+    summary["case"] = case.name
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    if outcome.schedule is not None:
+        outcome.schedule.to_csv(out / "schedule.csv")
+    r, p = outcome.result, outcome.parts
+    print(f"  status {r.status} ({r.solver}), objective {_fmt(r.objective)}, "
+          f"bound {_fmt(r.bound)}, gap {_fmt(r.gap, '.3%') if r.gap is not None else '-'}")
+    print(f"  {r.seconds:.1f} s (build {r.build_seconds:.1f} s), peak {r.peak_rss_mb:.0f} MiB")
+    if p is not None:
+        print(f"  C_op {p.c_op:.2f}, autonomy A {p.autonomy:.2f}, annualised capex "
+              f"{p.capex:.2f}, annual total cost {p.annual_total_cost:.2f} (EUR)")
+    print(f"  wrote {out / 'summary.json'}" + (
+        f" and {out / 'schedule.csv'}" if outcome.schedule is not None else ""))
+    return 0 if r.status in ("optimal", "feasible") else 2
+
+
+def case_info_text(case: Case) -> str:
+    """Human summary of a case: horizon, nodes, demands, components, design space."""
+    spec = case.spec
+    lines = [f"case {spec.name}: {spec.description}", f"  hours: {case.hours}",
+             f"  location: {spec.location.latitude}, {spec.location.longitude} "
+             f"({spec.location.timezone}, start {spec.location.start})"]
+    for n in spec.nodes:
+        el = sum(case.column(c).sum() for c in n.electricity)
+        heat = sum(case.column(c).sum() for c in n.heat)
+        lines.append(f"  node {n.name}: electricity {el:,.0f} kWh, heat {heat:,.0f} kWh")
+    lines.append(f"  links: {len(spec.links)}; grid at {spec.tariff.node}; W = {spec.weight}")
+    lines.append("  components (design space; default):")
+    for c in spec.components:
+        rng = spec.design_space.get(c.name)
+        shown = "fixed" if rng is None else (
+            f"{rng.values}" if rng.values is not None else f"{rng.min}..{rng.max}")
+        lines.append(f"    {c.name:<18} {c.kind:<15} {shown} {CAPACITY_UNITS[c.kind]}; "
+                     f"default {spec.default_design.get(c.name, 0.0)}")
+    for key, text in spec.sources.items():
+        lines.append(f"  source {key}: {text}")
+    return "\n".join(lines)
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    """``case info CASE`` or ``case validate PATH``."""
+    case = resolve_case(args.case)
+    if args.case_command == "info":
+        print(case_info_text(case))
+    else:
+        print(f"{args.case}: valid ({case.hours} hours, {len(case.spec.nodes)} nodes, "
+              f"{len(case.spec.components)} components)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``lcen`` argument parser."""
+    p = argparse.ArgumentParser(prog="lcen", description="Low-carbon energy network design")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    op = sub.add_parser("operate", help="solve the year-long operation of one design")
+    op.add_argument("case", help=f"built-in case ({', '.join(builtin_names())}) or YAML path")
+    op.add_argument("--design", nargs="*", metavar="COMPONENT=SIZE")
+    op.add_argument("--weight", type=float, default=None, help="W in [0, 1]")
+    op.add_argument("--method", choices=METHODS, default="direct")
+    op.add_argument("--horizon", type=int, default=None, help="first HOURS of the series")
+    op.add_argument("--time-limit", type=float, default=None)
+    op.add_argument("--gap", type=float, default=1e-4, help="relative MIP gap target")
+    op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
+    op.add_argument("--out", default=None, help="output folder")
+    op.add_argument("--verbose", action="store_true", help="show the solver log")
+    op.set_defaults(func=cmd_operate)
+
+    case = sub.add_parser("case", help="inspect or validate a case")
+    case_sub = case.add_subparsers(dest="case_command", required=True)
+    info = case_sub.add_parser("info", help="print a summary of a case")
+    info.add_argument("case")
+    val = case_sub.add_parser("validate", help="check a case file and its series")
+    val.add_argument("case")
+    case.set_defaults(func=cmd_case)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``lcen`` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CaseError, SolverError, ValueError) as exc:
+        print(f"lcen: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

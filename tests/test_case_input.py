@@ -1,0 +1,150 @@
+"""Bad input gets one clear message naming the file, the field and the value."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import yaml
+
+from design.builtin import resolve_case
+from design.case import CaseError, load_case
+from tests.conftest import tiny_series, tiny_spec, write_case
+
+BATTERY = {"name": "bat", "kind": "battery", "node": "home",
+           "cost": {"unit_cost": 100, "lifetime": 10}}
+
+
+def spec_with(**changes) -> dict:
+    spec = copy.deepcopy(tiny_spec([BATTERY], {"bat": 5.0}, heat=True))
+    spec["design_space"] = {"bat": {"min": 0, "max": 10}}
+    spec.update(changes)
+    return spec
+
+
+def expect_error(tmp_path, spec, series=None, *fragments):
+    path = write_case(tmp_path, spec, tiny_series() if series is None else series)
+    with pytest.raises(CaseError) as err:
+        load_case(path)
+    msg = str(err.value)
+    for frag in fragments:
+        assert frag in msg, msg
+    return msg
+
+
+def test_valid_tiny_case_loads(tmp_path):
+    case = load_case(write_case(tmp_path, spec_with(), tiny_series()))
+    assert case.hours == 4 and case.design() == {"bat": 5.0}
+
+
+def test_missing_column(tmp_path):
+    series = tiny_series().drop(columns=["el"])
+    expect_error(tmp_path, spec_with(), series, "case.csv", "'el'", "nodes.0.electricity")
+
+
+def test_wrong_length(tmp_path):
+    series = tiny_series().iloc[:3]
+    expect_error(tmp_path, spec_with(), series, "case.csv", "3 rows", "'hours'", "4")
+
+
+def test_nan_value(tmp_path):
+    series = tiny_series()
+    series.loc[2, "buy"] = np.nan
+    expect_error(tmp_path, spec_with(), series, "case.csv", "'buy'", "row 2")
+
+
+def test_negative_demand(tmp_path):
+    series = tiny_series()
+    series.loc[1, "heat"] = -3.0
+    expect_error(tmp_path, spec_with(), series, "'heat'", "negative", "-3.0", "row 1")
+
+
+def test_negative_capacity(tmp_path):
+    expect_error(tmp_path, spec_with(default_design={"bat": -5.0}), None,
+                 "case.yaml", "default_design.bat", "-5.0")
+
+
+def test_unknown_component_kind(tmp_path):
+    comp = {**BATTERY, "kind": "flux_capacitor"}
+    expect_error(tmp_path, spec_with(components=[comp]), None,
+                 "case.yaml", "components.0", "flux_capacitor")
+
+
+def test_unknown_component_in_design_space(tmp_path):
+    expect_error(tmp_path, spec_with(design_space={"wind": {"min": 0, "max": 1}}), None,
+                 "case.yaml", "design_space", "'wind'")
+
+
+def test_weight_outside_unit_interval(tmp_path):
+    expect_error(tmp_path, spec_with(weight=1.5), None, "case.yaml", "weight", "1.5")
+
+
+def test_default_design_outside_space(tmp_path):
+    expect_error(tmp_path, spec_with(default_design={"bat": 50.0}), None,
+                 "default_design.bat = 50.0", "outside")
+
+
+def test_unknown_node(tmp_path):
+    comp = {**BATTERY, "node": "mars"}
+    expect_error(tmp_path, spec_with(components=[comp]), None, "unknown node 'mars'")
+
+
+def test_disconnected_node(tmp_path):
+    nodes = [{"name": "home", "electricity": ["el"]}, {"name": "shed", "electricity": ["el"]}]
+    expect_error(tmp_path, spec_with(nodes=nodes), None, "shed", "no electricity link path")
+
+
+def test_bad_efficiency_and_typo_field(tmp_path):
+    comp = {**BATTERY, "eta_charge": 1.4}
+    expect_error(tmp_path, spec_with(components=[comp]), None, "eta_charge", "1.4")
+    comp = {**BATTERY, "capcity": 3}
+    expect_error(tmp_path, spec_with(components=[comp]), None, "capcity")
+
+
+def test_missing_series_file_and_bad_yaml(tmp_path):
+    path = write_case(tmp_path, spec_with(), tiny_series())
+    (tmp_path / "case.csv").unlink()
+    with pytest.raises(CaseError, match="case.csv"):
+        load_case(path)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(CaseError, match="bad.yaml: not valid YAML"):
+        load_case(bad)
+    with pytest.raises(CaseError, match="not found"):
+        load_case(tmp_path / "nope.yaml")
+
+
+def test_design_overrides_checked():
+    case = resolve_case("small")
+    with pytest.raises(CaseError, match="unknown component 'wind'"):
+        case.design({"wind": 3.0})
+    with pytest.raises(CaseError, match="pv = 7.0 is outside"):
+        case.design({"pv": 7.0})
+    with pytest.raises(CaseError, match="battery = -1"):
+        case.design({"battery": -1})
+
+
+def test_unknown_builtin_case():
+    with pytest.raises(CaseError, match="unknown case 'atlantis'"):
+        resolve_case("atlantis")
+
+
+def test_reference_case_is_real_data():
+    case = resolve_case("reference")
+    assert case.hours == 8760
+    el = sum(case.column(c).sum() for c in case.spec.nodes[0].electricity)
+    assert 20_000 < el < 40_000  # ten dwellings, VDI 4655 annual totals from generate.py
+    assert "demandlib" in case.spec.weather.source
+    raw = yaml.safe_load(case.path.read_text())
+    for key in ("demand", "pv", "costs"):
+        assert key in raw["sources"]
+
+
+def test_district_generator_shape():
+    case = resolve_case("district-3")
+    names = {c.name for c in case.spec.components}
+    assert {"fc_home1", "hp_home3", "tank_home2", "pv", "mh_tank"} <= names
+    assert len(case.spec.links) == 3
+    fc = case.component("fc_home1")
+    assert fc.commitment.min_up == 3 and fc.commitment.min_down == 3

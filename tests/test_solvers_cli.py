@@ -1,0 +1,91 @@
+"""Solver choice (HiGHS / Gurobi within its licence) and the ``lcen`` command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pyomo.contrib.solver.common.base import Availability
+
+from decomp.horizon import build_horizon
+from decomp.solvers import SolveOptions, SolverError, choose_solver, gurobi_availability
+from design.cli import main
+from design.model import EnergyProvider
+from design.operate import OperationSettings, operate
+from design.operation_data import prepare
+
+GUROBI = gurobi_availability() in (Availability.FullLicense, Availability.LimitedLicense)
+
+
+@pytest.mark.skipif(not GUROBI, reason="gurobipy not importable or no licence")
+def test_gurobi_solves_tiny_model_like_highs(tiny_battery_case):
+    case = tiny_battery_case
+    g = operate(case, case.design(), OperationSettings(weight=1.0, solve=SolveOptions("gurobi")))
+    h = operate(case, case.design(), OperationSettings(weight=1.0, solve=SolveOptions("highs")))
+    assert g.result.solver == "gurobi" and h.result.solver == "highs"
+    assert g.result.objective == pytest.approx(h.result.objective, rel=1e-6)
+
+
+@pytest.mark.skipif(gurobi_availability() != Availability.LimitedLicense,
+                    reason="needs the size-limited pip licence")
+def test_limited_licence_refuses_big_model_clearly(small_case):
+    model = build_horizon(EnergyProvider(prepare(small_case, small_case.design(), 96), 0.5))
+    with pytest.raises(SolverError, match="size-limited.*GRB_LICENSE_FILE"):
+        choose_solver("gurobi", model.model)
+    assert choose_solver("auto", model.model) == "highs"
+
+
+def test_auto_picks_highs_for_large_models_and_highs_when_asked(small_case):
+    model = build_horizon(EnergyProvider(prepare(small_case, small_case.design(), 96), 0.5))
+    assert choose_solver("highs", model.model) == "highs"
+    if gurobi_availability() != Availability.FullLicense:
+        assert choose_solver("auto", model.model) == "highs"
+
+
+def test_bad_solve_options_rejected():
+    with pytest.raises(ValueError, match="solver"):
+        SolveOptions(solver="cplex")
+    with pytest.raises(ValueError, match="time_limit"):
+        SolveOptions(time_limit=-1)
+    with pytest.raises(ValueError, match="method"):
+        OperationSettings(method="magic")
+
+
+def test_cli_operate_writes_summary_and_schedule(tmp_path, capsys):
+    out = tmp_path / "run"
+    rc = main(["operate", "small", "--horizon", "12", "--weight", "0.3", "--solver", "highs",
+               "--design", "pv=40", "battery=10", "--out", str(out)])
+    assert rc == 0
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("method", "status", "objective", "bound", "gap", "seconds", "peak_rss_mb",
+                "c_op", "autonomy", "capex", "annual_total_cost"):
+        assert key in summary, key
+    assert summary["design"]["pv"] == 40 and summary["weight"] == 0.3
+    assert summary["annual_total_cost"] == pytest.approx(
+        summary["capex"] + summary["c_op"] * 8760 / 12)
+    lines = (out / "schedule.csv").read_text().splitlines()
+    assert len(lines) == 13 and "grid.buy" in lines[0]
+    assert "annual total cost" in capsys.readouterr().out
+
+
+def test_cli_lp_method(tmp_path):
+    assert main(["operate", "small", "--method", "lp", "--horizon", "8",
+                 "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "summary.json").read_text())["method"] == "lp"
+
+
+def test_cli_rejects_bad_input(tmp_path, capsys):
+    assert main(["operate", "small", "--weight", "1.5", "--out", str(tmp_path)]) == 1
+    assert "weight W must be in [0, 1]" in capsys.readouterr().err
+    assert main(["operate", "small", "--design", "pv", "--out", str(tmp_path)]) == 1
+    assert "COMPONENT=SIZE" in capsys.readouterr().err
+    assert main(["case", "validate", str(tmp_path / "missing.yaml")]) == 1
+    assert "case file not found" in capsys.readouterr().err
+
+
+def test_cli_case_info_and_validate(capsys):
+    assert main(["case", "info", "reference"]) == 0
+    out = capsys.readouterr().out
+    assert "8760" in out and "heat_pump" in out and "m2" in out
+    assert main(["case", "validate", "small"]) == 0
+    assert "valid" in capsys.readouterr().out
