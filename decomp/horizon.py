@@ -28,11 +28,10 @@ def add_boundary_conditions(
     for i, bc in enumerate(conditions):
         entry = first.entry[bc.state]
         if bc.kind == "fixed":
-            con = pyo.Constraint(expr=entry == bc.value)
-        elif bc.sense == "==":
-            con = pyo.Constraint(expr=last.exit[bc.state] == entry)
+            con = pyo.Constraint(expr=(bc.value, entry, bc.value))
         else:
-            con = pyo.Constraint(expr=last.exit[bc.state] >= entry)
+            upper = 0.0 if bc.sense == "==" else None
+            con = pyo.Constraint(expr=(0.0, last.exit[bc.state] - entry, upper))
         model.add_component(f"boundary_{i}", con)
 
 
@@ -51,6 +50,7 @@ class GluedModel:
     model: pyo.ConcreteModel
     intervals: list[IntervalModel]
     links: dict[tuple[int, str], pyo.Constraint]
+    boundary: list[pyo.Constraint]
 
     @property
     def cost(self) -> float:
@@ -82,7 +82,9 @@ def build_glued(
             missing = sorted(set(left.exit) ^ set(right.entry))
             raise ValueError(f"boundary {right.start}: exit/entry states differ: {missing}")
         for name in left.exit:
-            links[(k, name)] = parent.links.add(left.exit[name] == right.entry[name])
-    add_boundary_conditions(parent, intervals[0], intervals[-1], provider.boundary_conditions())
+            links[(k, name)] = parent.links.add((0.0, left.exit[name] - right.entry[name], 0.0))
+    conditions = provider.boundary_conditions()
+    add_boundary_conditions(parent, intervals[0], intervals[-1], conditions)
     parent.objective = pyo.Objective(expr=sum(im.cost for im in intervals), sense=pyo.minimize)
-    return GluedModel(parent, intervals, links)
+    boundary = [parent.component(f"boundary_{i}") for i in range(len(conditions))]
+    return GluedModel(parent, intervals, links, boundary)

@@ -168,12 +168,16 @@ class PersistentSolver:
         cfg.raise_exception_on_nonoptimal_result = False
         if fast_updates:
             au = cfg.auto_updates
-            au.check_for_new_or_removed_constraints = False
-            au.check_for_new_or_removed_vars = False
-            au.check_for_new_or_removed_params = False
-            au.check_for_new_objective = False
-            au.update_constraints = False
-            au.update_named_expressions = False
+            for key in (
+                "check_for_new_or_removed_constraints",
+                "check_for_new_or_removed_vars",
+                "check_for_new_or_removed_params",
+                "check_for_new_objective",
+                "update_constraints",
+                "update_named_expressions",
+            ):
+                if key in au:
+                    setattr(au, key, False)
         self._opt.set_instance(model)
 
     @staticmethod
@@ -202,6 +206,7 @@ class PersistentSolver:
         except Exception as exc:  # noqa: BLE001 - normalise solver failures into one error
             raise SolverError(f"{self.name} failed: {exc}") from exc
         seconds = time.perf_counter() - t0
+        self._last = res
         tc = res.termination_condition
         has_plan = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
         status = _STATUS.get(tc)
@@ -227,9 +232,13 @@ class PersistentSolver:
             termination=tc.name,
         )
 
+    def update_variables(self, variables: list) -> None:
+        """Push changed bounds of these variables to the solver (no structural checks)."""
+        self._opt.update_variables(variables)
+
     def duals(self, constraints: list) -> dict:
         """Duals of the given constraints after an LP solve (Pyomo's sign convention)."""
-        return self._opt.get_duals(constraints)
+        return self._last.solution_loader.get_duals(constraints)
 
 
 def solve(model: pyo.ConcreteModel, options: SolveOptions) -> SolveResult:

@@ -7,6 +7,7 @@ from typing import Literal
 
 import pandas as pd
 
+from decomp.dw import DWSettings, solve_dw, solve_rolling
 from decomp.methods import MethodResult, solve_direct, solve_lp
 from decomp.solvers import SolveOptions
 from design.case import Case
@@ -14,8 +15,8 @@ from design.model import EnergyProvider
 from design.operation_data import prepare
 from design.results import ObjectiveParts, objective_parts, schedule_frame
 
-Method = Literal["direct", "lp"]
-METHODS: tuple[str, ...] = ("direct", "lp")
+Method = Literal["direct", "lp", "dw", "rolling"]
+METHODS: tuple[str, ...] = ("direct", "lp", "dw", "rolling")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class OperationSettings:
     weight: float | None = None
     horizon: int | None = None
     solve: SolveOptions = field(default_factory=SolveOptions)
+    dw: DWSettings = field(default_factory=DWSettings)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -69,13 +71,19 @@ class OperationOutcome:
         return out
 
 
-def operate(case: Case, design: dict[str, float], settings: OperationSettings) -> OperationOutcome:
+def operate(
+    case: Case, design: dict[str, float], settings: OperationSettings, progress=None
+) -> OperationOutcome:
     """Build the operation model of ``design`` and solve it with the chosen method."""
     weight = case.spec.weight if settings.weight is None else settings.weight
     data = prepare(case, design, settings.horizon)
     provider = EnergyProvider(data, weight)
     if settings.method == "lp":
         result = solve_lp(provider, settings.solve)
+    elif settings.method == "dw":
+        result = solve_dw(provider, settings.dw, progress)
+    elif settings.method == "rolling":
+        result = solve_rolling(provider, settings.dw, progress)
     else:
         result = solve_direct(provider, settings.solve)
     schedule = parts = None

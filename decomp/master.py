@@ -1,0 +1,133 @@
+"""Restricted master LP over the column pool (HiGHS, warm-started) and the column-choice MILP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from decomp.columns import Column
+from decomp.linking import Linking
+
+INF = highspy.kHighsInf
+
+
+@dataclass(frozen=True)
+class MasterSolution:
+    """Master LP optimum: objective, prices on linking rows, convexity duals, weights."""
+
+    objective: float
+    y: np.ndarray
+    mu: np.ndarray
+    weights: list[tuple[Column, float]]
+    artificial: float
+
+
+def _highs(threads: int = 1) -> highspy.Highs:
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", threads)
+    return h
+
+
+def _add_rows(h: highspy.Highs, n: int, linking: Linking) -> None:
+    lower = np.r_[np.ones(n), linking.rhs]
+    upper = np.r_[np.ones(n), np.where(linking.inequality, INF, linking.rhs)]
+    m = len(lower)
+    h.addRows(m, lower, upper, 0, np.zeros(m, dtype=np.int32), np.array([], dtype=np.int32),
+              np.array([]))
+
+
+def _column_entries(col: Column, n: int, linking: Linking) -> tuple[np.ndarray, np.ndarray]:
+    coef = linking.coefficients(col.k, col.entry, col.exit)
+    idx = [col.k] + [n + r for r, a in coef.items() if a != 0.0]
+    val = [1.0] + [a for a in coef.values() if a != 0.0]
+    return np.array(idx, dtype=np.int32), np.array(val)
+
+
+class RestrictedMaster:
+    """Convexity row per interval, linking rows, columns added incrementally.
+
+    Artificial columns with a large cost keep it feasible before real columns fit together
+    (HiGHS gives no dual ray when presolve finds an LP infeasible, so no Farkas pricing).
+    """
+
+    def __init__(self, n: int, linking: Linking, artificial_cost: float) -> None:
+        self.n = n
+        self.linking = linking
+        self.h = _highs()
+        _add_rows(self.h, n, linking)
+        self.columns: list[Column] = []
+        self.artificial_cost = artificial_cost
+        self._n_art = 0
+        for r in range(linking.size):
+            for sign in (1.0, -1.0):
+                if sign < 0 and linking.inequality[r]:
+                    continue
+                self.h.addCol(artificial_cost, 0.0, INF, 1,
+                              np.array([n + r], dtype=np.int32), np.array([sign]))
+                self._n_art += 1
+
+    def add(self, col: Column) -> None:
+        """Add one column (the simplex basis is kept: the next solve is warm)."""
+        idx, val = _column_entries(col, self.n, self.linking)
+        self.h.addCol(col.cost, 0.0, INF, len(idx), idx, val)
+        self.columns.append(col)
+
+    def solve(self) -> MasterSolution:
+        """Solve the LP; duals follow ``reduced cost = c - A^T y``."""
+        self.h.run()
+        status = self.h.getModelStatus()
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"restricted master not optimal: {status}")
+        sol = self.h.getSolution()
+        duals = np.asarray(sol.row_dual)
+        x = np.asarray(sol.col_value)
+        art = float(x[: self._n_art].sum())
+        weights = [(c, x[self._n_art + i]) for i, c in enumerate(self.columns)
+                   if x[self._n_art + i] > 1e-9]
+        return MasterSolution(
+            objective=self.h.getInfo().objective_function_value,
+            y=duals[self.n:],
+            mu=duals[: self.n],
+            weights=weights,
+            artificial=art,
+        )
+
+
+def choose_columns(
+    pool: list[list[Column]], linking: Linking, penalty: np.ndarray, time_limit: float = 60.0
+) -> list[Column] | None:
+    """Pick one column per interval minimising cost + penalty * |linking mismatch| (a MILP).
+
+    The mismatch is what the repair has to mend; ``penalty`` prices it per row.
+    """
+    n = len(pool)
+    h = _highs()
+    h.setOptionValue("time_limit", float(time_limit))
+    h.setOptionValue("mip_rel_gap", 1e-4)
+    _add_rows(h, n, linking)
+    for r in range(linking.size):
+        for sign in (1.0, -1.0):
+            h.addCol(float(penalty[r]), 0.0, INF, 1, np.array([n + r], dtype=np.int32),
+                     np.array([sign]))
+    first = h.getNumCol()
+    flat = [c for cols in pool for c in cols]
+    for col in flat:
+        idx, val = _column_entries(col, n, linking)
+        h.addCol(col.cost, 0.0, 1.0, len(idx), idx, val)
+    count = len(flat)
+    h.changeColsIntegrality(count, np.arange(first, first + count, dtype=np.int32),
+                            np.array([highspy.HighsVarType.kInteger] * count))
+    h.run()
+    if h.getInfo().primal_solution_status != 2:
+        return None
+    x = np.asarray(h.getSolution().col_value)[first:]
+    chosen: list[Column | None] = [None] * n
+    for col, v in zip(flat, x, strict=True):
+        if v > 0.5:
+            chosen[col.k] = col
+    if any(c is None for c in chosen):
+        return None
+    return chosen

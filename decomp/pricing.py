@@ -1,0 +1,125 @@
+"""Pricing: one persistent MILP per interval whose objective prices are mutable parameters."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+
+from decomp.columns import Column
+from decomp.provider import IntervalModel
+from decomp.solvers import PersistentSolver, SolveOptions, SolverError
+
+
+@dataclass(frozen=True)
+class PricingResult:
+    """A priced interval: priced objective of the column found and its proven bound."""
+
+    k: int
+    column: Column | None
+    objective: float | None
+    bound: float
+    status: str
+    seconds: float
+
+
+class IntervalSolver:
+    """An interval model kept loaded in its solver; only prices and state bounds change.
+
+    Objective: ``cost + p_entry . entry + p_exit . exit`` with ``p_*`` mutable parameters,
+    so a new price vector is an objective update, not a rebuild.
+    """
+
+    def __init__(self, k: int, im: IntervalModel, options: SolveOptions) -> None:
+        self.k = k
+        self.im = im
+        m = im.model
+        self.entry_names = list(im.entry)
+        self.exit_names = list(im.exit)
+        self._entry = [im.entry[s] for s in self.entry_names]
+        self._exit = [im.exit[s] for s in self.exit_names]
+        m.p_entry = pyo.Param(range(len(self._entry)), mutable=True, initialize=0.0)
+        m.p_exit = pyo.Param(range(len(self._exit)), mutable=True, initialize=0.0)
+        m.objective = pyo.Objective(
+            expr=im.cost
+            + sum(m.p_entry[i] * v for i, v in enumerate(self._entry))
+            + sum(m.p_exit[i] * v for i, v in enumerate(self._exit)),
+            sense=pyo.minimize,
+        )
+        self.bin_vars = [v for t in sorted(im.binaries) for v in im.binaries[t]]
+        self.solver = PersistentSolver(m, options, fast_updates=True)
+        self._saved: dict[int, tuple] = {}
+
+    def set_prices(self, p_entry: np.ndarray, p_exit: np.ndarray) -> None:
+        """Set the objective prices on entry and exit states."""
+        m = self.im.model
+        for i, p in enumerate(p_entry):
+            m.p_entry[i] = float(p)
+        for i, p in enumerate(p_exit):
+            m.p_exit[i] = float(p)
+
+    def _set_bounds(self, var, lb, ub) -> None:
+        if id(var) not in self._saved:
+            self._saved[id(var)] = (var, var.lb, var.ub)
+        var.setlb(lb)
+        var.setub(ub)
+
+    def fix_entry(self, values: dict[str, float]) -> None:
+        """Hold entry states at given values (rolling horizon)."""
+        for name, value in values.items():
+            self._set_bounds(self.im.entry[name], value, value)
+
+    def bound_exit_below(self, values: dict[str, float]) -> None:
+        """Require exit states to be at least these values."""
+        for name, value in values.items():
+            var = self.im.exit[name]
+            self._set_bounds(var, max(value, var.lb if var.lb is not None else value), var.ub)
+
+    def release(self) -> None:
+        """Restore every bound changed by :meth:`fix_entry` / :meth:`bound_exit_below`."""
+        for var, lb, ub in self._saved.values():
+            var.setlb(lb)
+            var.setub(ub)
+        self._saved.clear()
+
+    def entry_lower_bound(self, name: str) -> float:
+        """Lower bound of an entry state (0 when unbounded)."""
+        lb = self.im.entry[name].lb
+        return 0.0 if lb is None else float(lb)
+
+    def solve(self, gap: float | None = None, time_limit: float | None = None) -> PricingResult:
+        """Solve with the current prices; the bound is the solver's proven dual bound."""
+        t0 = time.perf_counter()
+        res = self.solver.solve(time_limit=time_limit, gap=gap)
+        seconds = time.perf_counter() - t0
+        if res.status == "infeasible":
+            raise SolverError(f"interval {self.k} ({self.im.start}..{self.im.stop}) infeasible")
+        if res.bound is None:
+            raise SolverError(f"interval {self.k}: solver returned no bound ({res.termination})")
+        column = None
+        if res.has_solution:
+            column = Column(
+                k=self.k,
+                cost=float(pyo.value(self.im.cost)),
+                entry=np.array([pyo.value(v) for v in self._entry], dtype=float),
+                exit=np.array([pyo.value(v) for v in self._exit], dtype=float),
+                binaries=np.round(np.array([pyo.value(v) for v in self.bin_vars], dtype=float)),
+            )
+        return PricingResult(self.k, column, res.objective, float(res.bound), res.status, seconds)
+
+
+class SerialPricer:
+    """Prices every interval in this process, one after the other."""
+
+    def __init__(self, solvers: list[IntervalSolver]) -> None:
+        self.solvers = solvers
+
+    def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float) -> list[PricingResult]:
+        """Solve every interval with its (entry, exit) prices."""
+        out = []
+        for s, (pe, px) in zip(self.solvers, prices, strict=True):
+            s.set_prices(pe, px)
+            out.append(s.solve(gap=gap))
+        return out
