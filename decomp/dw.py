@@ -49,6 +49,8 @@ class DWSettings:
     rolling_start: bool = True
     artificial_cost: float = 1e5
     choice_time_limit: float = 30.0
+    escalate: bool = True
+    stall_iterations: int = 5
     solve: SolveOptions = field(default_factory=SolveOptions)
 
     def __post_init__(self) -> None:
@@ -143,9 +145,11 @@ def solve_dw(
                 say(f"rolling-horizon start failed ({exc}); starting from pricing only")
         repairer = Repairer(provider, SolveOptions(solver="highs", threads=s.solve.threads))
         stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha)
-        ub, best_snapshot, best_y = math.inf, None, y.copy()
+        ub, best_snapshot = math.inf, None
         master_sol = None
+        chosen = None
         status_reason = "max_iterations"
+        progress_mark = (math.inf, -math.inf, 0)
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         for it in range(1, s.max_iterations + 1):
             tp = time.perf_counter()
@@ -155,7 +159,7 @@ def solve_dw(
             lagrangian = sum(r.bound for r in results) + linking.constant(y)
             improved = lagrangian > best_lb + 1e-9 * max(1.0, abs(best_lb))
             if improved:
-                best_lb, best_y = lagrangian, y.copy()
+                best_lb = lagrangian
             added = 0
             for r in results:
                 col = r.column
@@ -180,8 +184,8 @@ def solve_dw(
                 s.time_limit is not None and time.perf_counter() - t0 > s.time_limit)
             if it == 1 or it % s.repair_every == 0 or last:
                 tr = time.perf_counter()
-                rep = _final_decision(pool, linking, stab.center, master_sol, repairer, starts,
-                                      s, say)
+                rep, chosen = _final_decision(pool, linking, stab.center, master_sol, repairer,
+                                              starts, s, say)
                 repair_s = time.perf_counter() - tr
                 if rep is not None and rep.solve.objective is not None and (
                         rep.solve.objective < ub):
@@ -206,12 +210,51 @@ def solve_dw(
             if converged:
                 status_reason = "converged"
                 break
+            scale = 1e-6 * max(1.0, abs(master_sol.objective))
+            if (master_sol.objective < progress_mark[0] - scale
+                    or best_lb > progress_mark[1] + scale):
+                progress_mark = (master_sol.objective, best_lb, it)
+            elif it - progress_mark[2] >= s.stall_iterations:
+                status_reason = "stalled"
+                break
             if s.time_limit is not None and time.perf_counter() - t0 > s.time_limit:
                 status_reason = "time_limit"
                 break
             mispriced = added == 0
             stab.update(y, improved, mispriced)
             y = linking.valid(stab.prices(master_sol.y))
+        gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
+        window = s.boundary_window
+        while s.escalate and chosen is not None and (gap is None or gap > s.gap):
+            # Column generation stopped short of the target: free more binaries around the
+            # boundaries. Freeing all of them is the full MILP (started from the best plan),
+            # whose proven bound is then a valid lower bound too.
+            elapsed = time.perf_counter() - t0
+            if s.time_limit is not None and elapsed > s.time_limit:
+                break
+            window = max(1, 2 * window)
+            full = window >= provider.horizon
+            tr = time.perf_counter()
+            rep = repairer.repair(
+                chosen, starts, window, min(s.repair_gap, s.gap / 2) if full else s.repair_gap,
+                None if s.time_limit is None else max(1.0, s.time_limit - elapsed))
+            repair_s = time.perf_counter() - tr
+            totals["repair"] += repair_s
+            if rep.solve.objective is not None and rep.solve.objective < ub:
+                ub = rep.solve.objective
+                best_snapshot = _snapshot(repairer.plan.model)
+            if full and rep.solve.bound is not None:
+                best_lb = max(best_lb, rep.solve.bound)
+            gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
+            log.add(iteration=len(log.rows) + 1, lower_bound=best_lb, lagrangian=None,
+                    master_objective=None, upper_bound=ub if math.isfinite(ub) else None,
+                    gap=gap, columns_added=0, columns=len(pool), pricing_seconds=0.0,
+                    master_seconds=0.0, repair_seconds=repair_s, repair_window=window)
+            say(f"repair window {window} h: UB {ub:.6g}  LB {best_lb:.6g}  "
+                f"gap {gap if gap is not None else float('nan'):.3%}  {repair_s:.1f}s")
+            status_reason = "escalated"
+            if full:
+                break
         if best_snapshot is not None:
             _restore(best_snapshot)
     seconds = time.perf_counter() - t0
@@ -254,10 +297,10 @@ def _final_decision(pool, linking, center, master_sol, repairer, starts, s, say)
     while True:
         rep = repairer.repair(chosen, starts, window, s.repair_gap)
         if rep.solve.has_solution:
-            return rep
+            return rep, chosen
         if window >= repairer.plan.stop:
             say(f"repair infeasible even with every binary free ({rep.solve.status})")
-            return None
+            return None, chosen
         say(f"repair with boundary window {window} h: {rep.solve.status}; widening")
         window = max(1, window * 2)
 

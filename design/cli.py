@@ -7,6 +7,9 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
+
+from decomp.dw import DWSettings
 from decomp.solvers import SolveOptions, SolverError
 from design.builtin import builtin_names, resolve_case
 from design.case import CAPACITY_UNITS, Case, CaseError
@@ -34,6 +37,8 @@ def cmd_operate(args: argparse.Namespace) -> int:
     """Solve the operation of one design and write summary.json and schedule.csv."""
     case = resolve_case(args.case)
     design = case.design(_design_overrides(args.design or []))
+    if args.gap is None:
+        args.gap = 0.01 if args.method == "dw" else 1e-4
     settings = OperationSettings(
         method=args.method,
         weight=args.weight,
@@ -41,11 +46,20 @@ def cmd_operate(args: argparse.Namespace) -> int:
         solve=SolveOptions(
             solver=args.solver, time_limit=args.time_limit, gap=args.gap, verbose=args.verbose
         ),
+        dw=DWSettings(
+            interval=args.interval,
+            boundary_window=args.boundary_window,
+            gap=args.gap if args.method == "dw" else 0.01,
+            max_iterations=args.max_iterations,
+            time_limit=args.time_limit,
+            stabilisation=args.stabilisation,
+            solve=SolveOptions(solver=args.solver, verbose=args.verbose),
+        ),
     )
     hours = args.horizon or case.hours
     print(f"lcen operate: case {case.name}, {hours} h, method {args.method}, "
           f"W = {settings.weight if settings.weight is not None else case.spec.weight}")
-    outcome = operate(case, design, settings)
+    outcome = operate(case, design, settings, progress=lambda msg: print(f"  {msg}", flush=True))
     out = Path(args.out or f"results/operate-{case.name}-{args.method}")
     out.mkdir(parents=True, exist_ok=True)
     summary = outcome.summary()
@@ -53,6 +67,8 @@ def cmd_operate(args: argparse.Namespace) -> int:
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     if outcome.schedule is not None:
         outcome.schedule.to_csv(out / "schedule.csv")
+    if outcome.result.log:
+        pd.DataFrame(outcome.result.log).to_csv(out / "log.csv", index=False)
     r, p = outcome.result, outcome.parts
     print(f"  status {r.status} ({r.solver}), objective {_fmt(r.objective)}, "
           f"bound {_fmt(r.bound)}, gap {_fmt(r.gap, '.3%') if r.gap is not None else '-'}")
@@ -111,7 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--method", choices=METHODS, default="direct")
     op.add_argument("--horizon", type=int, default=None, help="first HOURS of the series")
     op.add_argument("--time-limit", type=float, default=None)
-    op.add_argument("--gap", type=float, default=1e-4, help="relative MIP gap target")
+    op.add_argument("--gap", type=float, default=None,
+                    help="target relative gap (default 1e-4 direct, 0.01 dw)")
+    op.add_argument("--interval", type=int, default=24, help="dw/rolling interval hours")
+    op.add_argument("--boundary-window", type=int, default=2,
+                    help="dw: hours around each boundary whose binaries the repair frees")
+    op.add_argument("--max-iterations", type=int, default=30, help="dw iteration limit")
+    op.add_argument("--stabilisation", choices=("wentges", "boxstep", "none"),
+                    default="wentges", help="dw dual stabilisation")
     op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
     op.add_argument("--out", default=None, help="output folder")
     op.add_argument("--verbose", action="store_true", help="show the solver log")

@@ -1,0 +1,176 @@
+"""Dantzig-Wolfe decomposition: valid bounds, feasible plans, generic engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from decomp.columns import Column, ColumnPool
+from decomp.dw import DWSettings, lp_prices, solve_dw, solve_rolling
+from decomp.horizon import build_horizon, interval_cuts
+from decomp.linking import Linking
+from decomp.methods import solve_direct
+from decomp.pricing import IntervalSolver
+from decomp.solvers import SolveOptions
+from design.model import EnergyProvider
+from design.operate import OperationSettings, operate
+from design.operation_data import prepare
+from tests.conftest import check_balances
+from tests.test_operation import check_commitment
+from tests.toy_provider import ToyProvider
+
+EXACT = SolveOptions(solver="highs", gap=1e-9)
+
+
+def assert_sandwich(lb: float, opt: float, ub: float) -> None:
+    tol = 1e-6 * max(1.0, abs(opt))
+    assert lb <= opt + tol, (lb, opt)
+    assert opt <= ub + tol, (opt, ub)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    demand=st.lists(st.floats(0, 5), min_size=6, max_size=20),
+    price=st.floats(0.5, 5),
+    interval=st.integers(2, 7),
+    pricing_gap=st.sampled_from([1e-6, 0.3]),
+)
+def test_toy_provider_bounds(demand, price, interval, pricing_gap):
+    provider = ToyProvider(np.array(demand), np.full(len(demand), price))
+    direct = solve_direct(provider, EXACT)
+    dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=8,
+                                       pricing_gap=pricing_gap, repair_gap=1e-9))
+    assert dw.plan is not None
+    assert_sandwich(dw.bound, direct.objective, dw.objective)
+    # the UB is the cost of a real plan of the whole horizon
+    assert pyo.value(dw.plan.cost) == pytest.approx(dw.objective, rel=1e-6, abs=1e-6)
+    for row in dw.log:
+        assert row["lower_bound"] <= direct.objective + 1e-6 * max(1, abs(direct.objective))
+        if row["lagrangian"] is not None:
+            assert row["lagrangian"] <= direct.objective + 1e-6 * max(1, abs(direct.objective))
+
+
+@settings(max_examples=5, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    hours=st.integers(10, 30),
+    interval=st.integers(4, 12),
+    weight=st.floats(0, 1),
+    battery=st.floats(0, 40),
+    fuel_cell=st.sampled_from([0.0, 1.0, 2.0]),
+)
+def test_energy_model_bounds_and_balances(small_case, hours, interval, weight, battery,
+                                          fuel_cell):
+    design = small_case.design({"battery": battery, "fuel_cell": fuel_cell})
+    direct = operate(small_case, design,
+                     OperationSettings(horizon=hours, weight=weight, solve=EXACT))
+    dw = operate(small_case, design, OperationSettings(
+        method="dw", horizon=hours, weight=weight,
+        dw=DWSettings(interval=interval, gap=1e-6, max_iterations=4, repair_gap=1e-9)))
+    assert_sandwich(dw.result.bound, direct.result.objective, dw.result.objective)
+    check_balances(dw.schedule, small_case, design)
+    check_commitment(dw.schedule, small_case, design)
+
+
+def test_tight_target_reaches_direct_optimum(small_case):
+    design = small_case.design()
+    direct = operate(small_case, design, OperationSettings(horizon=24, solve=EXACT))
+    dw = operate(small_case, design, OperationSettings(
+        method="dw", horizon=24, dw=DWSettings(interval=6, gap=1e-4, max_iterations=3,
+                                               repair_gap=1e-9)))
+    opt = direct.result.objective
+    assert dw.result.objective <= opt * (1 + 1e-4) + 1e-9
+    assert dw.result.bound <= opt + 1e-9
+
+
+def test_lp_duals_give_lp_bound_through_lagrangian(small_case):
+    # With the LP relaxation's duals on the linking rows and relaxed interval models,
+    # L(y) = sum_k min(cost_k - y.a_k) + b.y equals the LP optimum (strong duality): this
+    # checks the sign and indexing of every dual.
+    provider = EnergyProvider(prepare(small_case, small_case.design(), 30), 0.5)
+    cuts = interval_cuts(30, 7)
+    ims = [provider.build(a, b, relax=True) for a, b in cuts]
+    linking = Linking([list(i.entry) for i in ims], [list(i.exit) for i in ims],
+                      provider.boundary_conditions())
+    lp, y = lp_prices(provider, cuts, linking, EXACT)
+    solvers = [IntervalSolver(k, im, EXACT) for k, im in enumerate(ims)]
+    total = linking.constant(y)
+    for s in solvers:
+        s.set_prices(*linking.interval_prices(y, s.k))
+        total += s.solve().bound
+    assert total == pytest.approx(lp, rel=1e-6, abs=1e-6)
+    wrong = linking.constant(-y) + sum(
+        (s.set_prices(*linking.interval_prices(-y, s.k)), s.solve().bound)[1] for s in solvers)
+    assert wrong < lp - 1e-6 * max(1, abs(lp))
+
+
+def test_unequal_intervals_and_state_at_bounds(small_case):
+    # 29 h in 8 h intervals (last one 5 h); a tiny battery sits at its bounds at boundaries
+    design = small_case.design({"battery": 0.5, "tank_flats": 0.05})
+    direct = operate(small_case, design, OperationSettings(horizon=29, solve=EXACT))
+    dw = operate(small_case, design, OperationSettings(
+        method="dw", horizon=29, dw=DWSettings(interval=8, gap=1e-6, max_iterations=5)))
+    assert dw.result.extra["intervals"] == 4
+    assert_sandwich(dw.result.bound, direct.result.objective, dw.result.objective)
+    check_balances(dw.schedule, small_case, design)
+
+
+def test_min_up_time_across_boundaries(small_case):
+    # the flats' heat pump has 3 h minimum up and down times; 2 h intervals put many runs
+    # across boundaries, carried by the started/stopped-k-hours-ago states
+    design = small_case.design()
+    dw = operate(small_case, design, OperationSettings(
+        method="dw", horizon=20, dw=DWSettings(interval=2, gap=1e-6, max_iterations=3)))
+    check_commitment(dw.schedule, small_case, design)
+    direct = operate(small_case, design, OperationSettings(horizon=20, solve=EXACT))
+    assert_sandwich(dw.result.bound, direct.result.objective, dw.result.objective)
+
+
+def test_rolling_method_is_feasible_and_bounded(small_case):
+    design = small_case.design()
+    direct = operate(small_case, design, OperationSettings(horizon=24, solve=EXACT))
+    roll = operate(small_case, design, OperationSettings(
+        method="rolling", horizon=24, dw=DWSettings(interval=6)))
+    assert_sandwich(roll.result.bound, direct.result.objective, roll.result.objective)
+    check_balances(roll.schedule, small_case, design)
+
+
+def test_log_and_summary_keys(small_case):
+    dw = operate(small_case, small_case.design(), OperationSettings(
+        method="dw", horizon=12, dw=DWSettings(interval=4, max_iterations=2)))
+    s = dw.summary()
+    for key in ("lower_bound", "upper_bound", "gap", "iterations", "columns", "seconds",
+                "peak_rss_mb"):
+        assert key in s
+    row = dw.result.log[0]
+    for key in ("iteration", "lower_bound", "master_objective", "upper_bound", "gap",
+                "columns_added", "pricing_seconds", "master_seconds"):
+        assert key in row
+
+
+def test_column_pool_rejects_duplicates():
+    pool = ColumnPool(2)
+    col = Column(0, 1.0, np.array([0.5]), np.array([1.0]), np.array([1.0, 0.0]))
+    assert pool.add(col)
+    assert not pool.add(Column(0, 1.0, np.array([0.5]), np.array([1.0]), np.array([1.0, 0.0])))
+    assert pool.add(Column(1, 1.0, np.array([0.5]), np.array([1.0]), np.array([1.0, 0.0])))
+    assert len(pool) == 2
+
+
+def test_rolling_on_toy_is_a_feasible_plan():
+    provider = ToyProvider(np.array([1, 3, 0, 2, 4, 1, 0, 3.0]), np.full(8, 2.0))
+    direct = solve_direct(provider, EXACT)
+    roll = solve_rolling(provider, DWSettings(interval=3))
+    assert_sandwich(roll.bound, direct.objective, roll.objective)
+    whole = build_horizon(provider)
+    assert set(whole.binaries) == set(range(8))
+
+
+def test_bad_dw_settings_rejected():
+    with pytest.raises(ValueError, match="interval"):
+        DWSettings(interval=0)
+    with pytest.raises(ValueError, match="stabilisation"):
+        DWSettings(stabilisation="magic")

@@ -1,0 +1,64 @@
+"""A tiny unit-commitment + storage model, unrelated to energy networks' details, used to
+prove that the decomposition engine is generic (it only sees the provider protocol)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+
+from decomp.provider import BoundaryCondition, IntervalModel
+
+
+class ToyProvider:
+    """One generator (on/off, min output, start cost, 2-hour min up time) and a store."""
+
+    def __init__(self, demand: np.ndarray, price: np.ndarray, store: float = 5.0) -> None:
+        self.demand = np.asarray(demand, dtype=float)
+        self.price = np.asarray(price, dtype=float)
+        self.store = store
+
+    @property
+    def horizon(self) -> int:
+        return len(self.demand)
+
+    def boundary_conditions(self) -> list[BoundaryCondition]:
+        return [BoundaryCondition("level", "cyclic"), BoundaryCondition("on", "fixed", 0.0),
+                BoundaryCondition("started_1h_ago", "fixed", 0.0)]
+
+    def build(self, start: int, stop: int, relax: bool = False) -> IntervalModel:
+        dom = pyo.UnitInterval if relax else pyo.Binary
+        m = pyo.ConcreteModel()
+        T = list(range(start, stop))
+        m.u = pyo.Var(T, domain=dom, bounds=(0, 1))
+        m.st = pyo.Var(T, domain=dom, bounds=(0, 1))
+        m.p = pyo.Var(T, bounds=(0, 4))
+        m.buy = pyo.Var(T, bounds=(0, None))
+        m.lvl = pyo.Var(T, bounds=(0, self.store))
+        m.lvl_in = pyo.Var(bounds=(0, self.store))
+        m.u_in = pyo.Var(domain=dom, bounds=(0, 1))
+        m.st_in = pyo.Var(domain=dom, bounds=(0, 1))
+
+        def prev_u(t):
+            return m.u_in if t == start else m.u[t - 1]
+
+        def st_at(t):
+            return m.st[t] if t >= start else m.st_in
+
+        m.minload = pyo.Constraint(T, rule=lambda m, t: m.p[t] >= 1.5 * m.u[t])
+        m.maxload = pyo.Constraint(T, rule=lambda m, t: m.p[t] <= 4 * m.u[t])
+        m.start = pyo.Constraint(T, rule=lambda m, t: m.st[t] >= m.u[t] - prev_u(t))
+        m.minup = pyo.Constraint(T, rule=lambda m, t: st_at(t) + st_at(t - 1) <= m.u[t])
+        m.hist = pyo.Constraint(expr=m.st_in <= m.u_in)
+        m.bal = pyo.Constraint(T, rule=lambda m, t: m.lvl[t] == (
+            m.lvl_in if t == start else m.lvl[t - 1]) + m.p[t] + m.buy[t]
+            - float(self.demand[t]))
+        m.cost = pyo.Expression(expr=sum(
+            1.0 * m.p[t] + 0.3 * m.u[t] + 2.0 * m.st[t] + float(self.price[t]) * m.buy[t]
+            for t in T))
+        return IntervalModel(
+            start, stop, m, m.cost,
+            entry={"level": m.lvl_in, "on": m.u_in, "started_1h_ago": m.st_in},
+            exit={"level": m.lvl[stop - 1], "on": m.u[stop - 1],
+                  "started_1h_ago": m.st[stop - 1]},
+            binaries={t: [m.u[t], m.st[t]] for t in T},
+        )
