@@ -158,6 +158,8 @@ def solve_dw(
             pricing_s = time.perf_counter() - tp
             lagrangian = sum(r.bound for r in results) + linking.constant(y)
             improved = lagrangian > best_lb + 1e-9 * max(1.0, abs(best_lb))
+            priced = [r.column for r in results]
+            lb_columns_new = improved and all(c is not None for c in priced)
             if improved:
                 best_lb = lagrangian
             added = 0
@@ -182,15 +184,28 @@ def solve_dw(
                 master_sol.objective - best_lb <= 1e-6 * max(1.0, abs(master_sol.objective)))
             last = it == s.max_iterations or converged or (
                 s.time_limit is not None and time.perf_counter() - t0 > s.time_limit)
-            if it == 1 or it % s.repair_every == 0 or last:
+            if lb_columns_new:
+                # the columns that proved the bound, binaries fixed away from boundaries
                 tr = time.perf_counter()
-                rep, chosen = _final_decision(pool, linking, stab.center, master_sol, repairer,
-                                              starts, s, say)
-                repair_s = time.perf_counter() - tr
+                rep = _repair_widening(priced, repairer, starts, s, say)
+                repair_s += time.perf_counter() - tr
                 if rep is not None and rep.solve.objective is not None and (
                         rep.solve.objective < ub):
                     ub = rep.solve.objective
                     best_snapshot = _snapshot(repairer.plan.model)
+                    chosen = priced
+            reached = math.isfinite(ub) and relative_gap(ub, best_lb) <= s.gap
+            if (it == 1 or it % s.repair_every == 0 or last) and not reached:
+                tr = time.perf_counter()
+                rep, picked = _final_decision(pool, linking, stab.center, master_sol, repairer,
+                                              starts, s, say)
+                repair_s += time.perf_counter() - tr
+                chosen = chosen or picked
+                if rep is not None and rep.solve.objective is not None and (
+                        rep.solve.objective < ub):
+                    ub = rep.solve.objective
+                    best_snapshot = _snapshot(repairer.plan.model)
+                    chosen = picked
             gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
             totals["pricing"] += pricing_s
             totals["master"] += master_s
@@ -210,7 +225,7 @@ def solve_dw(
             if converged:
                 status_reason = "converged"
                 break
-            scale = 1e-6 * max(1.0, abs(master_sol.objective))
+            scale = 1e-4 * max(1.0, abs(master_sol.objective))
             if (master_sol.objective < progress_mark[0] - scale
                     or best_lb > progress_mark[1] + scale):
                 progress_mark = (master_sol.objective, best_lb, it)
@@ -293,14 +308,19 @@ def _final_decision(pool, linking, center, master_sol, repairer, starts, s, say)
                 best[col.k] = (w, col)
         chosen = [best[k][1] if k in best else pool.columns[k][0] for k in range(len(starts))]
         say("column choice MILP found nothing; using the heaviest master columns")
+    return _repair_widening(chosen, repairer, starts, s, say), chosen
+
+
+def _repair_widening(chosen, repairer, starts, s, say):
+    """Repair with the boundary window; widen it while the repair is infeasible."""
     window = s.boundary_window
     while True:
         rep = repairer.repair(chosen, starts, window, s.repair_gap)
         if rep.solve.has_solution:
-            return rep, chosen
+            return rep
         if window >= repairer.plan.stop:
             say(f"repair infeasible even with every binary free ({rep.solve.status})")
-            return None, chosen
+            return None
         say(f"repair with boundary window {window} h: {rep.solve.status}; widening")
         window = max(1, window * 2)
 
