@@ -96,6 +96,18 @@ def lp_prices(
     return float(res.objective), y
 
 
+def _intervals(provider: IntervalProvider, s: DWSettings):
+    """Cut the horizon, build one persistent pricing model per interval, lay out the rows."""
+    cuts = interval_cuts(provider.horizon, s.interval)
+    conditions = provider.boundary_conditions()
+    ims = [provider.build(a, b) for a, b in cuts]
+    linking = Linking([list(im.entry) for im in ims], [list(im.exit) for im in ims],
+                      conditions)
+    options = SolveOptions(solver=s.solve.solver, gap=s.pricing_gap, threads=1)
+    solvers = [IntervalSolver(k, im, options) for k, im in enumerate(ims)]
+    return cuts, conditions, linking, solvers
+
+
 class _Log:
     def __init__(self, t0: float) -> None:
         self.t0 = t0
@@ -115,15 +127,9 @@ def solve_dw(
     log = _Log(t0)
     say = progress or (lambda msg: None)
     with PeakMemory() as mem:
-        cuts = interval_cuts(provider.horizon, s.interval)
+        cuts, conditions, linking, solvers = _intervals(provider, s)
         starts = [a for a, _ in cuts]
         n = len(cuts)
-        conditions = provider.boundary_conditions()
-        ims = [provider.build(a, b) for a, b in cuts]
-        linking = Linking([list(im.entry) for im in ims], [list(im.exit) for im in ims],
-                          conditions)
-        pricing_options = SolveOptions(solver=s.solve.solver, gap=s.pricing_gap, threads=1)
-        solvers = [IntervalSolver(k, im, pricing_options) for k, im in enumerate(ims)]
         build_s = time.perf_counter() - t0
         pricer = SerialPricer(solvers)
         best_lb, lp_bound = -math.inf, None
@@ -334,13 +340,7 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
     say = progress or (lambda msg: None)
     t0 = time.perf_counter()
     with PeakMemory() as mem:
-        cuts = interval_cuts(provider.horizon, s.interval)
-        conditions = provider.boundary_conditions()
-        ims = [provider.build(a, b) for a, b in cuts]
-        linking = Linking([list(im.entry) for im in ims], [list(im.exit) for im in ims],
-                          conditions)
-        options = SolveOptions(solver=s.solve.solver, gap=s.pricing_gap, threads=1)
-        solvers = [IntervalSolver(k, im, options) for k, im in enumerate(ims)]
+        cuts, conditions, linking, solvers = _intervals(provider, s)
         build_s = time.perf_counter() - t0
         lp_bound, y = lp_prices(provider, cuts, linking, s.solve)
         say(f"LP relaxation bound {lp_bound:.6g}")
