@@ -43,7 +43,7 @@ class DWSettings:
     stabilisation: str = "wentges"
     alpha: float = 0.5
     pricing_gap: float = 1e-4
-    repair_gap: float = 1e-4
+    repair_gap: float | None = None
     repair_every: int = 5
     lp_warm_start: bool = True
     rolling_start: bool = True
@@ -62,6 +62,8 @@ class DWSettings:
             raise ValueError(f"gap must be in [0, 1), not {self.gap}")
         if self.max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, not {self.max_iterations}")
+        if self.repair_gap is None:
+            object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
         if self.stabilisation not in ("none", "wentges", "boxstep"):
             raise ValueError(f"stabilisation must be none, wentges or boxstep, not "
                              f"{self.stabilisation!r}")
@@ -76,11 +78,21 @@ def _restore(snapshot: list[tuple]) -> None:
         v.set_value(val, skip_validation=True)
 
 
+@dataclass(frozen=True)
+class LPRelaxation:
+    """Whole-horizon LP relaxation: optimum, duals on the linking rows, binary values."""
+
+    bound: float
+    y: np.ndarray
+    binaries: np.ndarray
+
+
 def lp_prices(
     provider: IntervalProvider, cuts: list[tuple[int, int]], linking: Linking,
     options: SolveOptions,
-) -> tuple[float, np.ndarray]:
-    """Whole-horizon LP relaxation (intervals glued): its optimum and linking-row duals."""
+) -> LPRelaxation:
+    """Whole-horizon LP relaxation (intervals glued): its optimum, linking-row duals and the
+    values of the relaxed binaries (in interval, hour order)."""
     glued = build_glued(provider, cuts, relax=True)
     solver = PersistentSolver(glued.model, SolveOptions(solver="highs", threads=options.threads))
     res = solver.solve()
@@ -93,7 +105,9 @@ def lp_prices(
     cons += glued.boundary
     duals = solver.duals(cons)
     y = np.array([duals[c] for c in cons], dtype=float)
-    return float(res.objective), y
+    values = np.array([pyo.value(v) for im in glued.intervals for t in sorted(im.binaries)
+                       for v in im.binaries[t]], dtype=float)
+    return LPRelaxation(float(res.objective), y, values)
 
 
 def _intervals(provider: IntervalProvider, s: DWSettings):
@@ -132,32 +146,50 @@ def solve_dw(
         n = len(cuts)
         build_s = time.perf_counter() - t0
         pricer = SerialPricer(solvers)
-        best_lb, lp_bound = -math.inf, None
+        best_lb, lp_bound, lp = -math.inf, None, None
         if s.lp_warm_start:
-            lp_bound, y = lp_prices(provider, cuts, linking, s.solve)
+            lp = lp_prices(provider, cuts, linking, s.solve)
+            lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound
             say(f"LP relaxation bound {lp_bound:.6g} ({time.perf_counter() - t0:.1f} s)")
         else:
             y = np.zeros(linking.size)
         y = linking.valid(y)
+        repairer = Repairer(provider, SolveOptions(solver="highs", threads=s.solve.threads))
+        ub, best_snapshot = math.inf, None
+        totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
+        if lp is not None:
+            # binaries integral in the LP relaxation stay fixed, fractional ones are free
+            tr = time.perf_counter()
+            free = (lp.binaries > 1e-6) & (lp.binaries < 1 - 1e-6)
+            rep = repairer.repair_values(lp.binaries, free, s.repair_gap)
+            totals["repair"] += time.perf_counter() - tr
+            if rep.solve.objective is not None:
+                ub = rep.solve.objective
+                best_snapshot = _snapshot(repairer.plan.model)
+            say(f"LP-guided plan: UB {ub:.6g} ({rep.free_binaries} of {len(free)} binaries "
+                f"free, {rep.seconds:.1f} s)")
+        gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
+        log.add(iteration=0, lower_bound=best_lb, lagrangian=None, master_objective=None,
+                upper_bound=ub if math.isfinite(ub) else None, gap=gap, columns_added=0,
+                columns=0, pricing_seconds=0.0, master_seconds=0.0,
+                repair_seconds=totals["repair"])
+        done = gap is not None and gap <= s.gap
         pool = ColumnPool(n)
         master = RestrictedMaster(n, linking, s.artificial_cost)
-        if s.rolling_start:
+        if s.rolling_start and not done:
             try:
                 for col in rolling_horizon(solvers, linking, conditions, y, s.pricing_gap):
                     if pool.add(col):
                         master.add(col)
             except Exception as exc:  # noqa: BLE001 - a heuristic failing only costs columns
                 say(f"rolling-horizon start failed ({exc}); starting from pricing only")
-        repairer = Repairer(provider, SolveOptions(solver="highs", threads=s.solve.threads))
         stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha)
-        ub, best_snapshot = math.inf, None
         master_sol = None
         chosen = None
-        status_reason = "max_iterations"
+        status_reason = "gap" if done else "max_iterations"
         progress_mark = (math.inf, -math.inf, 0)
-        totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
-        for it in range(1, s.max_iterations + 1):
+        for it in range(1, 0 if done else s.max_iterations + 1):
             tp = time.perf_counter()
             results = pricer.price([linking.interval_prices(y, k) for k in range(n)],
                                    s.pricing_gap)
@@ -256,9 +288,13 @@ def solve_dw(
             window = max(1, 2 * window)
             full = window >= provider.horizon
             tr = time.perf_counter()
-            rep = repairer.repair(
-                chosen, starts, window, min(s.repair_gap, s.gap / 2) if full else s.repair_gap,
-                None if s.time_limit is None else max(1.0, s.time_limit - elapsed))
+            limit = None if s.time_limit is None else max(1.0, s.time_limit - elapsed)
+            if full:
+                values = np.concatenate([c.binaries for c in chosen])
+                rep = repairer.repair_values(values, np.ones(len(values), dtype=bool),
+                                             min(s.repair_gap, s.gap / 2), limit, window)
+            else:
+                rep = repairer.repair(chosen, starts, window, s.repair_gap, limit)
             repair_s = time.perf_counter() - tr
             totals["repair"] += repair_s
             if rep.solve.objective is not None and rep.solve.objective < ub:
@@ -342,7 +378,8 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
     with PeakMemory() as mem:
         cuts, conditions, linking, solvers = _intervals(provider, s)
         build_s = time.perf_counter() - t0
-        lp_bound, y = lp_prices(provider, cuts, linking, s.solve)
+        lp = lp_prices(provider, cuts, linking, s.solve)
+        lp_bound, y = lp.bound, lp.y
         say(f"LP relaxation bound {lp_bound:.6g}")
         columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap)
         repairer = Repairer(provider, SolveOptions(solver="highs", threads=s.solve.threads))

@@ -46,19 +46,30 @@ class Repairer:
         time_limit: float | None = None,
     ) -> RepairResult:
         """Fix binaries to ``columns`` outside ``window`` hours of every boundary and solve."""
-        t0 = time.perf_counter()
         values = np.concatenate([c.binaries for c in columns])
-        if len(values) != len(self.vars):
-            raise ValueError(f"columns carry {len(values)} binaries, horizon has {len(self.vars)}")
         free = np.zeros(len(values), dtype=bool)
         for b in starts[1:]:
             free |= (self.var_hour >= b - window) & (self.var_hour < b + window)
+        return self.repair_values(values, free, gap, time_limit, window)
+
+    def repair_values(
+        self,
+        values: np.ndarray,
+        free: np.ndarray,
+        gap: float,
+        time_limit: float | None = None,
+        window: int = 0,
+    ) -> RepairResult:
+        """Fix every binary to ``values`` except where ``free`` is set, then solve."""
+        t0 = time.perf_counter()
+        if len(values) != len(self.vars):
+            raise ValueError(f"{len(values)} binary values given, horizon has {len(self.vars)}")
         for v, val, f in zip(self.vars, values, free, strict=True):
             if f:
                 v.setlb(0)
                 v.setub(1)
             else:
-                v.setlb(float(val))
-                v.setub(float(val))
+                v.setlb(float(round(val)))
+                v.setub(float(round(val)))
         res = self.solver.solve(gap=gap, time_limit=time_limit)
         return RepairResult(res, window, int(free.sum()), time.perf_counter() - t0)

@@ -95,7 +95,8 @@ def test_lp_duals_give_lp_bound_through_lagrangian(small_case):
     ims = [provider.build(a, b, relax=True) for a, b in cuts]
     linking = Linking([list(i.entry) for i in ims], [list(i.exit) for i in ims],
                       provider.boundary_conditions())
-    lp, y = lp_prices(provider, cuts, linking, EXACT)
+    relaxation = lp_prices(provider, cuts, linking, EXACT)
+    lp, y = relaxation.bound, relaxation.y
     solvers = [IntervalSolver(k, im, EXACT) for k, im in enumerate(ims)]
     total = linking.constant(y)
     for s in solvers:
