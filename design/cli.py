@@ -81,6 +81,53 @@ def cmd_operate(args: argparse.Namespace) -> int:
     return 0 if r.status in ("optimal", "feasible") else 2
 
 
+def cmd_design(args: argparse.Namespace) -> int:
+    """NSGA-II over capacities and W; writes the results folder."""
+    from dataclasses import asdict
+
+    from design.executors import make_executor
+    from design.report import write_results
+    from design.search import SearchSettings, run_search
+
+    case = resolve_case(args.case)
+    op = OperationSettings(
+        method=args.method,
+        horizon=args.horizon,
+        solve=SolveOptions(solver=args.solver, time_limit=args.time_limit),
+        dw=DWSettings(gap=args.gap, time_limit=args.time_limit, interval=args.interval,
+                      solve=SolveOptions(solver=args.solver)),
+    )
+    settings = SearchSettings(pop=args.pop, generations=args.generations, seed=args.seed,
+                              retries=args.retries, operation=op)
+    out = Path(args.out or f"results/design-{case.name}")
+    hours = args.horizon or case.hours
+    print(f"lcen design: case {case.name}, {hours} h, method {args.method}, pop {args.pop}, "
+          f"{args.generations} generations, seed {args.seed}, executor {args.executor}")
+    executor = make_executor(args.executor, case, op, args.retries, args.workers, args.address)
+    try:
+        state = run_search(case, settings, executor, out, resume=args.resume,
+                           progress=lambda m: print(f"  {m}", flush=True))
+    finally:
+        executor.close()
+    write_results(out, state, {"case": case.name, "executor": args.executor,
+                               "workers": args.workers, **asdict(settings)})
+    print(f"  {len(state.front())} non-dominated designs of {len(state.cache)} evaluated; "
+          f"wrote {out}/ (pareto.csv, evaluations.parquet, history.csv, figures, summary.md)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Redraw figures and summary.md from a results folder."""
+    from design.report import draw
+
+    out = Path(args.dir)
+    if not (out / "evaluations.parquet").exists():
+        raise CaseError(f"{out}: not a design results folder (no evaluations.parquet)")
+    draw(out)
+    print(f"redrew figures and summary.md in {out}")
+    return 0
+
+
 def case_info_text(case: Case) -> str:
     """Human summary of a case: horizon, nodes, demands, components, design space."""
     spec = case.spec
@@ -139,6 +186,29 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--out", default=None, help="output folder")
     op.add_argument("--verbose", action="store_true", help="show the solver log")
     op.set_defaults(func=cmd_operate)
+
+    de = sub.add_parser("design", help="search capacities and W (NSGA-II): Pareto front")
+    de.add_argument("case", nargs="?", default="reference")
+    de.add_argument("--pop", type=int, default=8)
+    de.add_argument("--generations", type=int, default=4)
+    de.add_argument("--method", choices=METHODS, default="dw")
+    de.add_argument("--horizon", type=int, default=None)
+    de.add_argument("--gap", type=float, default=0.01, help="dw target gap per evaluation")
+    de.add_argument("--interval", type=int, default=24)
+    de.add_argument("--time-limit", type=float, default=None, help="per evaluation")
+    de.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
+    de.add_argument("--workers", type=int, default=None)
+    de.add_argument("--executor", choices=("ray", "serial"), default="ray")
+    de.add_argument("--address", default=None, help="join an existing Ray cluster")
+    de.add_argument("--retries", type=int, default=1)
+    de.add_argument("--seed", type=int, default=1)
+    de.add_argument("--resume", action="store_true")
+    de.add_argument("--out", default=None)
+    de.set_defaults(func=cmd_design)
+
+    rep = sub.add_parser("report", help="redraw figures and summary of a results folder")
+    rep.add_argument("dir")
+    rep.set_defaults(func=cmd_report)
 
     case = sub.add_parser("case", help="inspect or validate a case")
     case_sub = case.add_subparsers(dest="case_command", required=True)

@@ -1,0 +1,85 @@
+"""Evaluate one candidate design: operation solve -> objectives, or a recorded failure."""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+
+from design.case import Case
+from design.operate import OperationSettings, operate
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A design (component sizes) and the operation weight W."""
+
+    design: dict[str, float]
+    weight: float
+
+    @property
+    def key(self) -> str:
+        """Cache key (sizes and W are already rounded by the design space)."""
+        return json.dumps({"design": self.design, "W": self.weight}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Objectives and solve record of one candidate (``ok`` False: failed, with reason)."""
+
+    design: dict[str, float]
+    weight: float
+    ok: bool
+    annual_total_cost: float | None = None
+    autonomy: float | None = None
+    capex: float | None = None
+    c_op: float | None = None
+    status: str | None = None
+    gap: float | None = None
+    lower_bound: float | None = None
+    upper_bound: float | None = None
+    seconds: float = 0.0
+    attempts: int = 1
+    error: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def row(self) -> dict:
+        """Flat record for tables (capacities as columns)."""
+        d = asdict(self)
+        design = d.pop("design")
+        d.pop("extra")
+        return {**design, "W": d.pop("weight"), **d}
+
+
+def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> Evaluation:
+    """Solve the operation of a candidate; any exception becomes a failed evaluation."""
+    t0 = time.perf_counter()
+    try:
+        out = operate(case, candidate.design, _with_weight(settings, candidate.weight))
+    except Exception as exc:  # noqa: BLE001 - a failing candidate is recorded, not fatal
+        return Evaluation(candidate.design, candidate.weight, ok=False,
+                          seconds=time.perf_counter() - t0,
+                          error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
+    r, p = out.result, out.parts
+    levels = {}
+    if out.schedule is not None:
+        levels = {c: out.schedule[c].to_numpy(dtype="float32")
+                  for c in out.schedule.columns if c.endswith(".level")}
+    if p is None:
+        return Evaluation(candidate.design, candidate.weight, ok=False, status=r.status,
+                          seconds=time.perf_counter() - t0,
+                          error=f"no operation plan found ({r.status})")
+    return Evaluation(
+        candidate.design, candidate.weight, ok=True,
+        annual_total_cost=p.annual_total_cost, autonomy=p.autonomy * 8760.0 / p.hours,
+        capex=p.capex, c_op=p.c_op * 8760.0 / p.hours, status=r.status, gap=r.gap,
+        lower_bound=r.bound, upper_bound=r.objective, seconds=time.perf_counter() - t0,
+        extra={"levels": levels},
+    )
+
+
+def _with_weight(settings: OperationSettings, weight: float) -> OperationSettings:
+    from dataclasses import replace
+
+    return replace(settings, weight=weight)

@@ -1,0 +1,128 @@
+"""Results folder of a design search: tables, figures and the summary (redrawable)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from design.evaluate import Evaluation  # noqa: E402
+
+PICKS = ("cost-weighted", "balanced", "autonomy-weighted")
+
+
+def pick_designs(front: list[Evaluation]) -> dict[str, Evaluation]:
+    """Cheapest, most autonomous, and the one closest to the normalised ideal point."""
+    if not front:
+        return {}
+    F = np.array([[e.annual_total_cost, e.autonomy] for e in front])
+    span = np.where(F.max(0) > F.min(0), F.max(0) - F.min(0), 1.0)
+    norm = (F - F.min(0)) / span
+    return {
+        "cost-weighted": front[int(F[:, 0].argmin())],
+        "balanced": front[int(np.linalg.norm(norm, axis=1).argmin())],
+        "autonomy-weighted": front[int(F[:, 1].argmin())],
+    }
+
+
+def write_results(out: Path, state, settings_dict: dict) -> None:
+    """pareto.csv, evaluations.parquet, history.csv, settings.json, picks, figures, summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    evals = state.evaluations()
+    front = state.front()
+    pd.DataFrame([e.row() for e in front]).to_csv(out / "pareto.csv", index=False)
+    records = pd.DataFrame(state.records)
+    if "error" in records:
+        records["error"] = records["error"].astype("string")
+    records.to_parquet(out / "evaluations.parquet", index=False)
+    pd.DataFrame(state.history).to_csv(out / "history.csv", index=False)
+    ref = None if state.ref_point is None else [float(x) for x in state.ref_point]
+    (out / "settings.json").write_text(
+        json.dumps({**settings_dict, "hypervolume_reference_point": ref}, indent=2,
+                   default=str))
+    picks = pick_designs(front)
+    levels = {}
+    for name, e in picks.items():
+        lv = e.extra.get("levels", {})
+        if lv:
+            levels[name] = pd.DataFrame(lv)
+            levels[name].to_parquet(out / f"levels-{name}.parquet")
+    pd.DataFrame([{"pick": k, **e.row()} for k, e in picks.items()]).to_csv(
+        out / "picks.csv", index=False)
+    draw(out)
+    del evals
+
+
+def draw(out: Path) -> None:
+    """(Re)draw figures and summary.md from the files in a results folder."""
+    evals = pd.read_parquet(out / "evaluations.parquet")
+    front = pd.read_csv(out / "pareto.csv")
+    picks = pd.read_csv(out / "picks.csv") if (out / "picks.csv").stat().st_size > 1 else None
+    ok = evals[evals["ok"]]
+    fig, ax = plt.subplots(figsize=(7, 5))
+    ax.scatter(ok["annual_total_cost"], ok["autonomy"], s=14, alpha=0.25, color="grey",
+               label="all evaluations")
+    if len(front):
+        ax.plot(front["annual_total_cost"], front["autonomy"], "o-", color="tab:red",
+                label="Pareto front")
+    if picks is not None:
+        for _, p in picks.iterrows():
+            ax.annotate(p["pick"], (p["annual_total_cost"], p["autonomy"]),
+                        textcoords="offset points", xytext=(6, 6), fontsize=8)
+    ax.set_xlabel("annual total cost [EUR/a]")
+    ax.set_ylabel("autonomy A: purchase cost + sales revenue [EUR/a] (lower = more autonomous)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "pareto.png", dpi=120)
+    plt.close(fig)
+    for path in sorted(out.glob("levels-*.parquet")):
+        name = path.stem.removeprefix("levels-")
+        lv = pd.read_parquet(path)
+        fig, axes = plt.subplots(len(lv.columns), 1, figsize=(10, 2.2 * max(1, len(lv.columns))),
+                                 sharex=True, squeeze=False)
+        for ax, col in zip(axes[:, 0], lv.columns, strict=True):
+            ax.plot(lv.index, lv[col], lw=0.6)
+            ax.set_ylabel(col, fontsize=8)
+            ax.grid(alpha=0.3)
+        axes[-1, 0].set_xlabel("hour of the year")
+        fig.suptitle(f"storage levels: {name} design")
+        fig.tight_layout()
+        fig.savefig(out / f"storage-{name}.png", dpi=110)
+        plt.close(fig)
+    write_summary(out, evals, front, picks)
+
+
+def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
+                  picks: pd.DataFrame | None) -> None:
+    """summary.md: the three picks like the source report's Table 1, plus run figures."""
+    lines = ["# Design search summary", ""]
+    n_fail = int((~evals["ok"]).sum())
+    lines.append(f"{len(evals)} evaluations ({n_fail} failed), {len(front)} non-dominated "
+                 "designs.")
+    lines.append("")
+    if picks is not None and len(picks):
+        skip = {"pick", "ok", "status", "lower_bound", "upper_bound", "seconds", "attempts",
+                "error", "annual_total_cost", "autonomy", "capex", "c_op", "gap", "W"}
+        caps = [c for c in picks.columns if c not in skip]
+        head = ["", *picks["pick"]]
+        rows = [["annual total cost [EUR/a]", *(f"{v:,.0f}" for v in picks["annual_total_cost"])],
+                ["autonomy A [EUR/a]", *(f"{v:,.0f}" for v in picks["autonomy"])],
+                ["annualised capex [EUR/a]", *(f"{v:,.0f}" for v in picks["capex"])],
+                ["C_op [EUR/a]", *(f"{v:,.0f}" for v in picks["c_op"])],
+                ["weight W", *(f"{v:.3f}" for v in picks["W"])],
+                ["certified gap", *("-" if pd.isna(v) else f"{v:.3%}" for v in picks["gap"])]]
+        rows += [[c, *(f"{v:g}" for v in picks[c])] for c in caps]
+        lines.append("| " + " | ".join(head) + " |")
+        lines.append("|" + "---|" * len(head))
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        lines.append("")
+    lines.append("Figures: `pareto.png`, `storage-<pick>.png`. Tables: `pareto.csv`, "
+                 "`evaluations.parquet`, `history.csv`.")
+    (out / "summary.md").write_text("\n".join(lines) + "\n")

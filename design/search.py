@@ -1,0 +1,206 @@
+"""Bilevel design search: NSGA-II over capacities and W, each candidate's operation solved.
+
+pymoo's ask/tell loop: the algorithm proposes a generation, an executor (serial or Ray)
+evaluates the candidates not yet in the cache, the objectives go back to the algorithm,
+and a checkpoint is written. ``resume`` reloads it and continues to the same result as an
+uninterrupted run with the same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.evaluator import Evaluator
+from pymoo.core.mixed import (
+    MixedVariableDuplicateElimination,
+    MixedVariableMating,
+    MixedVariableSampling,
+)
+from pymoo.core.problem import Problem
+from pymoo.indicators.hv import HV
+from pymoo.problems.static import StaticProblem
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from design.case import Case
+from design.evaluate import Candidate, Evaluation
+from design.operate import OperationSettings
+from design.space import DesignSpace
+
+FAILED = 1e12
+CHECKPOINT = "checkpoint.pkl"
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """Budget and seed of the search, and how each candidate's operation is solved."""
+
+    pop: int = 10
+    generations: int = 5
+    seed: int = 1
+    retries: int = 1
+    operation: OperationSettings = field(default_factory=OperationSettings)
+
+    def __post_init__(self) -> None:
+        if self.pop < 2:
+            raise ValueError(f"pop must be >= 2, not {self.pop}")
+        if self.generations < 1:
+            raise ValueError(f"generations must be >= 1, not {self.generations}")
+        if self.retries < 0:
+            raise ValueError(f"retries must be >= 0, not {self.retries}")
+
+    def fingerprint(self) -> str:
+        """What must match for a resume to continue the same run."""
+        return json.dumps(asdict(self), sort_keys=True, default=str)
+
+
+class DesignProblem(Problem):
+    """Two objectives (annual total cost, autonomy) and one constraint (failed = violated)."""
+
+    def __init__(self, space: DesignSpace) -> None:
+        self.space = space
+        super().__init__(vars=space.pymoo_vars(), n_obj=2, n_ieq_constr=1)
+
+
+@dataclass
+class SearchState:
+    """Everything a checkpoint holds; the result of a finished search."""
+
+    algorithm: NSGA2
+    cache: dict[str, Evaluation]
+    records: list[dict]
+    history: list[dict]
+    ref_point: np.ndarray | None
+    generation: int
+    fingerprint: str
+    rng_state: tuple | None = None
+
+    def evaluations(self) -> list[Evaluation]:
+        """Every distinct evaluation, in the order it was made."""
+        return list(self.cache.values())
+
+    def front(self) -> list[Evaluation]:
+        """Non-dominated successful evaluations (annual total cost, autonomy)."""
+        ok = [e for e in self.cache.values() if e.ok]
+        if not ok:
+            return []
+        F = np.array([[e.annual_total_cost, e.autonomy] for e in ok])
+        idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
+        return sorted((ok[i] for i in idx), key=lambda e: e.annual_total_cost)
+
+
+def _hypervolume(front: list[Evaluation], ref: np.ndarray | None) -> float:
+    if ref is None or not front:
+        return 0.0
+    F = np.array([[e.annual_total_cost, e.autonomy] for e in front])
+    F = F[(F < ref).all(axis=1)]
+    return float(HV(ref_point=ref)(F)) if len(F) else 0.0
+
+
+def _save(state: SearchState, out: Path) -> None:
+    tmp = out / (CHECKPOINT + ".tmp")
+    with tmp.open("wb") as fh:
+        pickle.dump(state, fh)
+    tmp.replace(out / CHECKPOINT)
+
+
+def load_checkpoint(out: Path) -> SearchState:
+    """The search state saved after the last finished generation."""
+    with (out / CHECKPOINT).open("rb") as fh:
+        return pickle.load(fh)
+
+
+def run_search(
+    case: Case,
+    settings: SearchSettings,
+    executor,
+    out: Path,
+    resume: bool = False,
+    progress=print,
+    stop_after: int | None = None,
+) -> SearchState:
+    """Run (or resume) NSGA-II; checkpoint after every generation into ``out``.
+
+    ``stop_after`` ends the run after that many generations in total, as an interruption
+    would (used to test resuming).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    space = DesignSpace.from_case(case)
+    problem = DesignProblem(space)
+    if resume and (out / CHECKPOINT).exists():
+        state = load_checkpoint(out)
+        if state.fingerprint != settings.fingerprint():
+            raise ValueError(f"{out / CHECKPOINT}: saved with other settings; cannot resume "
+                             "(use another --out or the same settings)")
+        if state.rng_state is not None:
+            np.random.set_state(state.rng_state)
+        progress(f"resuming after generation {state.generation}")
+    else:
+        algorithm = NSGA2(
+            pop_size=settings.pop,
+            sampling=MixedVariableSampling(),
+            mating=MixedVariableMating(
+                eliminate_duplicates=MixedVariableDuplicateElimination()),
+            eliminate_duplicates=MixedVariableDuplicateElimination(),
+        )
+        algorithm.setup(problem, termination=("n_gen", settings.generations),
+                        seed=settings.seed, verbose=False)
+        state = SearchState(algorithm, {}, [], [], None, 0, settings.fingerprint())
+    algorithm = state.algorithm
+    while algorithm.has_next():
+        if stop_after is not None and state.generation >= stop_after:
+            break
+        t0 = time.perf_counter()
+        pop = algorithm.ask()
+        candidates = [Candidate(*space.decode(ind.X)) for ind in pop]
+        todo: dict[str, Candidate] = {}
+        for c in candidates:
+            if c.key not in state.cache:
+                todo.setdefault(c.key, c)
+        for c, e in zip(todo.values(), executor.map(list(todo.values())), strict=True):
+            state.cache[c.key] = e
+        evals = [state.cache[c.key] for c in candidates]
+        F = np.array([[e.annual_total_cost, e.autonomy] if e.ok else [FAILED, FAILED]
+                      for e in evals])
+        G = np.array([[0.0] if e.ok else [1.0] for e in evals])
+        Evaluator().eval(StaticProblem(problem, F=F, G=G), pop)
+        algorithm.tell(infills=pop)
+        state.generation += 1
+        for c in todo.values():
+            e = state.cache[c.key]
+            state.records.append({**e.row(), "generation": state.generation})
+        front = state.front()
+        if state.ref_point is None and front:
+            ok = np.array([[e.annual_total_cost, e.autonomy] for e in state.cache.values()
+                           if e.ok])
+            state.ref_point = ok.max(axis=0) * 1.1 + 1e-6
+        failures = sum(not e.ok for e in evals)
+        row = {
+            "generation": state.generation,
+            "evaluations": len(todo),
+            "total_evaluations": len(state.cache),
+            "failures": failures,
+            "best_cost": min((e.annual_total_cost for e in front), default=None),
+            "best_autonomy": min((e.autonomy for e in front), default=None),
+            "front_size": len(front),
+            "hypervolume": _hypervolume(front, state.ref_point),
+            "seconds": time.perf_counter() - t0,
+        }
+        state.history.append(row)
+        state.rng_state = np.random.get_state()
+        _save(state, out)
+        progress(
+            f"gen {row['generation']:3d}  evals {row['evaluations']:3d}  failed {failures}  "
+            f"front {row['front_size']:3d}  best cost {_f(row['best_cost'])}  "
+            f"best A {_f(row['best_autonomy'])}  HV {row['hypervolume']:.4g}  "
+            f"{row['seconds']:.1f} s")
+    return state
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}"
