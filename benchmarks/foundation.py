@@ -59,8 +59,7 @@ def main() -> None:
     df.to_csv(out / f"foundation-{args.case}.csv", index=False)
     print(f"\nmachine: {platform.machine()}, {platform.processor() or ''} python "
           f"{platform.python_version()}")
-    print(df.to_markdown(index=False, floatfmt=".4g") if hasattr(df, "to_markdown")
-          else df.to_string(index=False))
+    print(df.to_string(index=False))
 
 
 if __name__ == "__main__":

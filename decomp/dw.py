@@ -49,8 +49,9 @@ class DWSettings:
     rolling_start: bool = True
     artificial_cost: float = 1e5
     choice_time_limit: float = 30.0
+    repair_time_limit: float | None = 120.0
     escalate: bool = True
-    stall_iterations: int = 5
+    stall_iterations: int = 3
     solve: SolveOptions = field(default_factory=SolveOptions)
 
     def __post_init__(self) -> None:
@@ -158,35 +159,39 @@ def solve_dw(
         repairer = Repairer(provider, SolveOptions(solver="highs", threads=s.solve.threads))
         ub, best_snapshot = math.inf, None
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
-        if lp is not None:
-            # binaries integral in the LP relaxation stay fixed, fractional ones are free
+        pool = ColumnPool(n)
+        master = RestrictedMaster(n, linking, s.artificial_cost)
+        chosen = None
+        if s.rolling_start:
+            # rolling pass: binaries integral in the LP relaxation fixed, exit states valued
+            # at the LP duals; its columns fit together and seed the master
             tr = time.perf_counter()
-            free = (lp.binaries > 1e-6) & (lp.binaries < 1 - 1e-6)
-            rep = repairer.repair_values(lp.binaries, free, s.repair_gap)
+            try:
+                guided = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
+                                         guide=None if lp is None else lp.binaries)
+            except Exception as exc:  # noqa: BLE001 - a heuristic failing only costs columns
+                guided = None
+                say(f"rolling-horizon start failed ({exc}); starting from pricing only")
+            if guided is not None:
+                for col in guided:
+                    if pool.add(col):
+                        master.add(col)
+                rep = repairer.repair(guided, starts, 0, s.repair_gap, s.repair_time_limit)
+                if rep.solve.objective is not None:
+                    ub = rep.solve.objective
+                    best_snapshot = _snapshot(repairer.plan.model)
+                    chosen = guided
+                say(f"LP-guided rolling plan: UB {ub:.6g} "
+                    f"({time.perf_counter() - tr:.1f} s)")
             totals["repair"] += time.perf_counter() - tr
-            if rep.solve.objective is not None:
-                ub = rep.solve.objective
-                best_snapshot = _snapshot(repairer.plan.model)
-            say(f"LP-guided plan: UB {ub:.6g} ({rep.free_binaries} of {len(free)} binaries "
-                f"free, {rep.seconds:.1f} s)")
         gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
         log.add(iteration=0, lower_bound=best_lb, lagrangian=None, master_objective=None,
                 upper_bound=ub if math.isfinite(ub) else None, gap=gap, columns_added=0,
                 columns=0, pricing_seconds=0.0, master_seconds=0.0,
                 repair_seconds=totals["repair"])
         done = gap is not None and gap <= s.gap
-        pool = ColumnPool(n)
-        master = RestrictedMaster(n, linking, s.artificial_cost)
-        if s.rolling_start and not done:
-            try:
-                for col in rolling_horizon(solvers, linking, conditions, y, s.pricing_gap):
-                    if pool.add(col):
-                        master.add(col)
-            except Exception as exc:  # noqa: BLE001 - a heuristic failing only costs columns
-                say(f"rolling-horizon start failed ({exc}); starting from pricing only")
         stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha)
         master_sol = None
-        chosen = None
         status_reason = "gap" if done else "max_iterations"
         progress_mark = (math.inf, -math.inf, 0)
         for it in range(1, 0 if done else s.max_iterations + 1):
@@ -357,9 +362,13 @@ def _repair_widening(chosen, repairer, starts, s, say):
     """Repair with the boundary window; widen it while the repair is infeasible."""
     window = s.boundary_window
     while True:
-        rep = repairer.repair(chosen, starts, window, s.repair_gap)
+        rep = repairer.repair(chosen, starts, window, s.repair_gap, s.repair_time_limit)
         if rep.solve.has_solution:
             return rep
+        if rep.solve.status != "infeasible":
+            say(f"repair with boundary window {window} h stopped without a plan "
+                f"({rep.solve.status})")
+            return None
         if window >= repairer.plan.stop:
             say(f"repair infeasible even with every binary free ({rep.solve.status})")
             return None

@@ -84,16 +84,35 @@ class IntervalSolver:
             var.setub(ub)
         self._saved.clear()
 
+    def fix_integral(self, values: np.ndarray) -> None:
+        """Fix the binaries whose guide value is integral (0 or 1); leave the rest free."""
+        for v, val in zip(self.bin_vars, values, strict=True):
+            if val < 1e-6:
+                self._set_bounds(v, 0, 0)
+            elif val > 1 - 1e-6:
+                self._set_bounds(v, 1, 1)
+
+    def release_binaries(self) -> None:
+        """Undo :meth:`fix_integral` (state bounds stay as they are)."""
+        for v in self.bin_vars:
+            if id(v) in self._saved:
+                var, lb, ub = self._saved.pop(id(v))
+                var.setlb(lb)
+                var.setub(ub)
+
     def entry_lower_bound(self, name: str) -> float:
         """Lower bound of an entry state (0 when unbounded)."""
         lb = self.im.entry[name].lb
         return 0.0 if lb is None else float(lb)
 
-    def solve(self, gap: float | None = None, time_limit: float | None = None) -> PricingResult:
+    def solve(self, gap: float | None = None, time_limit: float | None = None,
+              allow_infeasible: bool = False) -> PricingResult:
         """Solve with the current prices; the bound is the solver's proven dual bound."""
         t0 = time.perf_counter()
         res = self.solver.solve(time_limit=time_limit, gap=gap)
         seconds = time.perf_counter() - t0
+        if res.status == "infeasible" and allow_infeasible:
+            return PricingResult(self.k, None, None, -np.inf, res.status, seconds)
         if res.status == "infeasible":
             raise SolverError(f"interval {self.k} ({self.im.start}..{self.im.stop}) infeasible")
         if res.bound is None:

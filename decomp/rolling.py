@@ -23,8 +23,14 @@ def rolling_horizon(
     conditions: list[BoundaryCondition],
     y: np.ndarray | None,
     gap: float,
+    guide: np.ndarray | None = None,
 ) -> list[Column]:
-    """Solve the intervals in sequence; returns one column per interval (a feasible plan)."""
+    """Solve the intervals in sequence; returns one column per interval (a feasible plan).
+
+    ``guide`` (values of every binary, in interval and hour order, e.g. from the LP
+    relaxation) fixes the binaries that are integral in it; an interval that cannot be
+    solved that way is solved again with its binaries free.
+    """
     y = np.zeros(linking.size) if y is None else y
     fixed = {bc.state: bc.value for bc in conditions if bc.kind == "fixed"}
     cyclic = [bc.state for bc in conditions if bc.kind == "cyclic"]
@@ -32,14 +38,22 @@ def rolling_horizon(
     start_values = {**{s: first.entry_lower_bound(s) for s in cyclic}, **fixed}
     columns: list[Column] = []
     entry = start_values
+    offset = 0
     try:
         for s in solvers:
+            if guide is not None:
+                part = guide[offset : offset + len(s.bin_vars)]
+                offset += len(s.bin_vars)
+                s.fix_integral(part)
             _, p_exit = linking.interval_prices(y, s.k)
             s.set_prices(np.zeros(len(s.entry_names)), p_exit)
             s.fix_entry(entry)
             if s is solvers[-1]:
                 s.bound_exit_below({name: start_values[name] for name in cyclic})
-            res = s.solve(gap=gap)
+            res = s.solve(gap=gap, allow_infeasible=guide is not None)
+            if res.column is None and guide is not None:
+                s.release_binaries()
+                res = s.solve(gap=gap)
             if res.column is None:
                 raise SolverError(f"rolling horizon: interval {s.k} found no plan ({res.status})")
             col = Column(res.column.k, res.column.cost, res.column.entry, res.column.exit,

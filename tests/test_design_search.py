@@ -1,0 +1,132 @@
+"""End-to-end design search on a tiny case: front, files, resume, failures, seeds, Ray."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import design.evaluate as evaluate_module
+from decomp.dw import DWSettings
+from design.cli import main
+from design.executors import RayExecutor, SerialExecutor
+from design.operate import OperationSettings
+from design.report import write_results
+from design.search import SearchSettings, run_search
+
+OP = OperationSettings(method="dw", horizon=12, dw=DWSettings(interval=6, gap=0.01))
+
+
+def settings(seed: int = 3, generations: int = 3) -> SearchSettings:
+    return SearchSettings(pop=6, generations=generations, seed=seed, operation=OP)
+
+
+def front_table(state) -> list[tuple]:
+    return [(round(e.annual_total_cost, 6), round(e.autonomy, 6)) for e in state.front()]
+
+
+def non_dominated(F: np.ndarray) -> bool:
+    for i in range(len(F)):
+        others = np.delete(F, i, axis=0)
+        if ((others <= F[i]).all(axis=1) & (others < F[i]).any(axis=1)).any():
+            return False
+    return True
+
+
+def test_serial_search_writes_consistent_results(small_case, tmp_path):
+    state = run_search(small_case, settings(), SerialExecutor(small_case, OP), tmp_path,
+                       progress=lambda m: None)
+    write_results(tmp_path, state, {"case": "small"})
+    for name in ("pareto.csv", "evaluations.parquet", "history.csv", "settings.json",
+                 "pareto.png", "summary.md", "picks.csv"):
+        assert (tmp_path / name).exists(), name
+    assert list(tmp_path.glob("storage-*.png"))
+    front = pd.read_csv(tmp_path / "pareto.csv")
+    evals = pd.read_parquet(tmp_path / "evaluations.parquet")
+    F = front[["annual_total_cost", "autonomy"]].to_numpy()
+    assert len(F) >= 1 and non_dominated(F)
+    ok = evals[evals["ok"]][["annual_total_cost", "autonomy"]].to_numpy()
+    # every front point is an evaluation and no evaluation dominates a front point
+    for f in F:
+        assert np.isclose(ok, f).all(axis=1).any()
+        assert not ((ok <= f).all(axis=1) & (ok < f - 1e-9).any(axis=1)).any()
+    hist = pd.read_csv(tmp_path / "history.csv")
+    assert list(hist["generation"]) == [1, 2, 3]
+    assert (hist["hypervolume"].diff().dropna() >= -1e-9).all()
+    summary = (tmp_path / "summary.md").read_text()
+    assert "cost-weighted" in summary and "autonomy-weighted" in summary
+    assert main(["report", str(tmp_path)]) == 0
+
+
+def test_same_seed_same_front_and_resume_matches(small_case, tmp_path):
+    full = run_search(small_case, settings(seed=5), SerialExecutor(small_case, OP),
+                      tmp_path / "full", progress=lambda m: None)
+    again = run_search(small_case, settings(seed=5), SerialExecutor(small_case, OP),
+                       tmp_path / "again", progress=lambda m: None)
+    assert front_table(full) == front_table(again)
+    part = tmp_path / "part"
+    run_search(small_case, settings(seed=5), SerialExecutor(small_case, OP), part,
+               progress=lambda m: None, stop_after=1)
+    resumed = run_search(small_case, settings(seed=5), SerialExecutor(small_case, OP), part,
+                         resume=True, progress=lambda m: None)
+    assert resumed.generation == 3
+    assert front_table(resumed) == front_table(full)
+    with pytest.raises(ValueError, match="other settings"):
+        run_search(small_case, settings(seed=6), SerialExecutor(small_case, OP), part,
+                   resume=True, progress=lambda m: None)
+
+
+def test_failing_candidate_is_recorded_and_run_finishes(small_case, tmp_path, monkeypatch):
+    real = evaluate_module.operate
+    calls = {"n": 0}
+
+    def flaky(case, design, settings, progress=None):
+        calls["n"] += 1
+        if design["battery"] > 20:
+            raise RuntimeError("solver exploded")
+        return real(case, design, settings, progress)
+
+    monkeypatch.setattr(evaluate_module, "operate", flaky)
+    state = run_search(small_case, settings(seed=2), SerialExecutor(small_case, OP, retries=1),
+                       tmp_path, progress=lambda m: None)
+    failed = [e for e in state.evaluations() if not e.ok]
+    assert failed, "the seed should produce at least one battery > 20"
+    assert all("solver exploded" in e.error and e.attempts == 2 for e in failed)
+    assert state.generation == 3 and state.front()
+    assert all(e.ok for e in state.front())
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray = pytest.importorskip("ray")
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_executor_matches_serial(small_case, tmp_path, ray_cluster):
+    ray_state = run_search(small_case, settings(seed=4, generations=2),
+                           RayExecutor(small_case, OP, workers=2), tmp_path / "ray",
+                           progress=lambda m: None)
+    serial = run_search(small_case, settings(seed=4, generations=2),
+                        SerialExecutor(small_case, OP), tmp_path / "serial",
+                        progress=lambda m: None)
+    assert front_table(ray_state) == front_table(serial)
+
+
+def test_cli_design_serial(tmp_path, capsys):
+    rc = main(["design", "small", "--horizon", "8", "--pop", "4", "--generations", "2",
+               "--executor", "serial", "--interval", "4", "--out", str(tmp_path)])
+    assert rc == 0
+    assert (tmp_path / "pareto.csv").exists()
+    assert "gen   2" in capsys.readouterr().out
+
+
+def test_bad_search_settings():
+    with pytest.raises(ValueError, match="pop"):
+        SearchSettings(pop=1)
+    with pytest.raises(ValueError, match="generations"):
+        SearchSettings(generations=0)
