@@ -23,6 +23,7 @@ from decomp.linking import Linking
 from decomp.master import RestrictedMaster, choose_columns
 from decomp.memory import PeakMemory
 from decomp.methods import MethodResult
+from decomp.parallel import ProcessPricer
 from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import IntervalProvider
 from decomp.repair import Repairer
@@ -50,6 +51,7 @@ class DWSettings:
     artificial_cost: float = 1e5
     choice_time_limit: float = 30.0
     repair_time_limit: float | None = 120.0
+    workers: int = 1
     escalate: bool = True
     stall_iterations: int = 3
     solve: SolveOptions = field(default_factory=SolveOptions)
@@ -63,6 +65,8 @@ class DWSettings:
             raise ValueError(f"gap must be in [0, 1), not {self.gap}")
         if self.max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, not {self.max_iterations}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1, not {self.workers}")
         if self.repair_gap is None:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
         if self.stabilisation not in ("none", "wentges", "boxstep"):
@@ -146,7 +150,10 @@ def solve_dw(
         starts = [a for a, _ in cuts]
         n = len(cuts)
         build_s = time.perf_counter() - t0
-        pricer = SerialPricer(solvers)
+        if s.workers > 1:
+            pricer = ProcessPricer(provider, cuts, solvers[0].solver.options, s.workers)
+        else:
+            pricer = SerialPricer(solvers)
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.lp_warm_start:
             lp = lp_prices(provider, cuts, linking, s.solve)
@@ -317,6 +324,7 @@ def solve_dw(
             status_reason = "escalated"
             if full:
                 break
+        pricer.close()
         if best_snapshot is not None:
             _restore(best_snapshot)
     seconds = time.perf_counter() - t0

@@ -142,3 +142,6 @@ class SerialPricer:
             s.set_prices(pe, px)
             out.append(s.solve(gap=gap))
         return out
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -53,6 +53,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             max_iterations=args.max_iterations,
             time_limit=args.time_limit,
             stabilisation=args.stabilisation,
+            workers=args.workers,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -182,6 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--max-iterations", type=int, default=30, help="dw iteration limit")
     op.add_argument("--stabilisation", choices=("wentges", "boxstep", "none"),
                     default="wentges", help="dw dual stabilisation")
+    op.add_argument("--workers", type=int, default=1,
+                    help="dw: processes pricing intervals in parallel")
     op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
     op.add_argument("--out", default=None, help="output folder")
     op.add_argument("--verbose", action="store_true", help="show the solver log")

@@ -175,3 +175,12 @@ def test_bad_dw_settings_rejected():
         DWSettings(interval=0)
     with pytest.raises(ValueError, match="stabilisation"):
         DWSettings(stabilisation="magic")
+
+
+def test_parallel_pricing_matches_serial():
+    provider = ToyProvider(np.array([1, 3, 0, 2, 4, 1, 0, 3, 2, 2, 0, 1.0]), np.full(12, 2.0))
+    serial = solve_dw(provider, DWSettings(interval=3, max_iterations=3, gap=1e-6))
+    parallel = solve_dw(provider, DWSettings(interval=3, max_iterations=3, gap=1e-6,
+                                             workers=2))
+    assert parallel.bound == pytest.approx(serial.bound, rel=1e-9, abs=1e-9)
+    assert parallel.objective == pytest.approx(serial.objective, rel=1e-9, abs=1e-9)
