@@ -47,10 +47,15 @@ class Repairer:
     ) -> RepairResult:
         """Fix binaries to ``columns`` outside ``window`` hours of every boundary and solve."""
         values = np.concatenate([c.binaries for c in columns])
-        free = np.zeros(len(values), dtype=bool)
+        return self.repair_values(values, self.window_mask(starts, window), gap, time_limit,
+                                  window)
+
+    def window_mask(self, starts: list[int], window: int) -> np.ndarray:
+        """Binaries within ``window`` hours of an interval boundary."""
+        free = np.zeros(len(self.vars), dtype=bool)
         for b in starts[1:]:
             free |= (self.var_hour >= b - window) & (self.var_hour < b + window)
-        return self.repair_values(values, free, gap, time_limit, window)
+        return free
 
     def repair_values(
         self,
