@@ -43,7 +43,7 @@ class DWSettings:
     time_limit: float | None = None
     stabilisation: str = "wentges"
     alpha: float = 0.5
-    pricing_gap: float | None = None
+    pricing_gap: float = 1e-4
     repair_gap: float | None = None
     repair_every: int = 5
     lp_warm_start: bool = True
@@ -67,8 +67,6 @@ class DWSettings:
             raise ValueError(f"max_iterations must be >= 1, not {self.max_iterations}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, not {self.workers}")
-        if self.pricing_gap is None:
-            object.__setattr__(self, "pricing_gap", max(self.gap / 10, 1e-4))
         if self.repair_gap is None:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
         if self.stabilisation not in ("none", "wentges", "boxstep"):
@@ -211,7 +209,7 @@ def solve_dw(
             lagrangian = sum(r.bound for r in results) + linking.constant(y)
             improved = lagrangian > best_lb + 1e-9 * max(1.0, abs(best_lb))
             priced = [r.column for r in results]
-            lb_columns_new = improved and all(c is not None for c in priced)
+            lb_columns_new = (improved or it == 1) and all(c is not None for c in priced)
             if improved:
                 best_lb = lagrangian
             added = 0
