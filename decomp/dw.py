@@ -10,6 +10,7 @@ feasible plans: the upper bound. Certified gap = (UB - LB) / |UB|.
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -157,13 +158,15 @@ def solve_dw(
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.lp_warm_start:
             lp = lp_prices(provider, cuts, linking, s.solve)
+            gc.collect()  # the glued LP model and its solver are no longer needed
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound
             say(f"LP relaxation bound {lp_bound:.6g} ({time.perf_counter() - t0:.1f} s)")
         else:
             y = np.zeros(linking.size)
         y = linking.valid(y)
-        repairer = Repairer(provider, SolveOptions(solver="highs", threads=s.solve.threads))
+        repairer = Repairer(provider, cuts,
+                            SolveOptions(solver="highs", threads=s.solve.threads))
         ub, best_snapshot = math.inf, None
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
@@ -187,6 +190,7 @@ def solve_dw(
                 if rep.solve.objective is not None:
                     ub = rep.solve.objective
                     best_snapshot = _snapshot(repairer.plan.model)
+                    _add_columns(pool, master, repairer.columns())
                     chosen = guided
                 say(f"LP-guided rolling plan: UB {ub:.6g} "
                     f"({time.perf_counter() - tr:.1f} s)")
@@ -243,6 +247,7 @@ def solve_dw(
                         rep.solve.objective < ub):
                     ub = rep.solve.objective
                     best_snapshot = _snapshot(repairer.plan.model)
+                    _add_columns(pool, master, repairer.columns())
                     chosen = priced
             reached = math.isfinite(ub) and relative_gap(ub, best_lb) <= s.gap
             if (it == 1 or it % s.repair_every == 0 or last) and not reached:
@@ -255,6 +260,7 @@ def solve_dw(
                         rep.solve.objective < ub):
                     ub = rep.solve.objective
                     best_snapshot = _snapshot(repairer.plan.model)
+                    _add_columns(pool, master, repairer.columns())
                     chosen = picked
             gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
             totals["pricing"] += pricing_s
@@ -352,6 +358,13 @@ def solve_dw(
     )
 
 
+def _add_columns(pool: ColumnPool, master: RestrictedMaster, columns: list[Column]) -> None:
+    """Put new columns into the pool and the master (duplicates are skipped)."""
+    for col in columns:
+        if pool.add(col):
+            master.add(col)
+
+
 def _final_decision(pool, linking, center, master_sol, repairer, starts, s, say):
     """Choose one column per interval, then repair; widen the window while infeasible."""
     penalty = np.abs(center) + 1e-3
@@ -399,7 +412,8 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
         lp_bound, y = lp.bound, lp.y
         say(f"LP relaxation bound {lp_bound:.6g}")
         columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap)
-        repairer = Repairer(provider, SolveOptions(solver="highs", threads=s.solve.threads))
+        repairer = Repairer(provider, cuts,
+                            SolveOptions(solver="highs", threads=s.solve.threads))
         rep = repairer.repair(columns, [a for a, _ in cuts], 0, s.repair_gap)
     seconds = time.perf_counter() - t0
     ub = rep.solve.objective

@@ -57,6 +57,13 @@ class GluedModel:
         """Objective value of the last solution loaded."""
         return float(pyo.value(self.model.objective))
 
+    def as_interval_model(self) -> IntervalModel:
+        """The glued horizon seen as one interval model (its parts are the intervals)."""
+        first, last = self.intervals[0], self.intervals[-1]
+        binaries = {t: v for im in self.intervals for t, v in im.binaries.items()}
+        return IntervalModel(first.start, last.stop, self.model, self.model.objective.expr,
+                             first.entry, last.exit, binaries, parts=self.intervals)
+
 
 def build_glued(
     provider: IntervalProvider, cuts: list[tuple[int, int]], relax: bool = False

@@ -26,6 +26,7 @@ class IntervalModel:
     entry: dict[str, pyo.Var] = field(default_factory=dict)
     exit: dict[str, pyo.Var] = field(default_factory=dict)
     binaries: dict[int, list] = field(default_factory=dict)
+    parts: list[IntervalModel] = field(default_factory=list)
 
     @property
     def length(self) -> int:

@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pyomo.environ as pyo
 
 from decomp.columns import Column
-from decomp.horizon import build_horizon
+from decomp.horizon import build_glued
 from decomp.provider import IntervalModel, IntervalProvider
 from decomp.solvers import PersistentSolver, SolveOptions, SolveResult
 
@@ -28,14 +29,33 @@ class RepairResult:
 
 
 class Repairer:
-    """Holds the whole-horizon MILP loaded in its solver; each repair only moves bounds."""
+    """Holds the horizon MILP (intervals glued) loaded in its solver; a repair only moves
+    bounds, and its plan splits back into one column per interval."""
 
-    def __init__(self, provider: IntervalProvider, options: SolveOptions) -> None:
-        self.plan: IntervalModel = build_horizon(provider)
-        self.hours = sorted(self.plan.binaries)
-        self.vars = [v for t in self.hours for v in self.plan.binaries[t]]
-        self.var_hour = np.array([t for t in self.hours for _ in self.plan.binaries[t]])
+    def __init__(self, provider: IntervalProvider, cuts: list[tuple[int, int]],
+                 options: SolveOptions) -> None:
+        self.glued = build_glued(provider, cuts)
+        self.plan: IntervalModel = self.glued.as_interval_model()
+        ims = self.glued.intervals
+        self.vars = [v for im in ims for t in sorted(im.binaries) for v in im.binaries[t]]
+        self.var_hour = np.array([t for im in ims for t in sorted(im.binaries)
+                                  for _ in im.binaries[t]])
         self.solver = PersistentSolver(self.plan.model, options, fast_updates=True)
+
+    def columns(self) -> list[Column]:
+        """The loaded plan as one column per interval (they fit together in the master)."""
+        out = []
+        for k, im in enumerate(self.glued.intervals):
+            out.append(Column(
+                k=k,
+                cost=float(pyo.value(im.cost)),
+                entry=np.array([pyo.value(v) for v in im.entry.values()], dtype=float),
+                exit=np.array([pyo.value(v) for v in im.exit.values()], dtype=float),
+                binaries=np.round(np.array([pyo.value(v) for t in sorted(im.binaries)
+                                            for v in im.binaries[t]], dtype=float)),
+                origin="repair",
+            ))
+        return out
 
     def repair(
         self,

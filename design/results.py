@@ -41,14 +41,16 @@ def schedule_frame(plans: list[IntervalModel], data: OperationData) -> pd.DataFr
     PV availability and COP are added so that balances can be checked from the frame alone.
     """
     parts = []
-    for im in plans:
+    for im in (p for plan in plans for p in (plan.parts or [plan])):
         hours = list(range(im.start, im.stop))
         cols = {}
         for name, col in im.model._columns.items():
             vals = np.array([pyo.value(col.var[t], exception=False) or 0.0 for t in hours])
             cols[name] = vals * col.factor
         parts.append(pd.DataFrame(cols, index=pd.Index(hours, name="hour")))
-    df = pd.concat(parts).sort_index()
+    # a variable absent from one interval's build (e.g. no backup heater where that
+    # interval has no heat demand) is a zero flow there
+    df = pd.concat(parts).sort_index().fillna(0.0)
     for node in data.nodes:
         df[f"{node}.electricity_demand"] = data.demand_el[node][df.index]
         df[f"{node}.heat_demand"] = data.demand_heat[node][df.index]
