@@ -89,3 +89,17 @@ def test_cli_case_info_and_validate(capsys):
     assert "8760" in out and "heat_pump" in out and "m2" in out
     assert main(["case", "validate", "small"]) == 0
     assert "valid" in capsys.readouterr().out
+
+
+def test_cli_dw_writes_log_and_bounds(tmp_path):
+    rc = main(["operate", "small", "--method", "dw", "--horizon", "12", "--interval", "4",
+               "--gap", "0.001", "--boundary-window", "1", "--max-iterations", "3",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("lower_bound", "upper_bound", "gap", "iterations", "columns", "seconds",
+                "peak_rss_mb"):
+        assert key in summary, key
+    assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9
+    log = (tmp_path / "log.csv").read_text().splitlines()
+    assert log[0].startswith("iteration,lower_bound") and len(log) >= 2
