@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from design.case import Case
 from design.operate import OperationSettings, operate
@@ -56,7 +56,7 @@ def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> E
     """Solve the operation of a candidate; any exception becomes a failed evaluation."""
     t0 = time.perf_counter()
     try:
-        out = operate(case, candidate.design, _with_weight(settings, candidate.weight))
+        out = operate(case, candidate.design, replace(settings, weight=candidate.weight))
     except Exception as exc:  # noqa: BLE001 - a failing candidate is recorded, not fatal
         return Evaluation(candidate.design, candidate.weight, ok=False,
                           seconds=time.perf_counter() - t0,
@@ -78,8 +78,3 @@ def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> E
         extra={"levels": levels},
     )
 
-
-def _with_weight(settings: OperationSettings, weight: float) -> OperationSettings:
-    from dataclasses import replace
-
-    return replace(settings, weight=weight)

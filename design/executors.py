@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from decomp.solvers import SolveOptions
 from design.case import Case
 from design.evaluate import Candidate, Evaluation, evaluate
 from design.operate import OperationSettings
@@ -124,5 +123,3 @@ def make_executor(kind: str, case: Case, settings: OperationSettings, retries: i
         return RayExecutor(case, settings, retries, workers, address)
     raise ValueError(f"executor must be ray or serial, not {kind!r}")
 
-
-__all__ = ["SerialExecutor", "RayExecutor", "make_executor", "SolveOptions"]
