@@ -216,7 +216,7 @@ def solve_dw(
             lb_columns_new = (improved or it == 1) and all(c is not None for c in priced)
             if improved:
                 best_lb = lagrangian
-            added = 0
+            added = repeated = 0
             for r in results:
                 col = r.column
                 if col is None:
@@ -230,6 +230,10 @@ def solve_dw(
                 if pool.add(col):
                     master.add(col)
                     added += 1
+                elif master_sol is not None:
+                    # a column already in the master cannot price out negatively at the
+                    # master's own duals: if it does, the duals are stale or mis-indexed
+                    repeated += 1
             tm = time.perf_counter()
             master_sol = master.solve()
             master_s = time.perf_counter() - tm
@@ -269,8 +273,9 @@ def solve_dw(
             log.add(iteration=it, lower_bound=best_lb, lagrangian=lagrangian,
                     master_objective=master_sol.objective,
                     upper_bound=ub if math.isfinite(ub) else None, gap=gap,
-                    columns_added=added, columns=len(pool), pricing_seconds=pricing_s,
-                    master_seconds=master_s, repair_seconds=repair_s)
+                    columns_added=added, columns=len(pool), repeated_columns=repeated,
+                    pricing_seconds=pricing_s, master_seconds=master_s,
+                    repair_seconds=repair_s)
             say(f"iter {it:3d}  LB {best_lb:.6g}  master {master_sol.objective:.6g}  "
                 f"UB {ub:.6g}  gap {gap if gap is not None else float('nan'):.3%}  "
                 f"+{added} cols  pricing {pricing_s:.1f}s master {master_s:.2f}s "

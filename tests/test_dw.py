@@ -184,3 +184,30 @@ def test_parallel_pricing_matches_serial():
                                              workers=2))
     assert parallel.bound == pytest.approx(serial.bound, rel=1e-9, abs=1e-9)
     assert parallel.objective == pytest.approx(serial.objective, rel=1e-9, abs=1e-9)
+
+
+def test_master_duals_never_reprice_a_master_column():
+    # with the master's own duals (no smoothing), a column already in the master has a
+    # non-negative reduced cost; one coming back with a negative one means stale duals
+    provider = ToyProvider(np.array([2, 0, 3, 1, 0, 4, 2, 1, 0, 3.0]), np.full(10, 3.0))
+    res = solve_dw(provider, DWSettings(interval=2, max_iterations=6, gap=1e-9,
+                                        stabilisation="none", escalate=False,
+                                        stall_iterations=10))
+    rows = [r for r in res.log if r.get("repeated_columns") is not None]
+    assert len(rows) >= 2
+    assert all(r["repeated_columns"] == 0 for r in rows)
+
+
+def test_master_with_artificials_is_solvable():
+    # columns that do not fit together: the master stays feasible through its artificial
+    # columns (HiGHS gives no dual ray for an infeasible LP) and returns finite duals
+    from decomp.master import RestrictedMaster
+    from decomp.provider import BoundaryCondition
+
+    linking = Linking([["s"], ["s"]], [["s"], ["s"]], [BoundaryCondition("s", "fixed", 0.0)])
+    master = RestrictedMaster(2, linking, artificial_cost=1e3)
+    master.add(Column(0, 1.0, np.array([0.0]), np.array([1.0]), np.array([])))
+    master.add(Column(1, 1.0, np.array([0.0]), np.array([0.0]), np.array([])))
+    sol = master.solve()
+    assert sol.artificial == pytest.approx(1.0)
+    assert np.isfinite(sol.y).all() and abs(sol.y).max() == pytest.approx(1e3)
