@@ -183,9 +183,7 @@ def solve_dw(
                 guided = None
                 say(f"rolling-horizon start failed ({exc}); starting from pricing only")
             if guided is not None:
-                for col in guided:
-                    if pool.add(col):
-                        master.add(col)
+                _add_columns(pool, master, guided)
                 rep = repairer.repair(guided, starts, 0, s.repair_gap, s.repair_time_limit)
                 if rep.solve.objective is not None:
                     ub = rep.solve.objective

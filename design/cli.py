@@ -193,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     de = sub.add_parser("design", help="search capacities and W (NSGA-II): Pareto front")
     de.add_argument("case", nargs="?", default="reference")
     de.add_argument("--pop", type=int, default=8)
-    de.add_argument("--generations", type=int, default=4)
+    de.add_argument("--generations", type=int, default=3)
     de.add_argument("--method", choices=METHODS, default="dw")
     de.add_argument("--horizon", type=int, default=None)
     de.add_argument("--gap", type=float, default=0.01, help="dw target gap per evaluation")
