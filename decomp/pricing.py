@@ -69,13 +69,15 @@ class IntervalSolver:
     def fix_entry(self, values: dict[str, float]) -> None:
         """Hold entry states at given values (rolling horizon)."""
         for name, value in values.items():
-            self._set_bounds(self.im.entry[name], value, value)
+            var = self.im.entry[name]
+            value = _clip(var, value)
+            self._set_bounds(var, value, value)
 
     def bound_exit_below(self, values: dict[str, float]) -> None:
         """Require exit states to be at least these values."""
         for name, value in values.items():
             var = self.im.exit[name]
-            self._set_bounds(var, max(value, var.lb if var.lb is not None else value), var.ub)
+            self._set_bounds(var, _clip(var, value), var.ub)
 
     def release(self) -> None:
         """Restore every bound changed by :meth:`fix_entry` / :meth:`bound_exit_below`."""
@@ -127,6 +129,18 @@ class IntervalSolver:
                 binaries=np.round(np.array([pyo.value(v) for v in self.bin_vars], dtype=float)),
             )
         return PricingResult(self.k, column, res.objective, float(res.bound), res.status, seconds)
+
+
+def _clip(var, value: float) -> float:
+    """A value made valid for the variable: inside its bounds, integral if it is integer
+    (a state carried over from another solve may be 0.9999999 or -1e-16)."""
+    if var.is_integer():
+        value = round(value)
+    if var.lb is not None:
+        value = max(value, var.lb)
+    if var.ub is not None:
+        value = min(value, var.ub)
+    return float(value)
 
 
 class SerialPricer:
