@@ -10,7 +10,6 @@ feasible plans: the upper bound. Certified gap = (UB - LB) / |UB|.
 
 from __future__ import annotations
 
-import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from decomp.columns import Column, ColumnPool
-from decomp.horizon import build_glued, interval_cuts
+from decomp.horizon import interval_cuts
 from decomp.linking import Linking
 from decomp.master import RestrictedMaster, choose_columns
 from decomp.memory import PeakMemory
@@ -29,7 +28,7 @@ from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import IntervalProvider
 from decomp.repair import Repairer
 from decomp.rolling import rolling_horizon
-from decomp.solvers import PersistentSolver, SolveOptions, relative_gap
+from decomp.solvers import SolveOptions, relative_gap
 from decomp.stabilisation import make_stabilisation
 
 
@@ -93,26 +92,30 @@ class LPRelaxation:
     binaries: np.ndarray
 
 
-def lp_prices(
-    provider: IntervalProvider, cuts: list[tuple[int, int]], linking: Linking,
-    options: SolveOptions,
-) -> LPRelaxation:
-    """Whole-horizon LP relaxation (intervals glued): its optimum, linking-row duals and the
-    values of the relaxed binaries (in interval, hour order)."""
-    glued = build_glued(provider, cuts, relax=True)
-    solver = PersistentSolver(glued.model, SolveOptions(solver="highs", threads=options.threads))
-    res = solver.solve()
-    if res.status != "optimal":
-        raise RuntimeError(f"LP relaxation not solved: {res.status}")
-    cons = []
-    for row in linking.rows:
-        if row.kind == "link":
-            cons.append(glued.links[(row.k, row.state)])
-    cons += glued.boundary
-    duals = solver.duals(cons)
-    y = np.array([duals[c] for c in cons], dtype=float)
-    values = np.array([pyo.value(v) for im in glued.intervals for t in sorted(im.binaries)
-                       for v in im.binaries[t]], dtype=float)
+def lp_prices(repairer: Repairer, linking: Linking) -> LPRelaxation:
+    """LP relaxation of the horizon (the repairer's glued model with integers relaxed):
+    its optimum, duals on the linking rows and the relaxed binaries' values (in interval,
+    hour order). Integer domains are restored afterwards."""
+    glued = repairer.glued
+    saved = [(v, v.domain) for v in glued.model.component_data_objects(pyo.Var)
+             if v.is_integer()]
+    for v, _ in saved:
+        v.domain = pyo.UnitInterval if v.is_binary() else pyo.Reals
+    for v in repairer.vars:
+        v.setlb(0)
+        v.setub(1)
+    try:
+        res = repairer.solver.solve()
+        if res.status != "optimal":
+            raise RuntimeError(f"LP relaxation not solved: {res.status}")
+        cons = [glued.links[(row.k, row.state)] for row in linking.rows if row.kind == "link"]
+        cons += glued.boundary
+        duals = repairer.solver.duals(cons)
+        y = np.array([duals[c] for c in cons], dtype=float)
+        values = np.array([pyo.value(v) for v in repairer.vars], dtype=float)
+    finally:
+        for v, domain in saved:
+            v.domain = domain
     return LPRelaxation(float(res.objective), y, values)
 
 
@@ -155,18 +158,17 @@ def solve_dw(
             pricer = ProcessPricer(provider, cuts, solvers[0].solver.options, s.workers)
         else:
             pricer = SerialPricer(solvers)
+        repairer = Repairer(provider, cuts,
+                            SolveOptions(solver="highs", threads=s.solve.threads))
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.lp_warm_start:
-            lp = lp_prices(provider, cuts, linking, s.solve)
-            gc.collect()  # the glued LP model and its solver are no longer needed
+            lp = lp_prices(repairer, linking)
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound
             say(f"LP relaxation bound {lp_bound:.6g} ({time.perf_counter() - t0:.1f} s)")
         else:
             y = np.zeros(linking.size)
         y = linking.valid(y)
-        repairer = Repairer(provider, cuts,
-                            SolveOptions(solver="highs", threads=s.solve.threads))
         ub, best_snapshot = math.inf, None
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
@@ -411,12 +413,12 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
     with PeakMemory() as mem:
         cuts, conditions, linking, solvers = _intervals(provider, s)
         build_s = time.perf_counter() - t0
-        lp = lp_prices(provider, cuts, linking, s.solve)
+        repairer = Repairer(provider, cuts,
+                            SolveOptions(solver="highs", threads=s.solve.threads))
+        lp = lp_prices(repairer, linking)
         lp_bound, y = lp.bound, lp.y
         say(f"LP relaxation bound {lp_bound:.6g}")
         columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap)
-        repairer = Repairer(provider, cuts,
-                            SolveOptions(solver="highs", threads=s.solve.threads))
         rep = repairer.repair(columns, [a for a, _ in cuts], 0, s.repair_gap)
     seconds = time.perf_counter() - t0
     ub = rep.solve.objective

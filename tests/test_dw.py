@@ -14,6 +14,7 @@ from decomp.horizon import build_horizon, interval_cuts
 from decomp.linking import Linking
 from decomp.methods import solve_direct
 from decomp.pricing import IntervalSolver
+from decomp.repair import Repairer
 from decomp.solvers import SolveOptions
 from design.model import EnergyProvider
 from design.operate import OperationSettings, operate
@@ -95,8 +96,11 @@ def test_lp_duals_give_lp_bound_through_lagrangian(small_case):
     ims = [provider.build(a, b, relax=True) for a, b in cuts]
     linking = Linking([list(i.entry) for i in ims], [list(i.exit) for i in ims],
                       provider.boundary_conditions())
-    relaxation = lp_prices(provider, cuts, linking, EXACT)
+    repairer = Repairer(provider, cuts, EXACT)
+    relaxation = lp_prices(repairer, linking)
     lp, y = relaxation.bound, relaxation.y
+    # the relaxation restored the integer domains of the repair model
+    assert all(v.is_binary() for v in repairer.vars)
     solvers = [IntervalSolver(k, im, EXACT) for k, im in enumerate(ims)]
     total = linking.constant(y)
     for s in solvers:
