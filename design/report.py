@@ -76,7 +76,7 @@ def draw(out: Path) -> None:
             ax.annotate(p["pick"], (p["annual_total_cost"], p["autonomy"]),
                         textcoords="offset points", xytext=(6, 6), fontsize=8)
     ax.set_xlabel("annual total cost [EUR/a]")
-    ax.set_ylabel("autonomy A: purchase cost + sales revenue [EUR/a] (lower = more autonomous)")
+    ax.set_ylabel("autonomy A [EUR/a] (lower = more autonomous)")
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
