@@ -169,11 +169,11 @@ def solve_dw(
         else:
             y = np.zeros(linking.size)
         y = linking.valid(y)
-        ub, best_snapshot = math.inf, None
+        best = _Incumbent(repairer)
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
         master = RestrictedMaster(n, linking, s.artificial_cost)
-        chosen = None
+        last_picked = None
         if s.rolling_start:
             # rolling pass: binaries integral in the LP relaxation fixed, exit states valued
             # at the LP duals; its columns fit together and seed the master
@@ -187,17 +187,13 @@ def solve_dw(
             if guided is not None:
                 _add_columns(pool, master, guided)
                 rep = repairer.repair(guided, starts, 0, s.repair_gap, s.repair_time_limit)
-                if rep.solve.objective is not None:
-                    ub = rep.solve.objective
-                    best_snapshot = _snapshot(repairer.plan.model)
-                    _add_columns(pool, master, repairer.columns())
-                    chosen = guided
-                say(f"LP-guided rolling plan: UB {ub:.6g} "
+                best.offer(rep, guided, pool, master)
+                say(f"LP-guided rolling plan: UB {best.ub:.6g} "
                     f"({time.perf_counter() - tr:.1f} s)")
             totals["repair"] += time.perf_counter() - tr
-        gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
+        gap = relative_gap(best.ub, best_lb) if math.isfinite(best.ub) else None
         log.add(iteration=0, lower_bound=best_lb, lagrangian=None, master_objective=None,
-                upper_bound=ub if math.isfinite(ub) else None, gap=gap, columns_added=0,
+                upper_bound=best.upper, gap=gap, columns_added=0,
                 columns=0, pricing_seconds=0.0, master_seconds=0.0,
                 repair_seconds=totals["repair"])
         done = gap is not None and gap <= s.gap
@@ -247,37 +243,27 @@ def solve_dw(
                 tr = time.perf_counter()
                 rep = _repair_widening(priced, repairer, starts, s, say)
                 repair_s += time.perf_counter() - tr
-                if rep is not None and rep.solve.objective is not None and (
-                        rep.solve.objective < ub):
-                    ub = rep.solve.objective
-                    best_snapshot = _snapshot(repairer.plan.model)
-                    _add_columns(pool, master, repairer.columns())
-                    chosen = priced
-            reached = math.isfinite(ub) and relative_gap(ub, best_lb) <= s.gap
+                best.offer(rep, priced, pool, master)
+            reached = math.isfinite(best.ub) and relative_gap(best.ub, best_lb) <= s.gap
             if (it == 1 or it % s.repair_every == 0 or last) and not reached:
                 tr = time.perf_counter()
                 rep, picked = _final_decision(pool, linking, stab.center, master_sol, repairer,
                                               starts, s, say)
                 repair_s += time.perf_counter() - tr
-                chosen = chosen or picked
-                if rep is not None and rep.solve.objective is not None and (
-                        rep.solve.objective < ub):
-                    ub = rep.solve.objective
-                    best_snapshot = _snapshot(repairer.plan.model)
-                    _add_columns(pool, master, repairer.columns())
-                    chosen = picked
-            gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
+                best.offer(rep, picked, pool, master)
+                last_picked = picked
+            gap = relative_gap(best.ub, best_lb) if math.isfinite(best.ub) else None
             totals["pricing"] += pricing_s
             totals["master"] += master_s
             totals["repair"] += repair_s
             log.add(iteration=it, lower_bound=best_lb, lagrangian=lagrangian,
                     master_objective=master_sol.objective,
-                    upper_bound=ub if math.isfinite(ub) else None, gap=gap,
+                    upper_bound=best.upper, gap=gap,
                     columns_added=added, columns=len(pool), repeated_columns=repeated,
                     pricing_seconds=pricing_s, master_seconds=master_s,
                     repair_seconds=repair_s)
             say(f"iter {it:3d}  LB {best_lb:.6g}  master {master_sol.objective:.6g}  "
-                f"UB {ub:.6g}  gap {gap if gap is not None else float('nan'):.3%}  "
+                f"UB {best.ub:.6g}  gap {gap if gap is not None else float('nan'):.3%}  "
                 f"+{added} cols  pricing {pricing_s:.1f}s master {master_s:.2f}s "
                 f"repair {repair_s:.1f}s")
             if gap is not None and gap <= s.gap:
@@ -299,8 +285,9 @@ def solve_dw(
             mispriced = added == 0
             stab.update(y, improved, mispriced)
             y = linking.valid(stab.prices(master_sol.y))
-        gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
+        gap = relative_gap(best.ub, best_lb) if math.isfinite(best.ub) else None
         window = s.boundary_window
+        chosen = best.columns or last_picked
         while s.escalate and chosen is not None and (gap is None or gap > s.gap):
             # Column generation stopped short of the target: free more binaries around the
             # boundaries. Freeing all of them is the full MILP (started from the best plan),
@@ -320,32 +307,30 @@ def solve_dw(
                 rep = repairer.repair(chosen, starts, window, s.repair_gap, limit)
             repair_s = time.perf_counter() - tr
             totals["repair"] += repair_s
-            if rep.solve.objective is not None and rep.solve.objective < ub:
-                ub = rep.solve.objective
-                best_snapshot = _snapshot(repairer.plan.model)
+            best.offer(rep, best.columns)
             if full and rep.solve.bound is not None:
                 best_lb = max(best_lb, rep.solve.bound)
-            gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
+            gap = relative_gap(best.ub, best_lb) if math.isfinite(best.ub) else None
             log.add(iteration=len(log.rows) + 1, lower_bound=best_lb, lagrangian=None,
-                    master_objective=None, upper_bound=ub if math.isfinite(ub) else None,
+                    master_objective=None, upper_bound=best.upper,
                     gap=gap, columns_added=0, columns=len(pool), pricing_seconds=0.0,
                     master_seconds=0.0, repair_seconds=repair_s, repair_window=window)
-            say(f"repair window {window} h: UB {ub:.6g}  LB {best_lb:.6g}  "
+            say(f"repair window {window} h: UB {best.ub:.6g}  LB {best_lb:.6g}  "
                 f"gap {gap if gap is not None else float('nan'):.3%}  {repair_s:.1f}s")
             status_reason = "escalated"
             if full:
                 break
         pricer.close()
-        if best_snapshot is not None:
-            _restore(best_snapshot)
+        best.restore()
     seconds = time.perf_counter() - t0
-    gap = relative_gap(ub, best_lb) if math.isfinite(ub) else None
-    status = "no_solution" if best_snapshot is None else (
+    ub = best.ub if math.isfinite(best.ub) else None
+    gap = relative_gap(ub, best_lb)
+    status = "no_solution" if best.snapshot is None else (
         "optimal" if gap is not None and gap <= s.gap else "feasible")
     return MethodResult(
         method="dw",
         status=status,
-        objective=ub if math.isfinite(ub) else None,
+        objective=ub,
         bound=best_lb,
         gap=gap,
         seconds=seconds,
@@ -353,14 +338,46 @@ def solve_dw(
         solve_seconds=seconds - build_s,
         peak_rss_mb=mem.peak_mb,
         solver=f"pricing {solvers[0].solver.name}, master highs, repair highs",
-        plan=repairer.plan if best_snapshot is not None else None,
+        plan=repairer.plan if best.snapshot is not None else None,
         log=log.rows,
-        extra={"lower_bound": best_lb, "upper_bound": ub if math.isfinite(ub) else None,
+        extra={"lower_bound": best_lb, "upper_bound": ub,
                "lp_bound": lp_bound, "iterations": len(log.rows), "columns": len(pool),
                "intervals": n, "stop_reason": status_reason,
                "pricing_seconds": totals["pricing"], "master_seconds": totals["master"],
                "repair_seconds": totals["repair"]},
     )
+
+
+class _Incumbent:
+    """The best plan so far: its cost (the upper bound), a snapshot of the repair model's
+    values and the columns it was repaired from."""
+
+    def __init__(self, repairer: Repairer) -> None:
+        self.repairer = repairer
+        self.ub = math.inf
+        self.snapshot: list[tuple] | None = None
+        self.columns: list[Column] | None = None
+
+    def offer(self, rep, columns, pool=None, master=None) -> bool:
+        """Keep ``rep``'s plan if it is cheaper; its intervals also enter the master."""
+        if rep is None or rep.solve.objective is None or rep.solve.objective >= self.ub:
+            return False
+        self.ub = rep.solve.objective
+        self.snapshot = _snapshot(self.repairer.plan.model)
+        self.columns = columns
+        if pool is not None:
+            _add_columns(pool, master, self.repairer.columns())
+        return True
+
+    @property
+    def upper(self) -> float | None:
+        """The upper bound, None while no plan is known."""
+        return self.ub if math.isfinite(self.ub) else None
+
+    def restore(self) -> None:
+        """Load the best plan back into the repair model."""
+        if self.snapshot is not None:
+            _restore(self.snapshot)
 
 
 def _add_columns(pool: ColumnPool, master: RestrictedMaster, columns: list[Column]) -> None:
