@@ -420,9 +420,9 @@ def _repair_widening(chosen, repairer, starts, s, say):
 
 
 def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=None) -> MethodResult:
-    """Rolling-horizon heuristic valued at the LP duals; plan re-solved with binaries fixed.
-
-    Its bound is the LP relaxation bound.
+    """Rolling-horizon heuristic: intervals in order, binaries integral in the LP relaxation
+    fixed, exit states valued at the LP duals; the plan is re-solved with its binaries
+    fixed. Its bound is the LP relaxation bound (dw's first step, as a method of its own).
     """
     s = settings
     say = progress or (lambda msg: None)
@@ -435,7 +435,8 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
         lp = lp_prices(repairer, linking)
         lp_bound, y = lp.bound, lp.y
         say(f"LP relaxation bound {lp_bound:.6g}")
-        columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap)
+        columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap,
+                                  guide=lp.binaries)
         rep = repairer.repair(columns, [a for a, _ in cuts], 0, s.repair_gap)
     seconds = time.perf_counter() - t0
     ub = rep.solve.objective
