@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--horizon", type=int, default=None)
     de.add_argument("--gap", type=float, default=0.01, help="dw target gap per evaluation")
     de.add_argument("--interval", type=int, default=24)
-    de.add_argument("--time-limit", type=float, default=None, help="per evaluation")
+    de.add_argument("--time-limit", type=float, default=300.0,
+                    help="per evaluation: dw stops there with its best certified plan")
     de.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
     de.add_argument("--workers", type=int, default=None)
     de.add_argument("--executor", choices=("ray", "serial"), default="ray")
