@@ -52,11 +52,6 @@ class GluedModel:
     links: dict[tuple[int, str], pyo.Constraint]
     boundary: list[pyo.Constraint]
 
-    @property
-    def cost(self) -> float:
-        """Objective value of the last solution loaded."""
-        return float(pyo.value(self.model.objective))
-
     def as_interval_model(self) -> IntervalModel:
         """The glued horizon seen as one interval model (its parts are the intervals)."""
         first, last = self.intervals[0], self.intervals[-1]

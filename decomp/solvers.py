@@ -232,10 +232,6 @@ class PersistentSolver:
             termination=tc.name,
         )
 
-    def update_variables(self, variables: list) -> None:
-        """Push changed bounds of these variables to the solver (no structural checks)."""
-        self._opt.update_variables(variables)
-
     def duals(self, constraints: list) -> dict:
         """Duals of the given constraints after an LP solve (Pyomo's sign convention)."""
         return self._last.solution_loader.get_duals(constraints)
