@@ -34,7 +34,6 @@ def pick_designs(front: list[Evaluation]) -> dict[str, Evaluation]:
 def write_results(out: Path, state, settings_dict: dict) -> None:
     """pareto.csv, evaluations.parquet, history.csv, settings.json, picks, figures, summary."""
     out.mkdir(parents=True, exist_ok=True)
-    evals = state.evaluations()
     front = state.front()
     pd.DataFrame([e.row() for e in front]).to_csv(out / "pareto.csv", index=False)
     records = pd.DataFrame(state.records)
@@ -47,16 +46,12 @@ def write_results(out: Path, state, settings_dict: dict) -> None:
         json.dumps({**settings_dict, "hypervolume_reference_point": ref}, indent=2,
                    default=str))
     picks = pick_designs(front)
-    levels = {}
     for name, e in picks.items():
-        lv = e.extra.get("levels", {})
-        if lv:
-            levels[name] = pd.DataFrame(lv)
-            levels[name].to_parquet(out / f"levels-{name}.parquet")
+        if e.extra.get("levels"):
+            pd.DataFrame(e.extra["levels"]).to_parquet(out / f"levels-{name}.parquet")
     pd.DataFrame([{"pick": k, **e.row()} for k, e in picks.items()]).to_csv(
         out / "picks.csv", index=False)
     draw(out)
-    del evals
 
 
 def draw(out: Path) -> None:
