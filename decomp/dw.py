@@ -131,6 +131,27 @@ def _intervals(provider: IntervalProvider, s: DWSettings):
     return cuts, conditions, linking, solvers
 
 
+class _Clock:
+    """Elapsed time against the optional overall limit; caps each step's own limit."""
+
+    def __init__(self, t0: float, limit: float | None) -> None:
+        self.t0 = t0
+        self.total = limit
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def expired(self) -> bool:
+        return self.total is not None and self.elapsed() > self.total
+
+    def cap(self, step_limit: float | None) -> float | None:
+        """The step's limit, shortened to the time left (at least one second)."""
+        if self.total is None:
+            return step_limit
+        left = max(1.0, self.total - self.elapsed())
+        return left if step_limit is None else min(step_limit, left)
+
+
 class _Log:
     def __init__(self, t0: float) -> None:
         self.t0 = t0
@@ -148,6 +169,7 @@ def solve_dw(
     s = settings
     t0 = time.perf_counter()
     log = _Log(t0)
+    clock = _Clock(t0, s.time_limit)
     say = progress or (lambda msg: None)
     with PeakMemory() as mem:
         cuts, conditions, linking, solvers = _intervals(provider, s)
@@ -186,7 +208,8 @@ def solve_dw(
                 say(f"rolling-horizon start failed ({exc}); starting from pricing only")
             if guided is not None:
                 _add_columns(pool, master, guided)
-                rep = repairer.repair(guided, starts, 0, s.repair_gap, s.repair_time_limit)
+                rep = repairer.repair(guided, starts, 0, s.repair_gap,
+                                      clock.cap(s.repair_time_limit))
                 best.offer(rep, guided, pool, master)
                 say(f"LP-guided rolling plan: UB {best.ub:.6g} "
                     f"({time.perf_counter() - tr:.1f} s)")
@@ -197,9 +220,11 @@ def solve_dw(
                 columns=0, pricing_seconds=0.0, master_seconds=0.0,
                 repair_seconds=totals["repair"])
         done = gap is not None and gap <= s.gap
+        status_reason = "gap" if done else "max_iterations"
+        if not done and clock.expired():
+            done, status_reason = True, "time_limit"
         stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha)
         master_sol = None
-        status_reason = "gap" if done else "max_iterations"
         progress_mark = (math.inf, -math.inf, 0)
         for it in range(1, 0 if done else s.max_iterations + 1):
             tp = time.perf_counter()
@@ -236,19 +261,19 @@ def solve_dw(
             repair_s = 0.0
             converged = master_sol.artificial < 1e-7 and (
                 master_sol.objective - best_lb <= 1e-6 * max(1.0, abs(master_sol.objective)))
-            last = it == s.max_iterations or converged or (
-                s.time_limit is not None and time.perf_counter() - t0 > s.time_limit)
+            last = it == s.max_iterations or converged or clock.expired()
             if lb_columns_new:
                 # the columns that proved the bound, binaries fixed away from boundaries
                 tr = time.perf_counter()
-                rep = _repair_widening(priced, repairer, starts, s, say)
+                rep = _repair_widening(priced, repairer, starts, s, say, clock)
                 repair_s += time.perf_counter() - tr
                 best.offer(rep, priced, pool, master)
             reached = math.isfinite(best.ub) and relative_gap(best.ub, best_lb) <= s.gap
-            if (it == 1 or it % s.repair_every == 0 or last) and not reached:
+            if (it == 1 or it % s.repair_every == 0 or last) and not reached \
+                    and not clock.expired():
                 tr = time.perf_counter()
                 rep, picked = _final_decision(pool, linking, stab.center, master_sol, repairer,
-                                              starts, s, say)
+                                              starts, s, say, clock)
                 repair_s += time.perf_counter() - tr
                 best.offer(rep, picked, pool, master)
                 last_picked = picked
@@ -279,7 +304,7 @@ def solve_dw(
             elif it - progress_mark[2] >= s.stall_iterations:
                 status_reason = "stalled"
                 break
-            if s.time_limit is not None and time.perf_counter() - t0 > s.time_limit:
+            if clock.expired():
                 status_reason = "time_limit"
                 break
             mispriced = added == 0
@@ -292,13 +317,12 @@ def solve_dw(
             # Column generation stopped short of the target: free more binaries around the
             # boundaries. Freeing all of them is the full MILP (started from the best plan),
             # whose proven bound is then a valid lower bound too.
-            elapsed = time.perf_counter() - t0
-            if s.time_limit is not None and elapsed > s.time_limit:
+            if clock.expired():
                 break
             window = max(1, 2 * window)
             full = window >= provider.horizon
             tr = time.perf_counter()
-            limit = None if s.time_limit is None else max(1.0, s.time_limit - elapsed)
+            limit = clock.cap(None)
             if full:
                 values = np.concatenate([c.binaries for c in chosen])
                 rep = repairer.repair_values(values, np.ones(len(values), dtype=bool),
@@ -387,10 +411,10 @@ def _add_columns(pool: ColumnPool, master: RestrictedMaster, columns: list[Colum
             master.add(col)
 
 
-def _final_decision(pool, linking, center, master_sol, repairer, starts, s, say):
+def _final_decision(pool, linking, center, master_sol, repairer, starts, s, say, clock):
     """Choose one column per interval, then repair; widen the window while infeasible."""
     penalty = np.abs(center) + 1e-3
-    chosen = choose_columns(pool.columns, linking, penalty, s.choice_time_limit)
+    chosen = choose_columns(pool.columns, linking, penalty, clock.cap(s.choice_time_limit))
     if chosen is None:
         best: dict[int, tuple[float, Column]] = {}
         for col, w in master_sol.weights:
@@ -398,14 +422,15 @@ def _final_decision(pool, linking, center, master_sol, repairer, starts, s, say)
                 best[col.k] = (w, col)
         chosen = [best[k][1] if k in best else pool.columns[k][0] for k in range(len(starts))]
         say("column choice MILP found nothing; using the heaviest master columns")
-    return _repair_widening(chosen, repairer, starts, s, say), chosen
+    return _repair_widening(chosen, repairer, starts, s, say, clock), chosen
 
 
-def _repair_widening(chosen, repairer, starts, s, say):
+def _repair_widening(chosen, repairer, starts, s, say, clock):
     """Repair with the boundary window; widen it while the repair is infeasible."""
     window = s.boundary_window
     while True:
-        rep = repairer.repair(chosen, starts, window, s.repair_gap, s.repair_time_limit)
+        rep = repairer.repair(chosen, starts, window, s.repair_gap,
+                              clock.cap(s.repair_time_limit))
         if rep.solve.has_solution:
             return rep
         if rep.solve.status != "infeasible":

@@ -1,4 +1,4 @@
-"""Command line: ``lcen operate``, ``lcen case info|validate``."""
+"""Command line: ``lcen operate|design|report|bench``, ``lcen case info|validate``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 
 from decomp.dw import DWSettings
 from decomp.solvers import SolveOptions, SolverError
+from design.bench.cli import add_bench_parser
 from design.builtin import builtin_names, resolve_case
 from design.case import CAPACITY_UNITS, Case, CaseError
 from design.operate import METHODS, OperationSettings, operate
@@ -192,13 +193,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     de = sub.add_parser("design", help="search capacities and W (NSGA-II): Pareto front")
     de.add_argument("case", nargs="?", default="reference")
-    de.add_argument("--pop", type=int, default=8)
+    de.add_argument("--pop", type=int, default=10)
     de.add_argument("--generations", type=int, default=3)
     de.add_argument("--method", choices=METHODS, default="dw")
     de.add_argument("--horizon", type=int, default=None)
-    de.add_argument("--gap", type=float, default=0.01, help="dw target gap per evaluation")
+    de.add_argument("--gap", type=float, default=0.03,
+                    help="dw target certified gap per evaluation")
     de.add_argument("--interval", type=int, default=24)
-    de.add_argument("--time-limit", type=float, default=300.0,
+    de.add_argument("--time-limit", type=float, default=90.0,
                     help="per evaluation: dw stops there with its best certified plan")
     de.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
     de.add_argument("--workers", type=int, default=None)
@@ -221,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     val = case_sub.add_parser("validate", help="check a case file and its series")
     val.add_argument("case")
     case.set_defaults(func=cmd_case)
+    add_bench_parser(sub)
     return p
 
 

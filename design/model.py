@@ -52,11 +52,17 @@ class _Terms:
 class EnergyProvider:
     """Builds the operation model of one design and weight W for any hour range."""
 
-    def __init__(self, data: OperationData, weight: float) -> None:
+    def __init__(
+        self, data: OperationData, weight: float, sized: frozenset[str] = frozenset()
+    ) -> None:
         if not 0.0 <= weight <= 1.0:
             raise ValueError(f"weight W must be in [0, 1], not {weight}")
+        unknown = set(sized) - set(data.capacity)
+        if unknown:
+            raise ValueError(f"sized components not installed in the data: {sorted(unknown)}")
         self.data = data
         self.weight = float(weight)
+        self.sized = frozenset(sized)
 
     @property
     def horizon(self) -> int:
@@ -92,7 +98,7 @@ class EnergyProvider:
         """Pyomo model of hours ``start..stop-1`` (``relax``: binaries continuous in [0, 1])."""
         if not 0 <= start < stop <= self.horizon:
             raise ValueError(f"hours {start}..{stop} outside 0..{self.horizon}")
-        return _Builder(self.data, self.weight, start, stop, relax).build()
+        return _Builder(self.data, self.weight, start, stop, relax, self.sized).build()
 
 
 def _needs_state(cm: Commitment) -> bool:
@@ -109,8 +115,10 @@ def _unit_state_names(name: str, cm: Commitment) -> list[str]:
 class _Builder:
     """One build of one hour range; each ``_add_*`` method adds one component family."""
 
-    def __init__(self, data: OperationData, weight: float, start: int, stop: int, relax: bool):
+    def __init__(self, data: OperationData, weight: float, start: int, stop: int, relax: bool,
+                 sized: frozenset[str] = frozenset()):
         self.d = data
+        self.sized = sized
         self.start, self.stop = start, stop
         self.hours = list(range(start, stop))
         self.cut = slice(start, stop)
@@ -118,6 +126,10 @@ class _Builder:
         m = pyo.ConcreteModel(name=f"hours_{start}_{stop}")
         m.T = pyo.Set(initialize=self.hours, ordered=True)
         m.W = pyo.Param(mutable=True, initialize=weight, within=pyo.UnitInterval)
+        # sized components (design MILP): capacity is a decision in [0, data.capacity]
+        if sized:
+            m.size = pyo.Var(sorted(sized), domain=pyo.NonNegativeReals,
+                             bounds=lambda m, n: (0.0, data.capacity[n]))
         self.m = m
         self.el = _Terms()
         self.heat = _Terms()
@@ -135,6 +147,20 @@ class _Builder:
 
     def con(self, name: str, rule) -> None:
         self.m.add_component(name.replace(".", "__"), pyo.Constraint(self.m.T, rule=rule))
+
+    def within_size(self, name: str, comp: str, var, lo: float, hi) -> None:
+        """``lo * size <= var <= hi * size`` as rows, for a sized component (``hi`` may be
+        per hour). A component of fixed size gets these limits as variable bounds instead."""
+        size = self.m.size[comp]
+        rows = pyo.ConstraintList()
+        self.m.add_component(f"{name.replace('.', '__')}__sized", rows)
+        items = [(t, var[t]) for t in self.hours] if var.is_indexed() else [(None, var)]
+        s = self.start
+        for t, v in items:
+            h = hi[t - s] if isinstance(hi, np.ndarray) else hi
+            rows.add(v <= float(h) * size)
+            if lo > 0:
+                rows.add(v >= lo * size)
 
     def build(self) -> IntervalModel:
         d = self.d
@@ -171,15 +197,26 @@ class _Builder:
         avail = self.d.profiles[c.name][self.cut]
         s = self.start
         power = self.var(f"{c.name}.power", lambda m, t: (0.0, float(avail[t - s])))
+        if c.name in self.sized:
+            self.within_size(f"{c.name}.power", c.name, power, 0.0,
+                             avail / self.d.capacity[c.name])
         self.el.add(c.node, 1.0, power)
         self.columns[f"{c.name}.power"] = Column(power)
 
     def _storage(self, name: str, cap: float, lo: float, keep: float, inflow, outflow):
-        """Level balance ``level[t] = keep * level[t-1] + inflow[t] - outflow[t]``."""
+        """Level balance ``level[t] = keep * level[t-1] + inflow[t] - outflow[t]``.
+
+        ``cap`` and ``lo`` are the level limits; for a sized component they scale with its
+        size and hold as rows."""
         m = self.m
-        level = self.var(f"{name}.level", (lo, cap))
-        level_in = pyo.Var(bounds=(lo, cap))
+        sized = name in self.sized
+        level = self.var(f"{name}.level", (0.0 if sized else lo, cap))
+        level_in = pyo.Var(bounds=(0.0 if sized else lo, cap))
         m.add_component(f"{name}__level_in", level_in)
+        if sized:
+            size = self.d.capacity[name]
+            self.within_size(f"{name}.level", name, level, lo / size, cap / size)
+            self.within_size(f"{name}.level_in", name, level_in, lo / size, cap / size)
         s = self.start
 
         def rule(m, t):
@@ -197,6 +234,9 @@ class _Builder:
         p_max = c.c_rate * cap
         ch = self.var(f"{c.name}.charge", (0, p_max))
         dis = self.var(f"{c.name}.discharge", (0, p_max))
+        if c.name in self.sized:
+            self.within_size(f"{c.name}.charge", c.name, ch, 0.0, c.c_rate)
+            self.within_size(f"{c.name}.discharge", c.name, dis, 0.0, c.c_rate)
         self._storage(
             c.name,
             c.soc_max * cap,
@@ -214,6 +254,9 @@ class _Builder:
         cap = self.d.capacity[c.name]
         absorb = self.var(f"{c.name}.absorb", (0, c.absorb_rate * cap))
         release = self.var(f"{c.name}.release", (0, c.release_rate * cap))
+        if c.name in self.sized:
+            self.within_size(f"{c.name}.absorb", c.name, absorb, 0.0, c.absorb_rate)
+            self.within_size(f"{c.name}.release", c.name, release, 0.0, c.release_rate)
         self._storage(
             c.name, cap, c.level_min * cap, 1.0 - c.loss, lambda t: absorb[t], lambda t: release[t]
         )
@@ -226,6 +269,10 @@ class _Builder:
         cap = self.d.capacity[c.name] * c.kwh_per_m3
         charge = self.var(f"{c.name}.charge", (0, c.max_rate * cap))
         discharge = self.var(f"{c.name}.discharge", (0, c.max_rate * cap))
+        if c.name in self.sized:
+            rate = c.max_rate * c.kwh_per_m3
+            self.within_size(f"{c.name}.charge", c.name, charge, 0.0, rate)
+            self.within_size(f"{c.name}.discharge", c.name, discharge, 0.0, rate)
         self._storage(
             c.name, cap, 0.0, 1.0 - c.loss, lambda t: charge[t], lambda t: discharge[t]
         )
@@ -239,10 +286,20 @@ class _Builder:
         m, s, e = self.m, self.start, self.stop
         on = self.var(f"{name}.on", (0, 1), self.binary)
         self.columns[f"{name}.on"] = Column(on)
-        self.con(f"{name}.max_load", lambda m, t: output[t] <= cap * on[t])
+        # load = capacity while on, 0 while off: for a sized unit the product size * on,
+        # linearised exactly with cap (the size's upper bound) as big-M
+        load = on
+        if name in self.sized:
+            size = m.size[name]
+            load = self.var(f"{name}.online_capacity", (0, 1))
+            self.con(f"{name}.online_on", lambda m, t: load[t] <= on[t])
+            self.con(f"{name}.online_size", lambda m, t: cap * load[t] <= size)
+            self.con(f"{name}.online_off",
+                     lambda m, t: cap * load[t] >= size - cap * (1 - on[t]))
+        self.con(f"{name}.max_load", lambda m, t: output[t] <= cap * load[t])
         if cm.min_part_load > 0:
             lo = cm.min_part_load * cap
-            self.con(f"{name}.min_load", lambda m, t: output[t] >= lo * on[t])
+            self.con(f"{name}.min_load", lambda m, t: output[t] >= lo * load[t])
         for t in self.hours:
             self.binaries[t].append(on[t])
         if not _needs_state(cm):

@@ -123,12 +123,15 @@ def run_search(
     resume: bool = False,
     progress=print,
     stop_after: int | None = None,
+    time_budget: float | None = None,
 ) -> SearchState:
     """Run (or resume) NSGA-II; checkpoint after every generation into ``out``.
 
     ``stop_after`` ends the run after that many generations in total, as an interruption
-    would (used to test resuming).
+    would (used to test resuming). ``time_budget`` (seconds) starts no new generation once
+    it is spent (used to compare methods under equal wall time).
     """
+    started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     space = DesignSpace.from_case(case)
     problem = DesignProblem(space)
@@ -154,6 +157,10 @@ def run_search(
     algorithm = state.algorithm
     while algorithm.has_next():
         if stop_after is not None and state.generation >= stop_after:
+            break
+        if time_budget is not None and time.perf_counter() - started >= time_budget:
+            progress(f"time budget of {time_budget:.0f} s spent after generation "
+                     f"{state.generation}")
             break
         t0 = time.perf_counter()
         pop = algorithm.ask()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -96,15 +94,6 @@ def test_failing_candidate_is_recorded_and_run_finishes(small_case, tmp_path, mo
     assert all("solver exploded" in e.error and e.attempts == 2 for e in failed)
     assert state.generation == 3 and state.front()
     assert all(e.ok for e in state.front())
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    ray = pytest.importorskip("ray")
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 def test_ray_executor_matches_serial(small_case, tmp_path, ray_cluster):

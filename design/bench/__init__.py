@@ -1,0 +1,1 @@
+"""``lcen bench``: the comparisons researchers reproduce (operation, design, scaling)."""

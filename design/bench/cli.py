@@ -1,0 +1,143 @@
+"""``lcen bench operation|design|scaling``: argument parsing and printed summaries."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from decomp.dw import DWSettings
+from decomp.solvers import SolveOptions
+from design.operate import METHODS, OperationSettings
+
+
+def _say(msg: str) -> None:
+    print(f"  {msg}", flush=True)
+
+
+def _design_pairs(items: list[str] | None) -> tuple[tuple[str, float], ...]:
+    from design.cli import _design_overrides
+
+    return tuple(_design_overrides(items or []).items())
+
+
+def cmd_bench_operation(args: argparse.Namespace) -> int:
+    """direct vs dw vs lp vs rolling on one case."""
+    from design.bench.operation import OperationBench, bench_operation
+    from design.builtin import resolve_case
+
+    resolve_case(args.case)  # a bad case name fails here, before any run
+    bench = OperationBench(
+        case=args.case, methods=tuple(args.methods),
+        weights=tuple(args.weights) if args.weights else (None,),
+        design=_design_pairs(args.design), horizon=args.horizon,
+        time_limit=args.time_limit, gap=args.gap, solver=args.solver)
+    out = Path(args.out or f"results/bench-operation-{args.case}")
+    df = bench_operation(bench, out, _say)
+    cols = ["method", "weight", "status", "lower_bound", "upper_bound", "gap",
+            "seconds_to_5%", "seconds_to_2%", "seconds_to_1%", "seconds", "peak_rss_mb"]
+    print(df[cols].to_string(index=False))
+    print(f"wrote {out}/operation.csv and operation.png")
+    return 0
+
+
+def cmd_bench_design(args: argparse.Namespace) -> int:
+    """Design MILP per weight vs NSGA-II + decomposition under equal wall time."""
+    from design.bench.design_compare import DesignBench, bench_design
+    from design.builtin import resolve_case
+    from design.executors import make_executor
+    from design.search import SearchSettings
+
+    case = resolve_case(args.case)
+    op = OperationSettings(
+        method=args.method, horizon=args.horizon,
+        solve=SolveOptions(time_limit=args.eval_time_limit),
+        dw=DWSettings(gap=args.gap, time_limit=args.eval_time_limit))
+    search = SearchSettings(pop=args.pop, generations=args.max_generations, seed=args.seed,
+                            operation=op)
+    bench = DesignBench(weights=args.weights, time_per_weight=args.time_per_weight,
+                        horizon=args.horizon, search=search)
+    out = Path(args.out or f"results/bench-design-{case.name}")
+    executor = make_executor(args.executor, case, op, 1, args.workers, args.address)
+    try:
+        res = bench_design(case, bench, executor, out, _say)
+    finally:
+        executor.close()
+    print(res["comparison"].to_string(index=False))
+    print(f"wrote {out}/ (design-milp.csv, comparison.csv, fronts.csv, fronts.png, search/)")
+    return 0
+
+
+def cmd_bench_scaling(args: argparse.Namespace) -> int:
+    """Throughput against workers; dw and direct time against horizon and node count."""
+    from design.bench.scaling import ScalingBench, bench_scaling
+
+    bench = ScalingBench(
+        case=args.case, workers=tuple(args.workers), candidates=args.candidates,
+        candidate_horizon=args.candidate_horizon, horizons=tuple(args.horizons),
+        nodes=tuple(args.nodes), node_horizon=args.node_horizon,
+        methods=tuple(args.methods), time_limit=args.time_limit, gap=args.gap,
+        seed=args.seed,
+        operation=OperationSettings(method=args.eval_method,
+                                    dw=DWSettings(gap=args.gap, time_limit=args.time_limit),
+                                    solve=SolveOptions(time_limit=args.time_limit)))
+    out = Path(args.out or "results/bench-scaling")
+    res = bench_scaling(bench, out, _say)
+    if len(res["throughput"]):
+        print(res["throughput"].to_string(index=False))
+    cols = ["axis", "value", "method", "status", "gap", "seconds", "peak_rss_mb"]
+    print(res["time"][cols].to_string(index=False))
+    print(f"wrote {out}/ (throughput.csv, time.csv, scaling.png)")
+    return 0
+
+
+def add_bench_parser(sub) -> None:
+    """Register ``lcen bench`` and its three commands."""
+    bench = sub.add_parser("bench", help="comparisons with direct solves, scaling studies")
+    bs = bench.add_subparsers(dest="bench_command", required=True)
+
+    op = bs.add_parser("operation", help="direct vs dw vs lp vs rolling on one case")
+    op.add_argument("case")
+    op.add_argument("--methods", nargs="+", choices=METHODS,
+                    default=["direct", "dw", "lp", "rolling"])
+    op.add_argument("--weights", nargs="*", type=float, default=None)
+    op.add_argument("--design", nargs="*", metavar="COMPONENT=SIZE")
+    op.add_argument("--horizon", type=int, default=None)
+    op.add_argument("--time-limit", type=float, default=3600.0, help="per method run")
+    op.add_argument("--gap", type=float, default=0.01, help="dw/rolling target gap")
+    op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
+    op.add_argument("--out", default=None)
+    op.set_defaults(func=cmd_bench_operation)
+
+    de = bs.add_parser("design", help="design MILP per weight vs NSGA-II, equal wall time")
+    de.add_argument("case", nargs="?", default="reference")
+    de.add_argument("--weights", type=int, default=10, help="number of fixed weights")
+    de.add_argument("--time-per-weight", type=float, default=600.0)
+    de.add_argument("--horizon", type=int, default=None)
+    de.add_argument("--method", choices=METHODS, default="dw")
+    de.add_argument("--gap", type=float, default=0.03, help="dw gap per evaluation")
+    de.add_argument("--eval-time-limit", type=float, default=90.0)
+    de.add_argument("--pop", type=int, default=10)
+    de.add_argument("--max-generations", type=int, default=1000,
+                    help="the wall-time budget normally ends the search first")
+    de.add_argument("--seed", type=int, default=1)
+    de.add_argument("--workers", type=int, default=None)
+    de.add_argument("--executor", choices=("ray", "serial"), default="ray")
+    de.add_argument("--address", default=None)
+    de.add_argument("--out", default=None)
+    de.set_defaults(func=cmd_bench_design)
+
+    sc = bs.add_parser("scaling", help="throughput vs workers; time vs horizon and nodes")
+    sc.add_argument("--case", default="reference")
+    sc.add_argument("--workers", nargs="*", type=int, default=[1, 2])
+    sc.add_argument("--candidates", type=int, default=8)
+    sc.add_argument("--candidate-horizon", type=int, default=720)
+    sc.add_argument("--eval-method", choices=METHODS, default="dw")
+    sc.add_argument("--horizons", nargs="*", type=int, default=[168, 720, 2160, 8760])
+    sc.add_argument("--nodes", nargs="*", type=int, default=[1, 5, 10, 20])
+    sc.add_argument("--node-horizon", type=int, default=168)
+    sc.add_argument("--methods", nargs="+", choices=METHODS, default=["dw", "direct"])
+    sc.add_argument("--time-limit", type=float, default=600.0)
+    sc.add_argument("--gap", type=float, default=0.01)
+    sc.add_argument("--seed", type=int, default=1)
+    sc.add_argument("--out", default=None)
+    sc.set_defaults(func=cmd_bench_scaling)
