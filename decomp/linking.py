@@ -51,8 +51,8 @@ class Linking:
             else:
                 rows.append(Row("cyclic", self.n - 1, bc.state, 0.0, bc.sense == "=="))
         self.rows = rows
-        self.rhs = np.array([r.rhs for r in rows])
-        self.inequality = np.array([not r.equality for r in rows])
+        self.rhs = np.array([r.rhs for r in rows], dtype=float)
+        self.inequality = np.array([not r.equality for r in rows], dtype=bool)
         # per interval: (row index, state position, coefficient) for entry and exit states
         self._entry_terms: list[list[tuple[int, int, float]]] = [[] for _ in range(self.n)]
         self._exit_terms: list[list[tuple[int, int, float]]] = [[] for _ in range(self.n)]

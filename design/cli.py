@@ -197,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--generations", type=int, default=3)
     de.add_argument("--method", choices=METHODS, default="dw")
     de.add_argument("--horizon", type=int, default=None)
-    de.add_argument("--gap", type=float, default=0.03,
+    de.add_argument("--gap", type=float, default=0.05,
                     help="dw target certified gap per evaluation")
     de.add_argument("--interval", type=int, default=24)
     de.add_argument("--time-limit", type=float, default=90.0,

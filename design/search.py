@@ -20,7 +20,6 @@ from pymoo.core.evaluator import Evaluator
 from pymoo.core.mixed import (
     MixedVariableDuplicateElimination,
     MixedVariableMating,
-    MixedVariableSampling,
 )
 from pymoo.core.problem import Problem
 from pymoo.indicators.hv import HV
@@ -30,7 +29,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from design.case import Case
 from design.evaluate import Candidate, Evaluation
 from design.operate import OperationSettings
-from design.space import DesignSpace
+from design.space import DesignSpace, SpreadSampling
 
 FAILED = 1e12
 CHECKPOINT = "checkpoint.pkl"
@@ -146,7 +145,7 @@ def run_search(
     else:
         algorithm = NSGA2(
             pop_size=settings.pop,
-            sampling=MixedVariableSampling(),
+            sampling=SpreadSampling(),
             mating=MixedVariableMating(
                 eliminate_duplicates=MixedVariableDuplicateElimination()),
             eliminate_duplicates=MixedVariableDuplicateElimination(),

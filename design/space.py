@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+from pymoo.core.sampling import Sampling
 from pymoo.core.variable import Choice, Real
 
 from design.case import Case
@@ -61,3 +63,40 @@ class DesignSpace:
                 value = min(max(value, lo), hi)
             design[name] = round(value, 4)
         return design, round(min(max(float(x[WEIGHT]), 0.0), 1.0), 4)
+
+
+class SpreadSampling(Sampling):
+    """First population that spans the design space instead of clustering in its middle.
+
+    Two anchors - every size at its smallest with W = 1 (the cheap end of the front) and
+    every size at its largest with W = 0 (the autonomous end: hydrogen chain installed) -
+    then a Latin hypercube over the sizes and W (each variable's range cut into equal
+    strata, one sample per stratum, strata shuffled per variable).
+    """
+
+    def _do(self, problem, n_samples, *args, random_state=None, **kwargs):
+        rng = random_state if random_state is not None else np.random.default_rng()
+        names = list(problem.vars)
+        lowest, largest = {}, {}
+        for name, var in problem.vars.items():
+            if isinstance(var, Choice):
+                lowest[name], largest[name] = min(var.options), max(var.options)
+            else:
+                lowest[name], largest[name] = var.bounds
+        lowest[WEIGHT], largest[WEIGHT] = 1.0, 0.0
+        anchors = [lowest, largest][:n_samples]
+        m = n_samples - len(anchors)
+        out = list(anchors)
+        if m:
+            u = {n: (rng.permutation(m) + rng.uniform(size=m)) / m for n in names}
+            for k in range(m):
+                x = {}
+                for name, var in problem.vars.items():
+                    if isinstance(var, Choice):
+                        opts = list(var.options)
+                        x[name] = opts[min(int(u[name][k] * len(opts)), len(opts) - 1)]
+                    else:
+                        lo, hi = var.bounds
+                        x[name] = lo + u[name][k] * (hi - lo)
+                out.append(x)
+        return out

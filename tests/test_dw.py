@@ -215,3 +215,16 @@ def test_master_with_artificials_is_solvable():
     sol = master.solve()
     assert sol.artificial == pytest.approx(1.0)
     assert np.isfinite(sol.y).all() and abs(sol.y).max() == pytest.approx(1e3)
+
+
+@pytest.mark.parametrize("method", ["dw", "rolling"])
+def test_design_without_any_state_has_no_linking_rows(small_case, method):
+    # nothing installed: no storage, no units, so intervals share no state at all
+    design = {name: 0.0 for name in small_case.design()}
+    direct = operate(small_case, design, OperationSettings(method="direct", horizon=24))
+    res = operate(small_case, design, OperationSettings(
+        method=method, horizon=24, dw=DWSettings(interval=6, gap=1e-6)))
+    assert res.result.status in ("optimal", "feasible")
+    assert_sandwich(res.result.bound, direct.result.objective, res.result.objective)
+    assert res.result.objective == pytest.approx(direct.result.objective, rel=1e-6)
+    check_balances(res.schedule, small_case, design)

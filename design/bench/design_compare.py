@@ -19,6 +19,7 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from decomp.solvers import SolveOptions
+from design.bench.figures import axes, save
 from design.case import Case
 from design.design_milp import solve_design_milp
 from design.search import SearchSettings, run_search
@@ -113,12 +114,7 @@ def bench_design(case: Case, bench: DesignBench, executor, out: Path,
 def draw_fronts(fronts: pd.DataFrame, comparison: pd.DataFrame, path: Path,
                 title: str) -> None:
     """Both fronts on one figure, hypervolumes in the legend."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = axes()
     hv = dict(zip(comparison["approach"], comparison["hypervolume"], strict=True))
     search = fronts[fronts["approach"] == "NSGA-II"].sort_values("annual_total_cost")
     milp = fronts[fronts["approach"] == "design MILP"]
@@ -132,8 +128,4 @@ def draw_fronts(fronts: pd.DataFrame, comparison: pd.DataFrame, path: Path,
                     xytext=(3, 3), textcoords="offset points")
     ax.set_xlabel("annual total cost (EUR/a)")
     ax.set_ylabel("autonomy A: purchase + sales (EUR/a)")
-    ax.set_title(f"{title}: design MILP per weight vs NSGA-II, equal wall time")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, f"{title}: design MILP per weight vs NSGA-II, equal wall time", ax)

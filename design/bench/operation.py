@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from design.bench.figures import axes, save
 from design.bench.runner import OperateRun, run_operate
 
 
@@ -54,12 +55,7 @@ def bench_operation(bench: OperationBench, out: Path, progress=print) -> pd.Data
 
 def draw_gap_vs_time(df: pd.DataFrame, path: Path, title: str) -> None:
     """Certified gap (log scale) against seconds, one line per method and weight."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = axes()
     for _, row in df.iterrows():
         trace = json.loads(row["trace"])
         if not trace:
@@ -77,8 +73,4 @@ def draw_gap_vs_time(df: pd.DataFrame, path: Path, title: str) -> None:
     ax.set_yscale("log")
     ax.set_xlabel("seconds")
     ax.set_ylabel("certified gap (%)")
-    ax.set_title(f"{title}: certified gap against time")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, f"{title}: certified gap against time", ax)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from design.bench.figures import axes, save
 from design.bench.runner import OperateRun, run_operate
 from design.builtin import resolve_case
 from design.evaluate import Candidate
@@ -111,21 +112,16 @@ def bench_scaling(bench: ScalingBench, out: Path, progress=print) -> dict[str, p
 
 def draw_scaling(tp: pd.DataFrame, ts: pd.DataFrame, path: Path) -> None:
     """Three panels: evaluations per minute by workers, seconds by horizon, by nodes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    fig, panels = axes(3, (12, 3.8))
     if len(tp):
-        axes[0].plot(tp["workers"], tp["evaluations_per_minute"], "-o")
-        axes[0].plot(tp["workers"], tp["evaluations_per_minute"].iloc[0] * tp["workers"],
-                     ":", color="grey", label="linear")
-        axes[0].legend(fontsize=8)
-    axes[0].set_xlabel("Ray workers")
-    axes[0].set_ylabel("evaluations per minute")
-    for ax, axis, label in ((axes[1], "horizon", "horizon (hours)"),
-                            (axes[2], "nodes", "nodes (district-N)")):
+        panels[0].plot(tp["workers"], tp["evaluations_per_minute"], "-o")
+        panels[0].plot(tp["workers"], tp["evaluations_per_minute"].iloc[0] * tp["workers"],
+                       ":", color="grey", label="linear")
+        panels[0].legend(fontsize=8)
+    panels[0].set_xlabel("Ray workers")
+    panels[0].set_ylabel("evaluations per minute")
+    for ax, axis, label in ((panels[1], "horizon", "horizon (hours)"),
+                            (panels[2], "nodes", "nodes (district-N)")):
         part = ts[ts["axis"] == axis] if len(ts) else ts
         for method, grp in part.groupby("method") if len(part) else []:
             ax.plot(grp["value"], grp["seconds"], "-o", label=method)
@@ -134,6 +130,4 @@ def draw_scaling(tp: pd.DataFrame, ts: pd.DataFrame, path: Path) -> None:
         ax.set_yscale("log")
         if len(part):
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path)
