@@ -138,3 +138,12 @@ def test_bench_scaling_end_to_end(tmp_path, small_case, ray_cluster):
         assert (tmp_path / name).exists()
     cands = sample_candidates(DesignSpace.from_case(small_case), 3, seed=5)
     assert cands == sample_candidates(DesignSpace.from_case(small_case), 3, seed=5)
+
+
+def test_bench_scaling_cli_runs_one_study_alone(tmp_path, capsys):
+    rc = main(["bench", "scaling", "--case", "small", "--workers", "--horizons", "12",
+               "--nodes", "--methods", "direct", "--out", str(tmp_path)])
+    assert rc == 0
+    assert pd.read_csv(tmp_path / "time.csv")["status"].tolist() == ["optimal"]
+    assert (tmp_path / "throughput.csv").exists() and (tmp_path / "scaling.png").exists()
+    assert "horizon" in capsys.readouterr().out

@@ -84,8 +84,9 @@ def cmd_bench_scaling(args: argparse.Namespace) -> int:
     res = bench_scaling(bench, out, _say)
     if len(res["throughput"]):
         print(res["throughput"].to_string(index=False))
-    cols = ["axis", "value", "method", "status", "gap", "seconds", "peak_rss_mb"]
-    print(res["time"][cols].to_string(index=False))
+    if len(res["time"]):
+        cols = ["axis", "value", "method", "status", "gap", "seconds", "peak_rss_mb"]
+        print(res["time"][cols].to_string(index=False))
     print(f"wrote {out}/ (throughput.csv, time.csv, scaling.png)")
     return 0
 
