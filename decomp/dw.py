@@ -215,7 +215,7 @@ def solve_dw(
                 say(f"LP-guided rolling plan: UB {best.ub:.6g} "
                     f"({time.perf_counter() - tr:.1f} s)")
             totals["repair"] += time.perf_counter() - tr
-        gap = relative_gap(best.ub, best_lb) if math.isfinite(best.ub) else None
+        gap = relative_gap(best.upper, best_lb)
         log.add(iteration=0, lower_bound=best_lb, lagrangian=None, master_objective=None,
                 upper_bound=best.upper, gap=gap, columns_added=0,
                 columns=0, pricing_seconds=0.0, master_seconds=0.0,
@@ -269,7 +269,7 @@ def solve_dw(
                 rep = _repair_widening(priced, repairer, starts, s, say, clock)
                 repair_s += time.perf_counter() - tr
                 best.offer(rep, priced, pool, master)
-            reached = math.isfinite(best.ub) and relative_gap(best.ub, best_lb) <= s.gap
+            reached = best.upper is not None and relative_gap(best.upper, best_lb) <= s.gap
             if (it == 1 or it % s.repair_every == 0 or last) and not reached \
                     and not clock.expired():
                 tr = time.perf_counter()
@@ -278,7 +278,7 @@ def solve_dw(
                 repair_s += time.perf_counter() - tr
                 best.offer(rep, picked, pool, master)
                 last_picked = picked
-            gap = relative_gap(best.ub, best_lb) if math.isfinite(best.ub) else None
+            gap = relative_gap(best.upper, best_lb)
             totals["pricing"] += pricing_s
             totals["master"] += master_s
             totals["repair"] += repair_s
@@ -311,7 +311,7 @@ def solve_dw(
             mispriced = added == 0
             stab.update(y, improved, mispriced)
             y = linking.valid(stab.prices(master_sol.y))
-        gap = relative_gap(best.ub, best_lb) if math.isfinite(best.ub) else None
+        gap = relative_gap(best.upper, best_lb)
         window = s.boundary_window
         chosen = best.columns or last_picked
         while s.escalate and chosen is not None and (gap is None or gap > s.gap):
@@ -335,7 +335,7 @@ def solve_dw(
             best.offer(rep, best.columns)
             if full and rep.solve.bound is not None:
                 best_lb = max(best_lb, rep.solve.bound)
-            gap = relative_gap(best.ub, best_lb) if math.isfinite(best.ub) else None
+            gap = relative_gap(best.upper, best_lb)
             log.add(iteration=len(log.rows) + 1, lower_bound=best_lb, lagrangian=None,
                     master_objective=None, upper_bound=best.upper,
                     gap=gap, columns_added=0, columns=len(pool), pricing_seconds=0.0,

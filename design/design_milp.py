@@ -22,7 +22,7 @@ from decomp.solvers import PersistentSolver, SolveOptions
 from design.case import Case, CaseError
 from design.model import EnergyProvider
 from design.operation_data import prepare
-from design.results import annualised_capex, capital_recovery_factor
+from design.results import annual_cost_factor, annualised_capex
 from design.space import SNAP_FRACTION, DesignSpace
 
 
@@ -53,7 +53,7 @@ class DesignMILPResult:
 def _capex_factor(case: Case, name: str) -> tuple[float, float]:
     """Annual cost per size unit and annual fixed cost if installed."""
     c = next(c for c in case.spec.components if c.name == name)
-    f = capital_recovery_factor(case.spec.interest_rate, c.cost.lifetime) + c.cost.om_fraction
+    f = annual_cost_factor(case, c)
     return c.cost.unit_cost * f, c.cost.fixed_cost * f
 
 

@@ -21,16 +21,21 @@ def capital_recovery_factor(rate: float, lifetime: float) -> float:
     return rate * q / (q - 1.0)
 
 
+def annual_cost_factor(case: Case, component) -> float:
+    """Share of a component's investment paid each year: annuity plus O&M."""
+    return (capital_recovery_factor(case.spec.interest_rate, component.cost.lifetime)
+            + component.cost.om_fraction)
+
+
 def annualised_capex(case: Case, design: dict[str, float]) -> float:
     """Annual capital cost (annuity + O&M) of the installed components of a design."""
-    rate = case.spec.interest_rate
     total = 0.0
     for c in case.spec.components:
         size = design.get(c.name, 0.0)
         if size <= 0:
             continue
         invest = c.cost.unit_cost * size + c.cost.fixed_cost
-        total += invest * (capital_recovery_factor(rate, c.cost.lifetime) + c.cost.om_fraction)
+        total += invest * annual_cost_factor(case, c)
     return total
 
 
