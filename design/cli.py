@@ -11,7 +11,7 @@ import pandas as pd
 
 from decomp.dw import DWSettings
 from decomp.solvers import SolveOptions, SolverError
-from design.bench.cli import add_bench_parser
+from design.bench.cli import add_bench_parser, add_order_argument
 from design.builtin import builtin_names, resolve_case
 from design.case import CAPACITY_UNITS, Case, CaseError
 from design.operate import METHODS, OperationSettings, operate
@@ -103,16 +103,24 @@ def cmd_design(args: argparse.Namespace) -> int:
                               retries=args.retries, operation=op)
     out = Path(args.out or f"results/design-{case.name}")
     hours = args.horizon or case.hours
+    if args.time_budget is not None and not args.time_budget > 0:
+        raise ValueError(f"--time-budget must be positive seconds, not {args.time_budget}")
+    budget = "" if args.time_budget is None else f", budget {args.time_budget:.0f} s"
     print(f"lcen design: case {case.name}, {hours} h, method {args.method}, pop {args.pop}, "
-          f"{args.generations} generations, seed {args.seed}, executor {args.executor}")
-    executor = make_executor(args.executor, case, op, args.retries, args.workers, args.address)
+          f"{args.generations} generations, seed {args.seed}, executor {args.executor}"
+          f"{budget}")
+    executor = make_executor(args.executor, case, op, args.retries, args.workers, args.address,
+                             longest_first=args.order == "longest-first")
     try:
         state = run_search(case, settings, executor, out, resume=args.resume,
-                           progress=lambda m: print(f"  {m}", flush=True))
+                           progress=lambda m: print(f"  {m}", flush=True),
+                           time_budget=args.time_budget)
     finally:
         executor.close()
     write_results(out, state, {"case": case.name, "executor": args.executor,
-                               "workers": args.workers, **asdict(settings)})
+                               "workers": args.workers, "order": args.order,
+                               "time_budget": args.time_budget, "stopped": state.stopped,
+                               **asdict(settings)})
     print(f"  {len(state.front())} non-dominated designs of {len(state.cache)} evaluated; "
           f"wrote {out}/ (pareto.csv, evaluations.parquet, history.csv, figures, summary.md)")
     return 0
@@ -206,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--workers", type=int, default=None)
     de.add_argument("--executor", choices=("ray", "serial"), default="ray")
     de.add_argument("--address", default=None, help="join an existing Ray cluster")
+    add_order_argument(de)
+    de.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
+                    help="stop the whole search after this wall time (checkpointed; "
+                         "--resume goes on)")
     de.add_argument("--retries", type=int, default=1)
     de.add_argument("--seed", type=int, default=1)
     de.add_argument("--resume", action="store_true")

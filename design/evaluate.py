@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
@@ -40,6 +42,8 @@ class Evaluation:
     lower_bound: float | None = None
     upper_bound: float | None = None
     seconds: float = 0.0
+    started_at: float | None = None
+    worker: str | None = None
     attempts: int = 1
     error: str | None = None
     extra: dict = field(default_factory=dict)
@@ -52,14 +56,31 @@ class Evaluation:
         return {**design, "W": d.pop("weight"), **d}
 
 
+def expected_work(case: Case, candidate: Candidate) -> tuple[int, int]:
+    """How hard the candidate's operation MILP is expected to be, for ordering only:
+    (installed units with on/off binaries, installed components). Binaries are what make
+    the year-long MILP slow; handing out the hardest candidates first shortens the tail in
+    which one Ray worker waits for another (longest-processing-time-first scheduling)."""
+    binaries = installed = 0
+    for c in case.spec.components:
+        if candidate.design.get(c.name, 0.0) > 0:
+            installed += 1
+            binaries += hasattr(c, "commitment")
+    return binaries, installed
+
+
 def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> Evaluation:
-    """Solve the operation of a candidate; any exception becomes a failed evaluation."""
-    t0 = time.perf_counter()
+    """Solve the operation of a candidate; any exception becomes a failed evaluation.
+
+    The record says when (``started_at``, UNIX time) and where (``worker``: host and
+    process) it ran, so a batch's timeline can be drawn."""
+    started_at, t0 = time.time(), time.perf_counter()
+    where = {"started_at": started_at, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
         out = operate(case, candidate.design, replace(settings, weight=candidate.weight))
     except Exception as exc:  # noqa: BLE001 - a failing candidate is recorded, not fatal
         return Evaluation(candidate.design, candidate.weight, ok=False,
-                          seconds=time.perf_counter() - t0,
+                          seconds=time.perf_counter() - t0, **where,
                           error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}")
     r, p = out.result, out.parts
     levels = {}
@@ -68,13 +89,13 @@ def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> E
                   for c in out.schedule.columns if c.endswith(".level")}
     if p is None:
         return Evaluation(candidate.design, candidate.weight, ok=False, status=r.status,
-                          seconds=time.perf_counter() - t0,
+                          seconds=time.perf_counter() - t0, **where,
                           error=f"no operation plan found ({r.status})")
     return Evaluation(
         candidate.design, candidate.weight, ok=True,
         annual_total_cost=p.annual_total_cost, autonomy=p.autonomy * 8760.0 / p.hours,
         capex=p.capex, c_op=p.c_op * 8760.0 / p.hours, status=r.status, gap=r.gap,
         lower_bound=r.bound, upper_bound=r.objective, seconds=time.perf_counter() - t0,
-        extra={"levels": levels},
+        **where, extra={"levels": levels},
     )
 

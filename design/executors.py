@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 
 from design.case import Case
-from design.evaluate import Candidate, Evaluation, evaluate
+from design.evaluate import Candidate, Evaluation, evaluate, expected_work
 from design.operate import OperationSettings
 
 
@@ -29,6 +30,17 @@ def evaluate_with_retries(
     return replace(result, attempts=attempt)
 
 
+def _left(deadline: float | None) -> float | None:
+    """Seconds to ``deadline`` (a ``time.monotonic()`` instant), None without one."""
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def _within_budget(e: Evaluation, capped: bool) -> Evaluation | None:
+    """A candidate whose time limit was cut by the deadline and that ended without a plan
+    was not evaluated (None), not failed: a resumed run evaluates it again."""
+    return None if capped and not e.ok else e
+
+
 class SerialExecutor:
     """Evaluates candidates one after the other in this process (debugging, tests)."""
 
@@ -37,10 +49,22 @@ class SerialExecutor:
     def __init__(self, case: Case, settings: OperationSettings, retries: int = 1) -> None:
         self.case, self.settings, self.retries = case, settings, retries
 
-    def map(self, candidates: list[Candidate]) -> list[Evaluation]:
-        """Evaluations in the order of the candidates."""
-        return [evaluate_with_retries(self.case, c, self.settings, self.retries)
-                for c in candidates]
+    def map(self, candidates: list[Candidate],
+            deadline: float | None = None) -> list[Evaluation | None]:
+        """Evaluations in the order of the candidates. With a ``deadline``
+        (``time.monotonic()``) a candidate gets at most the time left, and one not
+        started, or cut short without a plan, before it is None (not evaluated). A
+        candidate in progress is not interrupted, so the last may end a little late."""
+        out: list[Evaluation | None] = []
+        for c in candidates:
+            left = _left(deadline)
+            if left is not None and left <= 0:
+                out.append(None)
+                continue
+            settings = self.settings if left is None else self.settings.capped(left)
+            e = evaluate_with_retries(self.case, c, settings, self.retries)
+            out.append(_within_budget(e, left is not None))
+        return out
 
     def close(self) -> None:
         """Nothing to release."""
@@ -55,7 +79,9 @@ class RayExecutor:
     """Evaluates candidates as Ray tasks, at most ``workers`` at a time.
 
     The case is put in the object store once. Worker crashes are retried by Ray
-    (``max_retries``); a candidate whose task still fails is recorded as failed.
+    (``max_retries``); a candidate whose task still fails is recorded as failed. With
+    ``longest_first`` the candidates are handed out hardest first (``expected_work``), so
+    the batch does not end with one worker busy and the others idle.
     """
 
     name = "ray"
@@ -67,6 +93,7 @@ class RayExecutor:
         retries: int = 1,
         workers: int | None = None,
         address: str | None = None,
+        longest_first: bool = True,
     ) -> None:
         import ray
 
@@ -81,28 +108,51 @@ class RayExecutor:
                          include_dashboard=False, log_to_driver=False)
                 self.owns_cluster = True
         self.workers = workers or max(1, int(ray.available_resources().get("CPU", 1)))
+        self.case = case
         self.settings = _single_thread(settings)
         self.retries = retries
+        self.longest_first = longest_first
         self.case_ref = ray.put(case)
         self.task = ray.remote(num_cpus=1, max_retries=max(retries, 0))(_ray_task)
 
-    def map(self, candidates: list[Candidate]) -> list[Evaluation]:
-        """Evaluations in the order of the candidates."""
+    def order(self, candidates: list[Candidate]) -> list[int]:
+        """Indices of the candidates in the order they are handed out."""
+        idx = list(range(len(candidates)))
+        if self.longest_first:
+            work = [expected_work(self.case, c) for c in candidates]
+            idx.sort(key=lambda i: work[i], reverse=True)
+        return idx
+
+    def map(self, candidates: list[Candidate],
+            deadline: float | None = None) -> list[Evaluation | None]:
+        """Evaluations in the order of the candidates. With a ``deadline``
+        (``time.monotonic()``) each task gets at most the time left, and at the deadline
+        the tasks still running are cancelled: those and the ones never started are None
+        (not evaluated)."""
         ray = self.ray
-        results: dict[int, Evaluation] = {}
+        results: dict[int, Evaluation | None] = {}
         pending: dict = {}
-        queue = list(enumerate(candidates))
+        queue = self.order(candidates)
         while queue or pending:
+            left = _left(deadline)
+            if left is not None and left <= 0:
+                for ref, (i, _) in pending.items():
+                    ray.cancel(ref, force=True)
+                    results[i] = None
+                results.update({i: None for i in queue})
+                break
             while queue and len(pending) < self.workers:
-                i, cand = queue.pop(0)
-                ref = self.task.remote(self.case_ref, cand, self.settings, self.retries)
-                pending[ref] = (i, cand)
-            done, _ = ray.wait(list(pending), num_returns=1)
+                i = queue.pop(0)
+                settings = self.settings if left is None else self.settings.capped(left)
+                ref = self.task.remote(self.case_ref, candidates[i], settings, self.retries)
+                pending[ref] = (i, left is not None)
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=left)
             for ref in done:
-                i, cand = pending.pop(ref)
+                i, capped = pending.pop(ref)
                 try:
-                    results[i] = ray.get(ref)
+                    results[i] = _within_budget(ray.get(ref), capped)
                 except Exception as exc:  # noqa: BLE001 - a lost task is a failed candidate
+                    cand = candidates[i]
                     results[i] = Evaluation(cand.design, cand.weight, ok=False,
                                             attempts=self.retries + 1,
                                             error=f"ray task failed: {exc}")
@@ -115,11 +165,11 @@ class RayExecutor:
 
 
 def make_executor(kind: str, case: Case, settings: OperationSettings, retries: int = 1,
-                  workers: int | None = None, address: str | None = None):
+                  workers: int | None = None, address: str | None = None,
+                  longest_first: bool = True):
     """``serial`` or ``ray``."""
     if kind == "serial":
         return SerialExecutor(case, settings, retries)
     if kind == "ray":
-        return RayExecutor(case, settings, retries, workers, address)
+        return RayExecutor(case, settings, retries, workers, address, longest_first)
     raise ValueError(f"executor must be ray or serial, not {kind!r}")
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 import pandas as pd
@@ -34,6 +34,17 @@ class OperationSettings:
             raise ValueError(f"method must be one of {', '.join(METHODS)}, not {self.method!r}")
         if self.weight is not None and not 0.0 <= self.weight <= 1.0:
             raise ValueError(f"weight W must be in [0, 1], not {self.weight}")
+
+    def capped(self, seconds: float) -> OperationSettings:
+        """The same settings with every time limit shortened to at most ``seconds`` (a
+        search under a wall-time budget gives each candidate only the time left)."""
+        seconds = max(1.0, seconds)
+
+        def cap(limit: float | None) -> float:
+            return seconds if limit is None else min(limit, seconds)
+
+        return replace(self, solve=replace(self.solve, time_limit=cap(self.solve.time_limit)),
+                       dw=replace(self.dw, time_limit=cap(self.dw.time_limit)))
 
 
 @dataclass

@@ -101,11 +101,14 @@ def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
     n_fail = int((~evals["ok"]).sum())
     lines.append(f"{len(evals)} evaluations ({n_fail} failed), {len(front)} non-dominated "
                  "designs.")
+    settings = out / "settings.json"
+    stopped = json.loads(settings.read_text()).get("stopped") if settings.exists() else None
+    if stopped:
+        lines.append(f"The search stopped early: {stopped}.")
     lines.append("")
     if picks is not None and len(picks):
-        skip = {"pick", "ok", "status", "lower_bound", "upper_bound", "seconds", "attempts",
-                "error", "annual_total_cost", "autonomy", "capex", "c_op", "gap", "W"}
-        caps = [c for c in picks.columns if c not in skip]
+        cols = list(picks.columns)  # pick, the capacities, W, ... (Evaluation.row order)
+        caps = cols[cols.index("pick") + 1:cols.index("W")]
         head = ["", *picks["pick"]]
         rows = [["annual total cost [EUR/a]", *(f"{v:,.0f}" for v in picks["annual_total_cost"])],
                 ["autonomy A [EUR/a]", *(f"{v:,.0f}" for v in picks["autonomy"])],

@@ -78,6 +78,7 @@ class SearchState:
     generation: int
     fingerprint: str
     rng_state: tuple | None = None
+    stopped: str | None = None
 
     def evaluations(self) -> list[Evaluation]:
         """Every distinct evaluation, in the order it was made."""
@@ -127,10 +128,12 @@ def run_search(
     """Run (or resume) NSGA-II; checkpoint after every generation into ``out``.
 
     ``stop_after`` ends the run after that many generations in total, as an interruption
-    would (used to test resuming). ``time_budget`` (seconds) starts no new generation once
-    it is spent (used to compare methods under equal wall time).
+    would (used to test resuming). ``time_budget`` (seconds) is a hard wall-time limit:
+    each candidate gets at most the time left, candidates still running when it is spent
+    are stopped (Ray) and not recorded, and ``state.stopped`` says why the run ended.
+    The candidates evaluated in an unfinished generation stay in the cache and the
+    checkpoint, so ``resume`` continues that generation without evaluating them again.
     """
-    started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
     space = DesignSpace.from_case(case)
     problem = DesignProblem(space)
@@ -154,22 +157,41 @@ def run_search(
                         seed=settings.seed, verbose=False)
         state = SearchState(algorithm, {}, [], [], None, 0, settings.fingerprint())
     algorithm = state.algorithm
+    deadline = None if time_budget is None else time.monotonic() + time_budget
+    state.stopped = None
     while algorithm.has_next():
         if stop_after is not None and state.generation >= stop_after:
             break
-        if time_budget is not None and time.perf_counter() - started >= time_budget:
-            progress(f"time budget of {time_budget:.0f} s spent after generation "
-                     f"{state.generation}")
+        if deadline is not None and time.monotonic() >= deadline:
+            state.stopped = f"time budget of {time_budget:.0f} s spent"
+            progress(f"{state.stopped} after generation {state.generation}")
             break
         t0 = time.perf_counter()
+        before = pickle.dumps((algorithm, np.random.get_state()))
         pop = algorithm.ask()
         candidates = [Candidate(*space.decode(ind.X)) for ind in pop]
         todo: dict[str, Candidate] = {}
         for c in candidates:
             if c.key not in state.cache:
                 todo.setdefault(c.key, c)
-        for c, e in zip(todo.values(), executor.map(list(todo.values())), strict=True):
-            state.cache[c.key] = e
+        done = executor.map(list(todo.values()), deadline)
+        for c, e in zip(todo.values(), done, strict=True):
+            if e is not None:
+                state.cache[c.key] = e
+                state.records.append({**e.row(), "generation": state.generation + 1})
+        if any(e is None for e in done):
+            # the budget ended inside this generation: keep what was evaluated, leave the
+            # algorithm where it was, so a resume asks for the same generation again
+            state.algorithm, rng = pickle.loads(before)
+            np.random.set_state(rng)
+            state.rng_state = rng
+            finished = sum(e is not None for e in done)
+            state.stopped = (f"time budget of {time_budget:.0f} s spent during generation "
+                             f"{state.generation + 1} ({finished} of {len(done)} new "
+                             "candidates evaluated)")
+            _save(state, out)
+            progress(state.stopped)
+            break
         evals = [state.cache[c.key] for c in candidates]
         F = np.array([[e.annual_total_cost, e.autonomy] if e.ok else [FAILED, FAILED]
                       for e in evals])
@@ -177,9 +199,6 @@ def run_search(
         Evaluator().eval(StaticProblem(problem, F=F, G=G), pop)
         algorithm.tell(infills=pop)
         state.generation += 1
-        for c in todo.values():
-            e = state.cache[c.key]
-            state.records.append({**e.row(), "generation": state.generation})
         front = state.front()
         if state.ref_point is None and front:
             ok = np.array([[e.annual_total_cost, e.autonomy] for e in state.cache.values()

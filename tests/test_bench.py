@@ -9,7 +9,12 @@ import pandas as pd
 import pytest
 
 from decomp.solvers import SolveOptions
-from design.bench.design_compare import hypervolume, non_dominated, weight_grid
+from design.bench.design_compare import (
+    hypervolume,
+    non_dominated,
+    weight_grid,
+    weights_covered,
+)
 from design.bench.scaling import ScalingBench, bench_scaling, sample_candidates
 from design.case import CaseError
 from design.cli import main
@@ -99,6 +104,7 @@ def test_bench_design_end_to_end(tmp_path):
     out = tmp_path / "design"
     rc = main(["bench", "design", "small", "--horizon", "12", "--weights", "3",
                "--time-per-weight", "20", "--pop", "4", "--method", "direct",
+               "--max-generations", "2", "--search-budget", "120",
                "--executor", "serial", "--out", str(out)])
     assert rc == 0
     for name in ("design-milp.csv", "comparison.csv", "fronts.csv", "fronts.png",
@@ -109,6 +115,8 @@ def test_bench_design_end_to_end(tmp_path):
     assert milp["feasible"].all()
     cmp_ = pd.read_csv(out / "comparison.csv")
     assert len(cmp_) == 2 and (cmp_["hypervolume"] > 0).all()
+    assert list(cmp_["feasible_weights"]) == [3, 3]  # the search's W reaches every bin
+    assert cmp_["generations"].iloc[1] == 2 and cmp_["seconds"].iloc[1] < 120
 
 
 def test_front_helpers():
@@ -122,19 +130,36 @@ def test_front_helpers():
     assert len(weight_grid(10)) == 10
     with pytest.raises(ValueError):
         weight_grid(0)
+    grid = weight_grid(5)  # 0, 0.25, ..., 1: each weight owns +-0.125
+    assert weights_covered(grid, []) == 0
+    assert weights_covered(grid, [0.1, 0.12, 0.9]) == 2
+    assert weights_covered(grid, [0.0, 0.3, 0.5, 0.7, 1.0]) == 5
 
 
 def test_bench_scaling_end_to_end(tmp_path, small_case, ray_cluster):
-    bench = ScalingBench(case="small", workers=(1, 2), candidates=2, candidate_horizon=12,
+    bench = ScalingBench(case="small", workers=(1, 2), candidates=3, candidate_horizon=12,
                          horizons=(12, 24), nodes=(1,), node_horizon=12,
                          methods=("dw", "direct"), time_limit=60,
+                         orders=("longest-first", "given"),
                          operation=OperationSettings(method="direct"))
     res = bench_scaling(bench, tmp_path)
-    tp, ts = res["throughput"], res["time"]
-    assert list(tp["workers"]) == [1, 2] and (tp["failed"] == 0).all()
+    tp, ts, tl = res["throughput"], res["time"], res["timeline"]
+    assert list(tp["workers"]) == [1, 2, 1, 2] and (tp["failed"] == 0).all()
+    assert list(tp["order"]) == ["longest-first"] * 2 + ["given"] * 2
     assert (tp["evaluations_per_minute"] > 0).all()
+    assert (tp["busy_fraction"] > 0).all() and (tp["busy_fraction"] <= 1 + 1e-6).all()
+    assert list(tp.groupby("order", sort=False)["speedup"].first()) == [1.0, 1.0]
+    # the timeline: every candidate once per run, within the batch, on a named worker
+    assert len(tl) == 4 * 3 and tl["worker"].notna().all()
+    for (_, k), run in tl.groupby(["order", "workers"]):
+        assert sorted(run["candidate"]) == [0, 1, 2] and (run["start"] >= -1e-3).all()
+        ends = run["start"] + run["seconds"]
+        # at no start are more than k evaluations running: the count caps parallelism
+        assert all(((run["start"] <= t + 1e-3) & (ends > t + 1e-3)).sum() <= k
+                   for t in run["start"])
     assert len(ts) == 6 and set(ts["status"]) <= {"optimal", "feasible"}
-    for name in ("throughput.csv", "time.csv", "scaling.png"):
+    for name in ("throughput.csv", "throughput-timeline.csv", "timeline.png", "time.csv",
+                 "scaling.png"):
         assert (tmp_path / name).exists()
     cands = sample_candidates(DesignSpace.from_case(small_case), 3, seed=5)
     assert cands == sample_candidates(DesignSpace.from_case(small_case), 3, seed=5)

@@ -55,9 +55,10 @@ def cmd_bench_design(args: argparse.Namespace) -> int:
     search = SearchSettings(pop=args.pop, generations=args.max_generations, seed=args.seed,
                             operation=op)
     bench = DesignBench(weights=args.weights, time_per_weight=args.time_per_weight,
-                        horizon=args.horizon, search=search)
+                        horizon=args.horizon, search_budget=args.search_budget, search=search)
     out = Path(args.out or f"results/bench-design-{case.name}")
-    executor = make_executor(args.executor, case, op, 1, args.workers, args.address)
+    executor = make_executor(args.executor, case, op, 1, args.workers, args.address,
+                             longest_first=args.order == "longest-first")
     try:
         res = bench_design(case, bench, executor, out, _say)
     finally:
@@ -76,7 +77,7 @@ def cmd_bench_scaling(args: argparse.Namespace) -> int:
         candidate_horizon=args.candidate_horizon, horizons=tuple(args.horizons),
         nodes=tuple(args.nodes), node_horizon=args.node_horizon,
         methods=tuple(args.methods), time_limit=args.time_limit, gap=args.gap,
-        seed=args.seed,
+        seed=args.seed, orders=tuple(args.orders),
         operation=OperationSettings(method=args.eval_method,
                                     dw=DWSettings(gap=args.gap, time_limit=args.time_limit),
                                     solve=SolveOptions(time_limit=args.time_limit)))
@@ -89,6 +90,13 @@ def cmd_bench_scaling(args: argparse.Namespace) -> int:
         print(res["time"][cols].to_string(index=False))
     print(f"wrote {out}/ (throughput.csv, time.csv, scaling.png)")
     return 0
+
+
+def add_order_argument(parser: argparse.ArgumentParser) -> None:
+    """``--order``: how a Ray executor hands out a batch of candidates."""
+    parser.add_argument("--order", choices=("longest-first", "given"), default="longest-first",
+                        help="Ray: hardest candidates first (less idle time at the end of a "
+                             "batch) or in the order NSGA-II gives them")
 
 
 def add_bench_parser(sub) -> None:
@@ -113,6 +121,8 @@ def add_bench_parser(sub) -> None:
     de.add_argument("case", nargs="?", default="reference")
     de.add_argument("--weights", type=int, default=10, help="number of fixed weights")
     de.add_argument("--time-per-weight", type=float, default=600.0)
+    de.add_argument("--search-budget", type=float, default=None, metavar="SECONDS",
+                    help="the search's wall time (default: what the design MILPs took)")
     de.add_argument("--horizon", type=int, default=None)
     de.add_argument("--method", choices=METHODS, default="dw")
     de.add_argument("--gap", type=float, default=0.03, help="dw gap per evaluation")
@@ -124,6 +134,7 @@ def add_bench_parser(sub) -> None:
     de.add_argument("--workers", type=int, default=None)
     de.add_argument("--executor", choices=("ray", "serial"), default="ray")
     de.add_argument("--address", default=None)
+    add_order_argument(de)
     de.add_argument("--out", default=None)
     de.set_defaults(func=cmd_bench_design)
 
@@ -132,6 +143,9 @@ def add_bench_parser(sub) -> None:
     sc.add_argument("--workers", nargs="*", type=int, default=[1, 2])
     sc.add_argument("--candidates", type=int, default=8)
     sc.add_argument("--candidate-horizon", type=int, default=720)
+    sc.add_argument("--orders", nargs="+", choices=("longest-first", "given"),
+                    default=["longest-first"],
+                    help="Ray hand-out orders to measure (each with every worker count)")
     sc.add_argument("--eval-method", choices=METHODS, default="dw")
     sc.add_argument("--horizons", nargs="*", type=int, default=[168, 720, 2160, 8760])
     sc.add_argument("--nodes", nargs="*", type=int, default=[1, 5, 10, 20])

@@ -19,7 +19,7 @@ import pandas as pd
 from design.bench.figures import axes, save
 from design.bench.runner import OperateRun, run_operate
 from design.builtin import resolve_case
-from design.evaluate import Candidate
+from design.evaluate import Candidate, expected_work
 from design.executors import RayExecutor
 from design.operate import OperationSettings
 from design.space import DesignSpace
@@ -40,7 +40,13 @@ class ScalingBench:
     time_limit: float = 600.0
     gap: float = 0.01
     seed: int = 1
+    orders: tuple[str, ...] = ("longest-first",)
     operation: OperationSettings = OperationSettings(method="dw")
+
+    def __post_init__(self) -> None:
+        bad = [o for o in self.orders if o not in ("longest-first", "given")]
+        if bad:
+            raise ValueError(f"orders must be longest-first or given, not {bad}")
 
 
 def sample_candidates(space: DesignSpace, n: int, seed: int) -> list[Candidate]:
@@ -55,30 +61,45 @@ def sample_candidates(space: DesignSpace, n: int, seed: int) -> list[Candidate]:
     return out
 
 
-def throughput(bench: ScalingBench, progress=print) -> pd.DataFrame:
-    """Evaluations per minute with each worker count: a local cluster of that many CPUs
-    per count, or, inside a running cluster, at most that many tasks at a time."""
+def throughput(bench: ScalingBench,
+               progress=print) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Evaluations per minute with each hand-out order and worker count: a local cluster
+    of that many CPUs per count, or, inside a running cluster, at most that many tasks at
+    a time. Returns one row per (order, workers) and one per evaluation (its start
+    relative to the batch, seconds and worker: the batch's timeline)."""
     case = resolve_case(bench.case)
     cands = sample_candidates(DesignSpace.from_case(case), bench.candidates, bench.seed)
     settings = replace(bench.operation, horizon=bench.candidate_horizon)
-    rows = []
-    for k in bench.workers:
-        ex = RayExecutor(case, settings, retries=0, workers=k)
-        try:
-            t0 = time.perf_counter()
-            evals = ex.map(cands)
-            wall = time.perf_counter() - t0
-        finally:
-            ex.close()
-        ok = sum(e.ok for e in evals)
-        rows.append({"workers": k, "evaluations": len(evals), "failed": len(evals) - ok,
-                     "seconds": wall, "evaluations_per_minute": len(evals) / wall * 60,
-                     "mean_evaluation_seconds": float(np.mean([e.seconds for e in evals]))})
-        progress(f"{k} worker(s): {len(evals)} evaluations in {wall:.1f} s "
-                 f"({rows[-1]['evaluations_per_minute']:.2f}/min)")
+    rows, timeline = [], []
+    for order in bench.orders:
+        for k in bench.workers:
+            ex = RayExecutor(case, settings, retries=0, workers=k,
+                             longest_first=order == "longest-first")
+            try:
+                t0_wall, t0 = time.time(), time.perf_counter()
+                evals = ex.map(cands)
+                wall = time.perf_counter() - t0
+            finally:
+                ex.close()
+            busy = sum(e.seconds for e in evals)
+            rows.append({"order": order, "workers": k, "evaluations": len(evals),
+                         "failed": sum(not e.ok for e in evals), "seconds": wall,
+                         "evaluations_per_minute": len(evals) / wall * 60,
+                         "mean_evaluation_seconds": float(np.mean([e.seconds for e in evals])),
+                         "busy_fraction": busy / (k * wall)})
+            for i, e in enumerate(evals):
+                timeline.append({"order": order, "workers": k, "candidate": i,
+                                 "expected_work": str(expected_work(case, cands[i])),
+                                 "start": (e.started_at or t0_wall) - t0_wall,
+                                 "seconds": e.seconds, "worker": e.worker, "ok": e.ok,
+                                 "gap": e.gap})
+            progress(f"{order}, {k} worker(s): {len(evals)} evaluations in {wall:.1f} s "
+                     f"({rows[-1]['evaluations_per_minute']:.2f}/min, workers busy "
+                     f"{rows[-1]['busy_fraction']:.0%})")
     df = pd.DataFrame(rows)
-    df["speedup"] = df["evaluations_per_minute"] / df["evaluations_per_minute"].iloc[0]
-    return df
+    first = df.groupby("order")["evaluations_per_minute"].transform("first")
+    df["speedup"] = df["evaluations_per_minute"] / first
+    return df, pd.DataFrame(timeline)
 
 
 def time_scaling(bench: ScalingBench, out: Path, progress=print) -> pd.DataFrame:
@@ -102,23 +123,48 @@ def time_scaling(bench: ScalingBench, out: Path, progress=print) -> pd.DataFrame
 
 
 def bench_scaling(bench: ScalingBench, out: Path, progress=print) -> dict[str, pd.DataFrame]:
-    """Both studies; writes ``throughput.csv``, ``time.csv`` and ``scaling.png``."""
+    """Both studies; writes ``throughput.csv``, ``throughput-timeline.csv`` and
+    ``timeline.png`` (which worker ran what when), ``time.csv`` and ``scaling.png``."""
     out.mkdir(parents=True, exist_ok=True)
-    tp = throughput(bench, progress) if bench.workers else pd.DataFrame()
+    tp, tl = throughput(bench, progress) if bench.workers else (pd.DataFrame(), pd.DataFrame())
     tp.to_csv(out / "throughput.csv", index=False)
+    tl.to_csv(out / "throughput-timeline.csv", index=False)
+    if len(tl):
+        draw_timeline(tl, out / "timeline.png")
     ts = time_scaling(bench, out, progress)
     ts.to_csv(out / "time.csv", index=False)
     draw_scaling(tp, ts, out / "scaling.png")
-    return {"throughput": tp, "time": ts}
+    return {"throughput": tp, "timeline": tl, "time": ts}
+
+
+def draw_timeline(tl: pd.DataFrame, path: Path) -> None:
+    """One panel per (order, workers): a bar per evaluation on its worker's row, so idle
+    workers at the end of the batch show as white space."""
+    runs = list(tl.groupby(["order", "workers"], sort=False))
+    fig, panels = axes(len(runs), (5 * len(runs), 2.2 + 0.3 * int(tl["workers"].max())))
+    for ax, ((order, k), grp) in zip(np.atleast_1d(panels), runs, strict=True):
+        lanes = {w: j for j, w in enumerate(dict.fromkeys(grp["worker"]))}
+        for _, r in grp.iterrows():
+            ax.barh(lanes[r["worker"]], r["seconds"], left=r["start"], height=0.6,
+                    color="C0" if r["ok"] else "C3", edgecolor="white")
+            ax.text(r["start"] + r["seconds"] / 2, lanes[r["worker"]], str(r["candidate"]),
+                    ha="center", va="center", fontsize=7, color="white")
+        ax.set_yticks(range(len(lanes)), [f"worker {j + 1}" for j in range(len(lanes))])
+        ax.set_xlabel("seconds since the batch started")
+        ax.set_title(f"{order}, {k} worker(s)", fontsize=9)
+    save(fig, path)
 
 
 def draw_scaling(tp: pd.DataFrame, ts: pd.DataFrame, path: Path) -> None:
     """Three panels: evaluations per minute by workers, seconds by horizon, by nodes."""
     fig, panels = axes(3, (12, 3.8))
     if len(tp):
-        panels[0].plot(tp["workers"], tp["evaluations_per_minute"], "-o")
-        panels[0].plot(tp["workers"], tp["evaluations_per_minute"].iloc[0] * tp["workers"],
-                       ":", color="grey", label="linear")
+        for order, grp in tp.groupby("order", sort=False) if "order" in tp else [("", tp)]:
+            panels[0].plot(grp["workers"], grp["evaluations_per_minute"], "-o", label=order)
+        first = tp.iloc[0]
+        panels[0].plot(tp["workers"].drop_duplicates(),
+                       first["evaluations_per_minute"] / first["workers"]
+                       * tp["workers"].drop_duplicates(), ":", color="grey", label="linear")
         panels[0].legend(fontsize=8)
     panels[0].set_xlabel("Ray workers")
     panels[0].set_ylabel("evaluations per minute")
