@@ -35,6 +35,16 @@ def _left(deadline: float | None) -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
+def _for_time_left(settings: OperationSettings,
+                   left: float | None) -> tuple[OperationSettings, bool]:
+    """The settings a candidate starts with ``left`` seconds before the deadline, and
+    whether the deadline shortened its own time limit."""
+    if left is None:
+        return settings, False
+    own = settings.time_limit
+    return settings.capped(left), own is None or left < own
+
+
 def _within_budget(e: Evaluation, capped: bool) -> Evaluation | None:
     """A candidate whose time limit was cut by the deadline and that ended without a plan
     was not evaluated (None), not failed: a resumed run evaluates it again."""
@@ -61,9 +71,9 @@ class SerialExecutor:
             if left is not None and left <= 0:
                 out.append(None)
                 continue
-            settings = self.settings if left is None else self.settings.capped(left)
+            settings, capped = _for_time_left(self.settings, left)
             e = evaluate_with_retries(self.case, c, settings, self.retries)
-            out.append(_within_budget(e, left is not None))
+            out.append(_within_budget(e, capped))
         return out
 
     def close(self) -> None:
@@ -143,9 +153,9 @@ class RayExecutor:
                 break
             while queue and len(pending) < self.workers:
                 i = queue.pop(0)
-                settings = self.settings if left is None else self.settings.capped(left)
+                settings, capped = _for_time_left(self.settings, left)
                 ref = self.task.remote(self.case_ref, candidates[i], settings, self.retries)
-                pending[ref] = (i, left is not None)
+                pending[ref] = (i, capped)
             done, _ = ray.wait(list(pending), num_returns=1, timeout=left)
             for ref in done:
                 i, capped = pending.pop(ref)

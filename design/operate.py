@@ -35,6 +35,11 @@ class OperationSettings:
         if self.weight is not None and not 0.0 <= self.weight <= 1.0:
             raise ValueError(f"weight W must be in [0, 1], not {self.weight}")
 
+    @property
+    def time_limit(self) -> float | None:
+        """The limit the chosen method runs under (dw and rolling: their own)."""
+        return self.dw.time_limit if self.method in ("dw", "rolling") else self.solve.time_limit
+
     def capped(self, seconds: float) -> OperationSettings:
         """The same settings with every time limit shortened to at most ``seconds`` (a
         search under a wall-time budget gives each candidate only the time left)."""

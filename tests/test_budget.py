@@ -91,11 +91,14 @@ def test_serial_executor_deadline(small_case, monkeypatch):
         raise RuntimeError("out of time before the first plan")
 
     monkeypatch.setattr(evaluate_module, "operate", no_plan)
-    # cut short by the deadline without a plan: not evaluated; without a deadline: failed
+    # cut short by the deadline without a plan: not evaluated; without a deadline, or
+    # with a deadline beyond the candidate's own limit: failed, with the reason
     assert ex.map(cands[:1], time.monotonic() + 600) == [None]
     failed = ex.map(cands[:1])[0]
     assert not failed.ok and "out of time" in failed.error
-    (dw_cut, solve_cut), (dw_free, solve_free) = limits[0], limits[-1]
+    limited = SerialExecutor(small_case, OP.capped(30.0))
+    assert not limited.map(cands[:1], time.monotonic() + 600)[0].ok
+    (dw_cut, solve_cut), (dw_free, solve_free) = limits[0], limits[-3]
     assert 0 < dw_cut <= 600 and 0 < solve_cut <= 600  # the deadline capped both limits
     assert dw_free is None and solve_free is None
 
@@ -106,6 +109,9 @@ def test_capped_settings_shorten_every_limit():
     assert capped.dw.time_limit == 30.0 and capped.solve.time_limit == 30.0
     assert op.capped(500.0).dw.time_limit == 90.0
     assert op.capped(-5.0).dw.time_limit == 1.0
+    assert op.time_limit == 90.0 and capped.time_limit == 30.0
+    direct = OperationSettings(method="direct")
+    assert direct.time_limit is None and direct.capped(10.0).time_limit == 10.0
 
 
 def test_expected_work_counts_units_with_binaries(small_case):
