@@ -3,6 +3,7 @@ operation MILP of the same design."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -117,6 +118,8 @@ def test_bench_design_end_to_end(tmp_path):
     assert len(cmp_) == 2 and (cmp_["hypervolume"] > 0).all()
     assert list(cmp_["feasible_weights"]) == [3, 3]  # the search's W reaches every bin
     assert cmp_["generations"].iloc[1] == 2 and cmp_["seconds"].iloc[1] < 120
+    saved = json.loads((out / "search" / "settings.json").read_text())
+    assert saved["time_budget"] == 120 and saved["stopped"] is None
 
 
 def test_front_helpers():

@@ -94,7 +94,8 @@ def bench_design(case: Case, bench: DesignBench, executor, out: Path,
     search_s = time.perf_counter() - t1
     from design.report import write_results
 
-    write_results(out / "search", state, {"case": case.name, "bench": "design"})
+    write_results(out / "search", state, {"case": case.name, "bench": "design",
+                                          "time_budget": budget, "stopped": state.stopped})
     ok = milp[milp["feasible"]] if len(milp) else milp
     F_milp = ok[["annual_total_cost", "autonomy"]].to_numpy(dtype=float)
     F_search = np.array([[e.annual_total_cost, e.autonomy] for e in state.front()])
