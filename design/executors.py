@@ -10,6 +10,9 @@ from design.case import Case
 from design.evaluate import Candidate, Evaluation, evaluate, expected_work
 from design.operate import OperationSettings
 
+ORDERS: tuple[str, ...] = ("longest-first", "given")
+"""How a Ray executor hands out a batch: hardest candidates first, or as given."""
+
 
 def _single_thread(settings: OperationSettings) -> OperationSettings:
     """HiGHS fixes its thread count per process: one thread per parallel worker."""

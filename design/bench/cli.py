@@ -7,6 +7,7 @@ from pathlib import Path
 
 from decomp.dw import DWSettings
 from decomp.solvers import SolveOptions
+from design.executors import ORDERS
 from design.operate import METHODS, OperationSettings
 
 
@@ -94,7 +95,7 @@ def cmd_bench_scaling(args: argparse.Namespace) -> int:
 
 def add_order_argument(parser: argparse.ArgumentParser) -> None:
     """``--order``: how a Ray executor hands out a batch of candidates."""
-    parser.add_argument("--order", choices=("longest-first", "given"), default="longest-first",
+    parser.add_argument("--order", choices=ORDERS, default=ORDERS[0],
                         help="Ray: hardest candidates first (less idle time at the end of a "
                              "batch) or in the order NSGA-II gives them")
 
@@ -143,8 +144,7 @@ def add_bench_parser(sub) -> None:
     sc.add_argument("--workers", nargs="*", type=int, default=[1, 2])
     sc.add_argument("--candidates", type=int, default=8)
     sc.add_argument("--candidate-horizon", type=int, default=720)
-    sc.add_argument("--orders", nargs="+", choices=("longest-first", "given"),
-                    default=["longest-first"],
+    sc.add_argument("--orders", nargs="+", choices=ORDERS, default=[ORDERS[0]],
                     help="Ray hand-out orders to measure (each with every worker count)")
     sc.add_argument("--eval-method", choices=METHODS, default="dw")
     sc.add_argument("--horizons", nargs="*", type=int, default=[168, 720, 2160, 8760])

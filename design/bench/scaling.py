@@ -20,7 +20,7 @@ from design.bench.figures import axes, save
 from design.bench.runner import OperateRun, run_operate
 from design.builtin import resolve_case
 from design.evaluate import Candidate, expected_work
-from design.executors import RayExecutor
+from design.executors import ORDERS, RayExecutor
 from design.operate import OperationSettings
 from design.space import DesignSpace
 
@@ -44,9 +44,9 @@ class ScalingBench:
     operation: OperationSettings = OperationSettings(method="dw")
 
     def __post_init__(self) -> None:
-        bad = [o for o in self.orders if o not in ("longest-first", "given")]
+        bad = [o for o in self.orders if o not in ORDERS]
         if bad:
-            raise ValueError(f"orders must be longest-first or given, not {bad}")
+            raise ValueError(f"orders must be among {', '.join(ORDERS)}, not {bad}")
 
 
 def sample_candidates(space: DesignSpace, n: int, seed: int) -> list[Candidate]:
