@@ -190,6 +190,28 @@ class PersistentSolver:
 
         return GurobiPersistent()
 
+    def set_start(self, values) -> int:
+        """A MIP start for the next solve: a ``ComponentMap`` variable -> value, complete
+        or partial (HiGHS completes a partial start by solving for the variables not
+        given). Returns how many values were passed; Gurobi gets them as ``Start``."""
+        items = [(v, float(x)) for v, x in values.items() if x is not None]
+        if not items:
+            return 0
+        if self.name == "highs":
+            import numpy as np
+
+            var_map = self._opt._pyomo_var_to_solver_var_map
+            pairs = [(var_map[id(v)], x) for v, x in items if id(v) in var_map]
+            if not pairs:
+                return 0
+            index = np.array([i for i, _ in pairs], dtype=np.int32)
+            value = np.array([x for _, x in pairs], dtype=np.float64)
+            self._opt._solver_model.setSolution(len(pairs), index, value)
+            return len(pairs)
+        for v, x in items:
+            self._opt.set_var_attr(v, "Start", x)
+        return len(items)
+
     def solve(self, time_limit: float | None = None, gap: float | None = None) -> SolveResult:
         """Solve the bound model, load the plan if there is one, and normalise the result."""
         o = self.options

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 
 import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
 
 from decomp.horizon import add_boundary_conditions
 from decomp.provider import BoundaryCondition
@@ -23,7 +24,8 @@ from design.case import Case, CaseError
 from design.model import EnergyProvider
 from design.operation_data import prepare
 from design.results import annual_cost_factor, annualised_capex
-from design.space import SNAP_FRACTION, DesignSpace
+from design.space import DesignSpace
+from design.typical import TypicalPeriods
 
 
 @dataclass(frozen=True)
@@ -64,53 +66,123 @@ def build_design_milp(
     """The design MILP of one weight; ``fixed`` holds some sizes at given values (e.g. to
     compare with the operation of one design). Returns the model, its provider and the
     factor that scales the horizon's operation terms to a year."""
+    space, provider = _sized_provider(case, weight, horizon, fixed)
+    im = provider.build(0, provider.horizon)
+    m = im.model
+    year = 8760.0 / provider.horizon
+    _add_design_choice(m, m.size, case, space, provider.sized, fixed)
+    _boundary(m, im, provider, provider.sized)
+    m.objective = pyo.Objective(expr=m.W * m.capex + year * m.cost, sense=pyo.minimize)
+    return m, provider, year
+
+
+def _sized_provider(
+    case: Case, weight: float, horizon: int | None, fixed: dict[str, float] | None
+) -> tuple[DesignSpace, EnergyProvider]:
+    """The operation provider with every sizable component at its largest size as the
+    bound of its size variable; ``fixed`` sizes are checked against the design space."""
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight W must be in [0, 1], not {weight}")
     space = DesignSpace.from_case(case)
-    fixed = dict(fixed or {})
-    for name, value in fixed.items():
+    for name, value in (fixed or {}).items():
         if name not in space.names:
             raise CaseError(f"{case.path or case.name}: design_space has no {name!r} to fix")
         if not case.spec.design_space[name].contains(value):
             raise CaseError(f"{case.path or case.name}: design_space.{name}: {value} is not "
                             f"a candidate")
-    largest = {n: max(space.grids[n]) if n in space.grids else space.ranges[n][1]
-               for n in space.names}
+    largest = space.largest()
     data = prepare(case, {**space.fixed, **largest}, horizon)
     sized = frozenset(n for n in space.names if largest[n] > 0)
-    provider = EnergyProvider(data, weight, sized=sized)
-    im = provider.build(0, provider.horizon)
-    m = im.model
-    year = 8760.0 / provider.horizon
+    return space, EnergyProvider(data, weight, sized=sized)
+
+
+def _add_design_choice(
+    m: pyo.Block, size, case: Case, space: DesignSpace, sized: frozenset[str],
+    fixed: dict[str, float] | None,
+) -> None:
+    """Installed binaries, the choice among grid candidates, the smallest installed size
+    of a range, ``fixed`` sizes and the annualised capital cost ``m.capex``."""
+    fixed = dict(fixed or {})
     capex = annualised_capex(case, space.fixed)
     m.installed = pyo.Var(sorted(sized), domain=pyo.Binary)
     m.pick = pyo.ConstraintList()
     for n in sorted(sized):
         per_unit, fixed_cost = _capex_factor(case, n)
-        size, inst = m.size[n], m.installed[n]
+        inst = m.installed[n]
         if n in space.grids:
             options = space.grids[n]
             choice = pyo.Var(range(len(options)), domain=pyo.Binary)
             m.add_component(f"choice__{n}", choice)
             m.pick.add(sum(choice.values()) == 1)
-            m.pick.add(size == sum(v * choice[i] for i, v in enumerate(options)))
+            m.pick.add(size[n] == sum(v * choice[i] for i, v in enumerate(options)))
             m.pick.add(inst == sum(choice[i] for i, v in enumerate(options) if v > 0))
         else:
             lo, hi = space.ranges[n]
             if lo > 0:
                 m.pick.add(inst == 1)
-                m.pick.add(size >= lo)
+                m.pick.add(size[n] >= lo)
             else:
-                m.pick.add(size <= hi * inst)
-                m.pick.add(size >= SNAP_FRACTION * hi * inst)
+                m.pick.add(size[n] <= hi * inst)
+                m.pick.add(size[n] >= space.smallest_installed(n) * inst)
         if n in fixed:
-            size.setlb(fixed[n])
-            size.setub(fixed[n])
-            inst.fix(1 if fixed[n] > 0 else 0)
-        capex = capex + per_unit * size + fixed_cost * inst
+            size[n].setlb(fixed[n])
+            size[n].setub(fixed[n])
+            inst.setlb(1 if fixed[n] > 0 else 0)
+            inst.setub(1 if fixed[n] > 0 else 0)
+        capex = capex + per_unit * size[n] + fixed_cost * inst
     m.capex = pyo.Expression(expr=capex)
-    _boundary(m, im, provider, sized)
+
+
+LEVEL_LIMITS = {
+    "battery": lambda c: (c.soc_min, c.soc_max),
+    "mh_tank": lambda c: (c.level_min, 1.0),
+    "hot_water_tank": lambda c: (0.0, c.kwh_per_m3),
+}
+
+
+def build_reduced_design_milp(
+    case: Case, weight: float, periods: TypicalPeriods,
+    fixed: dict[str, float] | None = None,
+) -> tuple[pyo.ConcreteModel, EnergyProvider, float]:
+    """The design MILP on typical periods that stand for the whole year.
+
+    One operation block per typical period (a real period of the year, so built from the
+    case's series), all sharing the sizes ``m.size``; each block's cost counts as often as
+    its period occurs. Storage levels are chained over the year's sequence of periods
+    (``m.chain[s, p]``: the level when period p begins; it grows by the level change of
+    p's typical period), bounded by the sized level limits and cyclic over the year, so a
+    tank can fill in summer and empty in winter. Unit on/off states are cyclic within a
+    typical period that stands for several. With one typical period per period the model
+    is the full-horizon design MILP. Returns the model, its provider and the factor that scales the
+    represented hours to a year."""
+    space, provider = _sized_provider(case, weight, periods.represented_hours, fixed)
+    sized = provider.sized
+    m = pyo.ConcreteModel(name="reduced_design_milp")
+    m.W = pyo.Param(mutable=True, initialize=weight, within=pyo.UnitInterval)
+    m.size = pyo.Var(sorted(sized), domain=pyo.NonNegativeReals,
+                     bounds=lambda _, n: (0.0, provider.data.capacity[n]))
+    _add_design_choice(m, m.size, case, space, sized, fixed)
+    m.blocks = pyo.Block(range(len(periods.medoids)))
+    m.share_size = pyo.ConstraintList()
+    counts = periods.counts
+    blocks = []
+    for k in range(len(periods.medoids)):
+        start = periods.start(k)
+        im = provider.build(start, start + periods.length)
+        m.blocks[k].transfer_attributes_from(im.model)
+        for n in sorted(sized):
+            m.share_size.add(m.blocks[k].size[n] == m.size[n])
+        blocks.append(im)
+    _chain_storage(m, case, provider, periods, blocks)
+    _link_unit_states(m, provider, periods, blocks)
+    m.cost = pyo.Expression(expr=sum(float(counts[k]) * im.cost for k, im in enumerate(blocks)))
+    m.c_op = pyo.Expression(expr=sum(
+        float(counts[k]) * m.blocks[k].c_op for k in range(len(blocks))))
+    m.autonomy = pyo.Expression(expr=sum(
+        float(counts[k]) * m.blocks[k].autonomy for k in range(len(blocks))))
+    year = 8760.0 / periods.represented_hours
     m.objective = pyo.Objective(expr=m.W * m.capex + year * m.cost, sense=pyo.minimize)
+    m._blocks = blocks
     return m, provider, year
 
 
@@ -131,25 +203,98 @@ def _boundary(m, im, provider: EnergyProvider, sized: frozenset[str]) -> None:
     add_boundary_conditions(holder, im, im, plain)
 
 
+def _chain_storage(m, case: Case, provider: EnergyProvider, periods: TypicalPeriods,
+                   blocks: list) -> None:
+    """Storage levels over the year's sequence of periods: ``chain[s, p]`` is the level
+    when period p begins and grows by the level change of p's typical period; bounded by
+    the sized level limits, cyclic (or fixed at the start) as the case says. A typical
+    period that stands for one period only begins exactly at its chain level."""
+    sized = provider.sized
+    storages = sorted(s for s in blocks[0].entry if s.endswith(".level"))
+    n_periods = len(periods.order)
+    counts = periods.counts
+    m.chain = pyo.Var(storages, range(n_periods + 1), domain=pyo.NonNegativeReals)
+    m.chain_rows = pyo.ConstraintList()
+    for s in storages:
+        comp = case.component(s.removesuffix(".level"))
+        lo, hi = LEVEL_LIMITS[comp.kind](comp)
+        size = m.size[comp.name] if comp.name in sized else provider.data.capacity[comp.name]
+        for p in range(n_periods + 1):
+            m.chain_rows.add(m.chain[s, p] <= hi * size)
+            m.chain_rows.add(m.chain[s, p] >= lo * size)
+        for p, k in enumerate(periods.order):
+            im = blocks[k]
+            m.chain_rows.add(m.chain[s, p + 1] == m.chain[s, p] + im.exit[s] - im.entry[s])
+            if counts[k] == 1:
+                m.chain_rows.add(im.entry[s] == m.chain[s, p])
+        m.chain_rows.add(m.chain[s, n_periods] >= m.chain[s, 0])
+        if provider.data.storage_boundary == "fixed":
+            m.chain_rows.add(m.chain[s, 0] == provider.data.initial_storage * hi * size)
+
+
+def _link_unit_states(m, provider: EnergyProvider, periods: TypicalPeriods,
+                      blocks: list) -> None:
+    """On/off states (and starts/stops inside minimum-time windows) of units: glued where
+    consecutive periods each have a typical period of their own, the horizon's start
+    condition on the first period, cyclic within the period elsewhere."""
+    counts = periods.counts
+    start_values = {bc.state: bc.value for bc in provider.boundary_conditions()
+                    if bc.kind == "fixed" and not bc.state.endswith(".level")}
+    m.unit_states = pyo.ConstraintList()
+    order = periods.order
+    for k, im in enumerate(blocks):
+        p = order.index(k)
+        glued = counts[k] == 1 and (p == 0 or counts[order[p - 1]] == 1)
+        for state, var in im.entry.items():
+            if state.endswith(".level"):
+                continue
+            if not glued:
+                m.unit_states.add(var == im.exit[state])
+            elif p == 0:
+                m.unit_states.add(var == start_values.get(state, 0.0))
+            else:
+                m.unit_states.add(var == blocks[order[p - 1]].exit[state])
+
+
 def solve_design_milp(
     case: Case, weight: float, horizon: int | None = None, options: SolveOptions | None = None,
-    fixed: dict[str, float] | None = None,
+    fixed: dict[str, float] | None = None, start: dict[str, float] | None = None,
 ) -> DesignMILPResult:
     """Build and solve one weight's design MILP; a run without a plan is reported as
-    infeasible within its limit (``feasible`` False), not raised."""
+    infeasible within its limit (``feasible`` False), not raised. ``start``: a MIP start
+    by variable name (``"size[pv]"``, ``"heat_pump__on[17]"``, ...), e.g. a known design
+    and its operation plan."""
     t0 = time.perf_counter()
     options = options or SolveOptions()
     m, provider, year = build_design_milp(case, weight, horizon, fixed)
-    res = PersistentSolver(m, options).solve()
-    seconds = time.perf_counter() - t0
+    solver = PersistentSolver(m, options)
+    if start:
+        solver.set_start(_by_name(m, start))
+    res = solver.solve()
+    space = DesignSpace.from_case(case)
+    return _result(case, space, m, provider, year, weight, res, time.perf_counter() - t0)
+
+
+def _by_name(m: pyo.ConcreteModel, values: dict[str, float]) -> ComponentMap:
+    """Variables of ``m`` named as in ``values`` (names not in ``m`` are left out)."""
+    out = ComponentMap()
+    for name, value in values.items():
+        var = m.find_component(name)
+        if var is not None:
+            out[var] = value
+    return out
+
+
+def _result(case: Case, space: DesignSpace, m: pyo.ConcreteModel, provider: EnergyProvider,
+            year: float, weight: float, res, seconds: float) -> DesignMILPResult:
+    """The design and objectives of a solved design MILP (full or reduced horizon)."""
     if not res.has_solution:
         return DesignMILPResult(weight, res.status, False, None, None, None, None, None,
                                 None, res.bound, None, seconds, res.solver)
-    space = DesignSpace.from_case(case)
     design = dict(space.fixed)
     for n in space.names:
         value = pyo.value(m.size[n]) if n in provider.sized else 0.0
-        design[n] = round(value, 4) if value > 0 else 0.0
+        design[n] = round(value, 4) if value > 1e-6 else 0.0
     c_op = year * pyo.value(m.c_op)
     capex = annualised_capex(case, design)
     return DesignMILPResult(
@@ -158,3 +303,43 @@ def solve_design_milp(
         c_op=c_op, objective=res.objective, bound=res.bound, gap=res.gap, seconds=seconds,
         solver=res.solver,
     )
+
+
+def reduced_sweep(
+    case: Case, periods: TypicalPeriods, weights: tuple[float, ...],
+    options: SolveOptions, deadline: float | None = None, progress=None,
+) -> list[DesignMILPResult]:
+    """Solve the reduced-horizon design MILP for each weight in turn on one persistent
+    model: the first solve starts from the always-feasible empty design (every size that
+    may be 0 at 0; HiGHS completes the rest), each later one from the previous weight's
+    plan, which is feasible for every weight. Each solve is capped by ``options`` and by
+    ``deadline`` (``time.monotonic()``); weights not reached by then are left out."""
+    if not weights:
+        return []
+    space = DesignSpace.from_case(case)
+    m, provider, year = build_reduced_design_milp(case, weights[0], periods)
+    solver = PersistentSolver(m, options)
+    start = ComponentMap((v[n], 0.0) for v in (m.size, m.installed)
+                         for n in provider.sized if space.can_be_off(n))
+    out = []
+    for w in weights:
+        t0 = time.perf_counter()
+        limit = options.time_limit
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left < 1.0:
+                break
+            limit = left if limit is None else min(limit, left)
+        m.W.set_value(w)
+        for k in m.blocks:
+            m.blocks[k].W.set_value(w)
+        solver.set_start(start)
+        res = solver.solve(time_limit=limit)
+        r = _result(case, space, m, provider, year, w, res, time.perf_counter() - t0)
+        out.append(r)
+        if res.has_solution:
+            start = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var)
+                                 if v.value is not None)
+        if progress is not None:
+            progress(r)
+    return out

@@ -62,19 +62,21 @@ class SerialExecutor:
     def __init__(self, case: Case, settings: OperationSettings, retries: int = 1) -> None:
         self.case, self.settings, self.retries = case, settings, retries
 
-    def map(self, candidates: list[Candidate],
-            deadline: float | None = None) -> list[Evaluation | None]:
+    def map(self, candidates: list[Candidate], deadline: float | None = None,
+            settings: OperationSettings | None = None) -> list[Evaluation | None]:
         """Evaluations in the order of the candidates. With a ``deadline``
         (``time.monotonic()``) a candidate gets at most the time left, and one not
         started, or cut short without a plan, before it is None (not evaluated). A
-        candidate in progress is not interrupted, so the last may end a little late."""
+        candidate in progress is not interrupted, so the last may end a little late.
+        ``settings`` replaces the executor's operation settings for this call."""
+        base = self.settings if settings is None else settings
         out: list[Evaluation | None] = []
         for c in candidates:
             left = _left(deadline)
             if left is not None and left <= 0:
                 out.append(None)
                 continue
-            settings, capped = _for_time_left(self.settings, left)
+            settings, capped = _for_time_left(base, left)
             e = evaluate_with_retries(self.case, c, settings, self.retries)
             out.append(_within_budget(e, capped))
         return out
@@ -136,13 +138,15 @@ class RayExecutor:
             idx.sort(key=lambda i: work[i], reverse=True)
         return idx
 
-    def map(self, candidates: list[Candidate],
-            deadline: float | None = None) -> list[Evaluation | None]:
+    def map(self, candidates: list[Candidate], deadline: float | None = None,
+            settings: OperationSettings | None = None) -> list[Evaluation | None]:
         """Evaluations in the order of the candidates. With a ``deadline``
         (``time.monotonic()``) each task gets at most the time left, and at the deadline
         the tasks still running are cancelled: those and the ones never started are None
-        (not evaluated)."""
+        (not evaluated). ``settings`` replaces the executor's operation settings for this
+        call."""
         ray = self.ray
+        base = self.settings if settings is None else _single_thread(settings)
         results: dict[int, Evaluation | None] = {}
         pending: dict = {}
         queue = self.order(candidates)
@@ -156,7 +160,7 @@ class RayExecutor:
                 break
             while queue and len(pending) < self.workers:
                 i = queue.pop(0)
-                settings, capped = _for_time_left(self.settings, left)
+                settings, capped = _for_time_left(base, left)
                 ref = self.task.remote(self.case_ref, candidates[i], settings, self.retries)
                 pending[ref] = (i, capped)
             done, _ = ray.wait(list(pending), num_returns=1, timeout=left)

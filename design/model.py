@@ -5,8 +5,11 @@ returns the model of hours ``start..stop-1`` whose entry/exit states are storage
 for units with start-up costs or minimum up/down times, the on/off state and the starts and
 stops still inside the minimum-time windows. The same builder builds the whole horizon.
 
-Objective: ``W * C_op + (1 - W) * A`` with ``C_op`` = purchases - sales + backup fuel +
-start-ups and ``A`` = purchases + sales + backup fuel (all at their prices).
+Objective: ``W * C_op + (1 - W) * A - TIE_BREAK * sales`` with ``C_op`` = purchases - sales
++ backup fuel + start-ups and ``A`` = purchases + sales + backup fuel (all at their prices).
+At W = 0.5 sales carry no weight in ``W * C_op + (1 - W) * A``, so selling a surplus and
+curtailing it tie and the plan's C_op and A would depend on the solver; the tiny secondary
+term breaks that tie towards selling (as if W were at most ``TIE_BREAK / 2`` higher).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import pyomo.environ as pyo
 from decomp.provider import BoundaryCondition, IntervalModel
 from design.case import Commitment
 from design.operation_data import H2_LHV_KWH_PER_NM3, OperationData
+
+TIE_BREAK = 1e-4
 
 
 @dataclass
@@ -448,5 +453,7 @@ class _Builder:
         starts = sum(cost * v[t] for cost, v in self.start_costs for t in self.hours)
         m.c_op = pyo.Expression(expr=purchase - sales + backup + starts)
         m.autonomy = pyo.Expression(expr=purchase + sales + backup)
-        m.cost = pyo.Expression(expr=m.W * m.c_op + (1 - m.W) * m.autonomy)
+        m.sales = pyo.Expression(expr=sales)
+        m.cost = pyo.Expression(
+            expr=m.W * m.c_op + (1 - m.W) * m.autonomy - TIE_BREAK * sales)
         return m.cost

@@ -11,28 +11,76 @@ from __future__ import annotations
 import json
 import pickle
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.evaluator import Evaluator
-from pymoo.core.mixed import (
-    MixedVariableDuplicateElimination,
-    MixedVariableMating,
-)
+from pymoo.core.mixed import MixedVariableMating
 from pymoo.core.problem import Problem
 from pymoo.indicators.hv import HV
 from pymoo.problems.static import StaticProblem
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
+from decomp.solvers import SolveOptions
 from design.case import Case
+from design.design_milp import reduced_sweep
 from design.evaluate import Candidate, Evaluation
 from design.operate import OperationSettings
-from design.space import DesignSpace, SpreadSampling
+from design.space import DecodedDuplicateElimination, DesignSpace, SpreadSampling
+from design.typical import typical_periods
 
 FAILED = 1e12
 CHECKPOINT = "checkpoint.pkl"
+
+
+SEED_WEIGHTS = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.0)
+
+
+@dataclass(frozen=True)
+class SeedSettings:
+    """Multi-fidelity seeding: the design MILP on ``typical_periods`` typical periods of
+    ``period_length`` hours (storage chained over the year), solved for each of
+    ``weights``; its designs (with their W) join the first population. 0 typical periods
+    switch seeding off."""
+
+    typical_periods: int = 12
+    period_length: int = 24
+    weights: tuple[float, ...] = SEED_WEIGHTS
+    time_limit: float = 30.0
+    gap: float = 0.005
+
+    def __post_init__(self) -> None:
+        if self.typical_periods < 0:
+            raise ValueError(f"typical periods must be >= 0, not {self.typical_periods}")
+        if any(not 0.0 <= w <= 1.0 for w in self.weights):
+            raise ValueError(f"seed weights must be in [0, 1], not {self.weights}")
+        if not self.time_limit > 0:
+            raise ValueError(f"seed time limit must be positive, not {self.time_limit}")
+
+    @property
+    def enabled(self) -> bool:
+        """True when seeding runs."""
+        return self.typical_periods > 0 and bool(self.weights)
+
+
+@dataclass(frozen=True)
+class PolishSettings:
+    """Before the results are written, the front's designs whose certified gap is above
+    ``gap`` are solved again to ``gap`` (at most ``time_limit`` seconds each); points that
+    become dominated leave the front. Under a time budget, ``budget_share`` of it is kept
+    for this. ``gap`` None switches polishing off."""
+
+    gap: float | None = 0.01
+    time_limit: float = 240.0
+    budget_share: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.gap is not None and not 0 < self.gap < 1:
+            raise ValueError(f"polish gap must be in (0, 1), not {self.gap}")
+        if not 0 <= self.budget_share < 1:
+            raise ValueError(f"polish budget share must be in [0, 1), not {self.budget_share}")
 
 
 @dataclass(frozen=True)
@@ -44,14 +92,16 @@ class SearchSettings:
     seed: int = 1
     retries: int = 1
     operation: OperationSettings = field(default_factory=OperationSettings)
+    seeding: SeedSettings = field(default_factory=SeedSettings)
+    polish: PolishSettings = field(default_factory=PolishSettings)
 
     def __post_init__(self) -> None:
         if self.pop < 2:
-            raise ValueError(f"pop must be >= 2, not {self.pop}")
+            raise ValueError(f"--pop must be >= 2, not {self.pop}")
         if self.generations < 1:
-            raise ValueError(f"generations must be >= 1, not {self.generations}")
+            raise ValueError(f"--generations must be >= 1, not {self.generations}")
         if self.retries < 0:
-            raise ValueError(f"retries must be >= 0, not {self.retries}")
+            raise ValueError(f"--retries must be >= 0, not {self.retries}")
 
     def fingerprint(self) -> str:
         """What must match for a resume to continue the same run."""
@@ -79,6 +129,8 @@ class SearchState:
     fingerprint: str
     rng_state: tuple | None = None
     stopped: str | None = None
+    seeds: list[dict] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def evaluations(self) -> list[Evaluation]:
         """Every distinct evaluation, in the order it was made."""
@@ -145,24 +197,36 @@ def run_search(
         if state.rng_state is not None:
             np.random.set_state(state.rng_state)
         progress(f"resuming after generation {state.generation}")
-    else:
+    deadline = None if time_budget is None else time.monotonic() + time_budget
+    if not (resume and (out / CHECKPOINT).exists()):
+        t0 = time.perf_counter()
+        seeds = _seed(case, settings.seeding, settings.operation.horizon, deadline, progress)
+        seed_seconds = time.perf_counter() - t0
+        unique = DecodedDuplicateElimination(space)
         algorithm = NSGA2(
             pop_size=settings.pop,
-            sampling=SpreadSampling(),
-            mating=MixedVariableMating(
-                eliminate_duplicates=MixedVariableDuplicateElimination()),
-            eliminate_duplicates=MixedVariableDuplicateElimination(),
+            sampling=SpreadSampling(space, [space.encode(r["design"], r["W"])
+                                            for r in seeds if r["feasible"]]),
+            mating=MixedVariableMating(eliminate_duplicates=unique),
+            eliminate_duplicates=unique,
         )
         algorithm.setup(problem, termination=("n_gen", settings.generations),
                         seed=settings.seed, verbose=False)
-        state = SearchState(algorithm, {}, [], [], None, 0, settings.fingerprint())
+        state = SearchState(algorithm, {}, [], [], None, 0, settings.fingerprint(),
+                            seeds=seeds, seconds={"seeding": seed_seconds})
     algorithm = state.algorithm
-    deadline = None if time_budget is None else time.monotonic() + time_budget
+    reserve = 0.0
+    if time_budget is not None and settings.polish.gap is not None:
+        reserve = settings.polish.budget_share * time_budget
+    search_deadline = None if deadline is None else deadline - reserve
     state.stopped = None
+    interrupted = False
+    t_search = time.perf_counter()
     while algorithm.has_next():
         if stop_after is not None and state.generation >= stop_after:
+            interrupted = True
             break
-        if deadline is not None and time.monotonic() >= deadline:
+        if search_deadline is not None and time.monotonic() >= search_deadline:
             state.stopped = f"time budget of {time_budget:.0f} s spent"
             progress(f"{state.stopped} after generation {state.generation}")
             break
@@ -174,7 +238,7 @@ def run_search(
         for c in candidates:
             if c.key not in state.cache:
                 todo.setdefault(c.key, c)
-        done = executor.map(list(todo.values()), deadline)
+        done = executor.map(list(todo.values()), search_deadline)
         for c, e in zip(todo.values(), done, strict=True):
             if e is not None:
                 state.cache[c.key] = e
@@ -191,6 +255,7 @@ def run_search(
                              "candidates evaluated)")
             _save(state, out)
             progress(state.stopped)
+            interrupted = True
             break
         evals = [state.cache[c.key] for c in candidates]
         F = np.array([[e.annual_total_cost, e.autonomy] if e.ok else [FAILED, FAILED]
@@ -224,7 +289,74 @@ def run_search(
             f"front {row['front_size']:3d}  best cost {_f(row['best_cost'])}  "
             f"best A {_f(row['best_autonomy'])}  HV {row['hypervolume']:.4g}  "
             f"{row['seconds']:.1f} s")
+    state.seconds["search"] = state.seconds.get("search", 0.0) + time.perf_counter() - t_search
+    if not interrupted and settings.polish.gap is not None:
+        t0 = time.perf_counter()
+        polish_front(state, settings, executor, deadline, progress)
+        state.seconds["polish"] = state.seconds.get("polish", 0.0) + time.perf_counter() - t0
+        _save(state, out)
     return state
+
+
+def _seed(case: Case, seeding: SeedSettings, hours: int | None, deadline: float | None,
+          progress) -> list[dict]:
+    """The reduced-horizon design MILP's designs for the seed weights (rows with design,
+    W, the reduced objectives and the solve record)."""
+    if not seeding.enabled:
+        return []
+    periods = typical_periods(case, seeding.typical_periods, seeding.period_length, hours)
+    progress(f"seeding: design MILP on {len(periods.medoids)} typical periods of "
+             f"{periods.length} h, {len(seeding.weights)} weights")
+    rows: list[dict] = []
+
+    def report(r) -> None:
+        rows.append({"W": r.weight, "design": r.design, "feasible": r.feasible,
+                     "status": r.status, "gap": r.gap, "seconds": r.seconds,
+                     "reduced_annual_total_cost": r.annual_total_cost,
+                     "reduced_autonomy": r.autonomy})
+        progress(f"seed W {r.weight:.2f}: {r.status}, reduced cost {_f(r.annual_total_cost)}"
+                 f", A {_f(r.autonomy)} ({r.seconds:.1f} s)")
+
+    options = SolveOptions(solver="highs", time_limit=seeding.time_limit, gap=seeding.gap)
+    reduced_sweep(case, periods, tuple(seeding.weights), options, deadline, report)
+    return rows
+
+
+def polish_front(state: SearchState, settings: SearchSettings, executor,
+                 deadline: float | None, progress=print) -> int:
+    """Solve the front's designs again to the polish gap until every front point is
+    certified within it, or none is left to try, or the deadline. A design is polished
+    at most once; its new evaluation replaces the old one (points that then become
+    dominated leave the front). Returns how many were solved again."""
+    gap = settings.polish.gap
+    op = settings.operation
+    target = replace(op, dw=replace(op.dw, gap=gap, time_limit=settings.polish.time_limit),
+                     solve=replace(op.solve, gap=min(op.solve.gap, gap),
+                                   time_limit=settings.polish.time_limit))
+    tried: set[str] = set()
+    count = 0
+    while deadline is None or time.monotonic() < deadline:
+        todo = [e for e in state.front()
+                if (e.gap is None or e.gap > gap) and _key(e) not in tried]
+        if not todo:
+            break
+        tried.update(_key(e) for e in todo)
+        progress(f"polish: {len(todo)} front designs to a certified {gap:.1%}")
+        done = executor.map([Candidate(e.design, e.weight) for e in todo], deadline, target)
+        for old, new in zip(todo, done, strict=True):
+            if new is None or not new.ok:
+                continue
+            count += 1
+            state.cache[_key(old)] = new
+            state.records.append({**new.row(), "generation": "polish"})
+    left = sum(1 for e in state.front() if e.gap is None or e.gap > gap)
+    progress(f"polish: {count} solved again; {len(state.front())} on the front, "
+             f"{left} above {gap:.1%}")
+    return count
+
+
+def _key(e: Evaluation) -> str:
+    return Candidate(e.design, e.weight).key
 
 
 def _f(x: float | None) -> str:

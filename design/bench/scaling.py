@@ -50,14 +50,16 @@ class ScalingBench:
 
 
 def sample_candidates(space: DesignSpace, n: int, seed: int) -> list[Candidate]:
-    """``n`` candidates drawn uniformly from the design space (reproducible)."""
+    """``n`` candidates drawn uniformly from the design space (reproducible; a size below
+    the smallest installed size counts as not installed)."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(n):
-        x = {name: (rng.choice(space.grids[name]) if name in space.grids
-                    else rng.uniform(*space.ranges[name])) for name in space.names}
-        x["W"] = rng.uniform()
-        out.append(Candidate(*space.decode(x)))
+        design = {name: (rng.choice(space.grids[name]) if name in space.grids
+                         else rng.uniform(*space.ranges[name])) for name in space.names}
+        design = {k: 0.0 if space.can_be_off(k) and v < space.smallest_installed(k) else v
+                  for k, v in design.items()}
+        out.append(Candidate(*space.decode(space.encode(design, rng.uniform()))))
     return out
 
 
