@@ -99,8 +99,16 @@ def cmd_design(args: argparse.Namespace) -> int:
         dw=DWSettings(gap=args.gap, time_limit=args.time_limit, interval=args.interval,
                       solve=SolveOptions(solver=args.solver)),
     )
-    settings = SearchSettings(pop=args.pop, generations=args.generations, seed=args.seed,
-                              retries=args.retries, operation=op)
+    from design.search import PolishSettings, SeedSettings
+
+    settings = SearchSettings(
+        pop=args.pop, generations=args.generations, seed=args.seed, retries=args.retries,
+        operation=op,
+        seeding=SeedSettings(typical_periods=args.typical_periods,
+                             time_limit=args.seed_time_limit),
+        polish=PolishSettings(gap=args.polish_gap if args.polish_gap > 0 else None,
+                              time_limit=args.polish_time_limit),
+    )
     out = Path(args.out or f"results/design-{case.name}")
     hours = args.horizon or case.hours
     if args.time_budget is not None and not args.time_budget > 0:
@@ -120,6 +128,9 @@ def cmd_design(args: argparse.Namespace) -> int:
     write_results(out, state, {"case": case.name, "executor": args.executor,
                                "workers": args.workers, "order": args.order,
                                "time_budget": args.time_budget, "stopped": state.stopped,
+                               "seconds": state.seconds,
+                               "component_kinds": {c.name: c.kind
+                                                   for c in case.spec.components},
                                **asdict(settings)})
     print(f"  {len(state.front())} non-dominated designs of {len(state.cache)} evaluated; "
           f"wrote {out}/ (pareto.csv, evaluations.parquet, history.csv, figures, summary.md)")
@@ -201,23 +212,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     de = sub.add_parser("design", help="search capacities and W (NSGA-II): Pareto front")
     de.add_argument("case", nargs="?", default="reference")
-    de.add_argument("--pop", type=int, default=10)
-    de.add_argument("--generations", type=int, default=3)
+    de.add_argument("--pop", type=int, default=10, help="NSGA-II population (default 10)")
+    de.add_argument("--generations", type=int, default=30,
+                    help="most generations; the time budget usually ends the run first "
+                         "(default 30)")
     de.add_argument("--method", choices=METHODS, default="dw")
     de.add_argument("--horizon", type=int, default=None)
-    de.add_argument("--gap", type=float, default=0.05,
-                    help="dw target certified gap per evaluation")
+    de.add_argument("--gap", type=float, default=0.01,
+                    help="dw target certified gap per evaluation (default 0.01)")
     de.add_argument("--interval", type=int, default=24)
-    de.add_argument("--time-limit", type=float, default=90.0,
-                    help="per evaluation: dw stops there with its best certified plan")
+    de.add_argument("--time-limit", type=float, default=120.0,
+                    help="per evaluation: dw stops there with its best certified plan "
+                         "(default 120 s)")
+    de.add_argument("--typical-periods", type=int, default=12,
+                    help="seeding: design MILP on this many typical days (tsam), one per "
+                         "seed weight; 0 = no seeding (default 12)")
+    de.add_argument("--seed-time-limit", type=float, default=30.0,
+                    help="seeding: seconds per weight (default 30)")
+    de.add_argument("--polish-gap", type=float, default=0.01,
+                    help="front designs are solved again to this certified gap before the "
+                         "results are written; 0 = no polish (default 0.01)")
+    de.add_argument("--polish-time-limit", type=float, default=240.0,
+                    help="polish: seconds per design (default 240)")
     de.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
     de.add_argument("--workers", type=int, default=None)
     de.add_argument("--executor", choices=("ray", "serial"), default="ray")
     de.add_argument("--address", default=None, help="join an existing Ray cluster")
     add_order_argument(de)
-    de.add_argument("--time-budget", type=float, default=None, metavar="SECONDS",
-                    help="stop the whole search after this wall time (checkpointed; "
-                         "--resume goes on)")
+    de.add_argument("--time-budget", type=float, default=1080.0, metavar="SECONDS",
+                    help="wall time of seeding, search and polish together; the search "
+                         "stops when only the polish share (20 %%) is left (checkpointed; "
+                         "--resume goes on; default 1080 s)")
     de.add_argument("--retries", type=int, default=1)
     de.add_argument("--seed", type=int, default=1)
     de.add_argument("--resume", action="store_true")

@@ -45,6 +45,7 @@ class DesignMILPResult:
     gap: float | None
     seconds: float
     solver: str
+    sales_revenue: float | None = None
 
     def row(self) -> dict:
         """Flat record for tables (capacities as columns)."""
@@ -180,6 +181,8 @@ def build_reduced_design_milp(
         float(counts[k]) * m.blocks[k].c_op for k in range(len(blocks))))
     m.autonomy = pyo.Expression(expr=sum(
         float(counts[k]) * m.blocks[k].autonomy for k in range(len(blocks))))
+    m.sales = pyo.Expression(expr=sum(
+        float(counts[k]) * m.blocks[k].sales for k in range(len(blocks))))
     year = 8760.0 / periods.represented_hours
     m.objective = pyo.Objective(expr=m.W * m.capex + year * m.cost, sense=pyo.minimize)
     m._blocks = blocks
@@ -301,7 +304,7 @@ def _result(case: Case, space: DesignSpace, m: pyo.ConcreteModel, provider: Ener
         weight=weight, status=res.status, feasible=True, design=design,
         annual_total_cost=capex + c_op, autonomy=year * pyo.value(m.autonomy), capex=capex,
         c_op=c_op, objective=res.objective, bound=res.bound, gap=res.gap, seconds=seconds,
-        solver=res.solver,
+        solver=res.solver, sales_revenue=year * pyo.value(m.sales),
     )
 
 

@@ -41,6 +41,7 @@ class Evaluation:
     gap: float | None = None
     lower_bound: float | None = None
     upper_bound: float | None = None
+    hours: int | None = None
     seconds: float = 0.0
     started_at: float | None = None
     worker: str | None = None
@@ -95,7 +96,8 @@ def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> E
         candidate.design, candidate.weight, ok=True,
         annual_total_cost=p.annual_total_cost, autonomy=p.autonomy * 8760.0 / p.hours,
         capex=p.capex, c_op=p.c_op * 8760.0 / p.hours, status=r.status, gap=r.gap,
-        lower_bound=r.bound, upper_bound=r.objective, seconds=time.perf_counter() - t0,
+        lower_bound=r.bound, upper_bound=r.objective, hours=p.hours,
+        seconds=time.perf_counter() - t0,
         **where, extra={"levels": levels},
     )
 

@@ -45,6 +45,10 @@ def write_results(out: Path, state, settings_dict: dict) -> None:
     (out / "settings.json").write_text(
         json.dumps({**settings_dict, "hypervolume_reference_point": ref}, indent=2,
                    default=str))
+    if getattr(state, "seeds", None):
+        pd.DataFrame([{**r["design"], **{k: v for k, v in r.items() if k != "design"}}
+                      if r["design"] else {k: v for k, v in r.items() if k != "design"}
+                      for r in state.seeds]).to_csv(out / "seeds.csv", index=False)
     picks = pick_designs(front)
     for name, e in picks.items():
         if e.extra.get("levels"):
@@ -64,8 +68,18 @@ def draw(out: Path) -> None:
     ax.scatter(ok["annual_total_cost"], ok["autonomy"], s=14, alpha=0.25, color="grey",
                label="all evaluations")
     if len(front):
-        ax.plot(front["annual_total_cost"], front["autonomy"], "o-", color="tab:red",
-                label="Pareto front")
+        front = front.sort_values("annual_total_cost")
+        ax.plot(front["annual_total_cost"], front["autonomy"], "-", color="tab:red", lw=1)
+        slack = _certified_slack(front)
+        ax.errorbar(front["annual_total_cost"], front["autonomy"],
+                    xerr=[slack, np.zeros(len(front))], yerr=[slack, np.zeros(len(front))],
+                    fmt="o", color="tab:red", ecolor="tab:red", elinewidth=0.8, capsize=2,
+                    label="Pareto front (bars: certified gap, EUR/a)")
+        for _, r in front.iterrows():
+            gap = "" if pd.isna(r.get("gap")) else f", {r['gap']:.1%}"
+            ax.annotate(f"W={r['W']:.2f}{gap}", (r["annual_total_cost"], r["autonomy"]),
+                        textcoords="offset points", xytext=(5, -9), fontsize=6,
+                        color="tab:red")
     if picks is not None:
         for _, p in picks.iterrows():
             ax.annotate(p["pick"], (p["annual_total_cost"], p["autonomy"]),
@@ -94,6 +108,42 @@ def draw(out: Path) -> None:
     write_summary(out, evals, front, picks)
 
 
+def _certified_slack(front: pd.DataFrame) -> np.ndarray:
+    """Per front point, how much its weighted operation objective could still improve
+    (upper minus lower bound, scaled to a year): no plan of that design at that W beats
+    the point by more than this on the weighted sum of C_op and A."""
+    if "upper_bound" not in front or "lower_bound" not in front:
+        return np.zeros(len(front))
+    raw = (front["upper_bound"] - front["lower_bound"]).clip(lower=0).fillna(0.0)
+    hours = front["hours"].fillna(8760.0) if "hours" in front else 8760.0
+    return (raw * 8760.0 / hours).to_numpy(dtype=float)
+
+
+def hydrogen_note(front: pd.DataFrame, kinds: dict[str, str]) -> str | None:
+    """Where hydrogen (electrolyser, MH tank, fuel cell) enters the front, in numbers;
+    None when the case has no hydrogen components."""
+    h2 = [c for c, k in kinds.items() if k in ("electrolyser", "mh_tank", "fuel_cell")
+          and c in front]
+    if not h2 or not len(front):
+        return None
+    has = (front[h2] > 0).any(axis=1)
+    names = ", ".join(h2)
+    if not has.any():
+        best = front.loc[front["autonomy"].idxmin()]
+        return (f"Hydrogen never pays in this case: no front design installs {names}; the "
+                f"most autonomous front design reaches A {best['autonomy']:,.0f} EUR/a at "
+                f"{best['annual_total_cost']:,.0f} EUR/a without it.")
+    with_h2, without = front[has], front[~has]
+    line = (f"Hydrogen ({names}) is on {int(has.sum())} of {len(front)} front designs, "
+            f"only at A <= {with_h2['autonomy'].max():,.0f} EUR/a and from "
+            f"{with_h2['annual_total_cost'].min():,.0f} EUR/a")
+    if len(without):
+        best = without.loc[without["autonomy"].idxmin()]
+        line += (f"; the most autonomous design without it reaches A "
+                 f"{best['autonomy']:,.0f} EUR/a at {best['annual_total_cost']:,.0f} EUR/a")
+    return line + "."
+
+
 def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
                   picks: pd.DataFrame | None) -> None:
     """summary.md: the three picks like the source report's Table 1, plus run figures."""
@@ -102,9 +152,23 @@ def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
     lines.append(f"{len(evals)} evaluations ({n_fail} failed), {len(front)} non-dominated "
                  "designs.")
     settings = out / "settings.json"
-    stopped = json.loads(settings.read_text()).get("stopped") if settings.exists() else None
+    saved = json.loads(settings.read_text()) if settings.exists() else {}
+    stopped = saved.get("stopped")
     if stopped:
-        lines.append(f"The search stopped early: {stopped}.")
+        lines.append(f"The search stopped: {stopped}.")
+    seconds = saved.get("seconds") or {}
+    if seconds:
+        parts = ", ".join(f"{k} {v:,.0f} s" for k, v in seconds.items())
+        lines.append(f"Wall time: {parts} (seeding: the design MILP on typical periods; "
+                     "polish: front designs solved again to the certified gap).")
+    if len(front) and "gap" in front:
+        gaps = front["gap"]
+        lines.append(f"Certified gaps on the front: at most {gaps.max():.2%} "
+                     f"({int((gaps <= 0.01 + 1e-12).sum())} of {len(front)} within 1 %).")
+    kinds = saved.get("component_kinds") or {}
+    note = hydrogen_note(front, kinds)
+    if note:
+        lines.append(note)
     lines.append("")
     if picks is not None and len(picks):
         cols = list(picks.columns)  # pick, the capacities, W, ... (Evaluation.row order)

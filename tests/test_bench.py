@@ -21,6 +21,7 @@ from design.case import CaseError
 from design.cli import main
 from design.design_milp import build_design_milp, solve_design_milp
 from design.evaluate import Candidate, evaluate
+from design.model import TIE_BREAK
 from design.operate import OperationSettings, operate
 from design.results import annualised_capex
 from design.space import DesignSpace
@@ -29,9 +30,10 @@ EXACT = SolveOptions(solver="highs", gap=1e-9)
 HOURS = 24
 
 
-def _weighted(w: float, capex: float, c_op: float, autonomy: float) -> float:
-    """The design MILP's objective written with the search's objectives f1 and f2."""
-    return w * (capex + c_op) + (1 - w) * autonomy
+def _weighted(w: float, capex: float, c_op: float, autonomy: float, sales: float) -> float:
+    """The design MILP's objective written with the search's objectives f1 and f2 (and the
+    operation's tie-break towards selling)."""
+    return w * (capex + c_op) + (1 - w) * autonomy - TIE_BREAK * sales
 
 
 @pytest.mark.parametrize("w", [0.3, 0.8])
@@ -47,7 +49,8 @@ def test_design_milp_at_a_fixed_design_equals_the_operation_milp(small_case, w):
     assert math.isclose(fixed.objective, expected, rel_tol=1e-6)
     assert math.isclose(fixed.capex, op.parts.capex, rel_tol=1e-9)
     assert math.isclose(
-        _weighted(w, fixed.capex, fixed.c_op, fixed.autonomy), expected, rel_tol=1e-6)
+        _weighted(w, fixed.capex, fixed.c_op, fixed.autonomy, fixed.sales_revenue), expected,
+        rel_tol=1e-6)
 
 
 def test_free_design_milp_is_no_worse_than_any_design_and_agrees_with_the_search(small_case):
@@ -65,8 +68,8 @@ def test_free_design_milp_is_no_worse_than_any_design_and_agrees_with_the_search
     ev = evaluate(small_case, Candidate(free.design, w),
                   OperationSettings(method="direct", horizon=HOURS, solve=EXACT))
     assert ev.ok
-    assert math.isclose(_weighted(w, ev.capex, ev.c_op, ev.autonomy), free.objective,
-                        rel_tol=1e-4)
+    weighted = _weighted(w, ev.capex, ev.c_op, ev.autonomy, free.sales_revenue)
+    assert math.isclose(weighted, free.objective, rel_tol=1e-4)
 
 
 def test_design_milp_rejects_bad_input(small_case):

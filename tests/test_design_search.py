@@ -120,23 +120,3 @@ def test_bad_search_settings():
     with pytest.raises(ValueError, match="generations"):
         SearchSettings(generations=0)
 
-
-def test_spread_sampling_anchors_and_strata(small_case):
-    from design.search import DesignProblem
-    from design.space import DesignSpace, SpreadSampling
-
-    space = DesignSpace.from_case(small_case)
-    problem = DesignProblem(space)
-    pop = SpreadSampling().do(problem, 7, random_state=np.random.default_rng(0))
-    xs = [ind.X for ind in pop]
-    cheap, rich = space.decode(xs[0]), space.decode(xs[1])
-    assert cheap[1] == 1.0 and rich[1] == 0.0
-    assert all(cheap[0][n] == 0.0 for n in space.names)
-    assert all(rich[0][n] == max(space.grids.get(n, space.ranges.get(n)))
-               for n in space.names)
-    rest = xs[2:]
-    for name, (lo, hi) in {**space.ranges, "W": (0.0, 1.0)}.items():
-        strata = sorted(int((x[name] - lo) / (hi - lo) * len(rest)) for x in rest)
-        assert strata == list(range(len(rest))), name  # one sample per stratum
-    again = SpreadSampling().do(problem, 7, random_state=np.random.default_rng(0))
-    assert [ind.X for ind in again] == xs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from pymoo.core.individual import Individual
 
@@ -187,3 +188,60 @@ def test_polish_certifies_front_points(small_case, tmp_path):
     assert front and all(e.gap is not None and e.gap <= 0.01 for e in front)
     assert any(r["generation"] == "polish" for r in state.records) or all(
         r["gap"] <= 0.01 for r in state.records if r["ok"])
+
+
+def test_epsilon_indicator_by_hand():
+    from design.bench.front import epsilon_indicator
+
+    front = np.array([[10.0, 5.0], [20.0, 2.0]])
+    assert epsilon_indicator(front, front) == 1.0
+    # a reference point 10 % better in cost than the cheap end: the front must shrink 10 %
+    assert epsilon_indicator(front, np.array([[10.0 / 1.1, 5.0]])) == pytest.approx(1.1)
+    # a dominated reference point needs no shrinking (epsilon below 1)
+    assert epsilon_indicator(front, np.array([[30.0, 4.0]])) < 1.0
+    assert epsilon_indicator(np.empty((0, 2)), front) == float("inf")
+
+
+def test_simple_designs_cover_every_subset(small_case):
+    from design.bench.front import simple_designs
+
+    space = DesignSpace.from_case(small_case)
+    designs = simple_designs(space, (1.0,))
+    assert len(designs) == 2 ** len(space.names)
+    assert {n: 0.0 for n in space.names}.items() <= designs[0].items()
+    assert any(all(d[n] == space.largest()[n] for n in space.names) for d in designs)
+
+
+def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_path,
+                                                                monkeypatch):
+    import design.bench.front as front_module
+    from design.bench.front import FrontBench, bench_front
+
+    space = DesignSpace.from_case(small_case)
+    few = front_module.simple_designs(space, (1.0,))[:6]
+    monkeypatch.setattr(front_module, "simple_designs", lambda *_: few)
+    op = OperationSettings(method="direct", horizon=HOURS, solve=EXACT)
+    settings = SearchSettings(pop=4, generations=1, seed=2, operation=op,
+                              seeding=SeedSettings(typical_periods=1, weights=(1.0, 0.0)))
+    results = tmp_path / "search"
+    state = run_search(small_case, settings, SerialExecutor(small_case, op), results,
+                       progress=lambda m: None)
+    from design.report import write_results
+
+    write_results(results, state, {"case": "small"})
+    bench = FrontBench(typical_periods=1, seed_weights=(1.0, 0.5, 0.0),
+                       simple_weights=(1.0, 0.0), simple_limit=4, operation=op)
+    out = tmp_path / "bench"
+    res = bench_front(small_case, bench, SerialExecutor(small_case, op), out, results,
+                      progress=lambda m: None)
+    m = res["metrics"]
+    reference = pd.read_csv(out / "reference.csv")
+    assert set(reference["source"]) <= {"seed", "simple"} and len(reference) >= 2
+    assert m["epsilon"] == pytest.approx(front_module.epsilon_indicator(
+        pd.read_csv(results / "pareto.csv")[["annual_total_cost", "autonomy"]].to_numpy(),
+        reference[["annual_total_cost", "autonomy"]].to_numpy()))
+    assert 0 < m["hypervolume_share"] <= 1 + 1e-9
+    assert (out / "fronts.png").exists() and (out / "metrics.json").exists()
+    again = bench_front(small_case, bench, None, out, results, reuse=True,
+                        progress=lambda m: None)
+    assert again["metrics"]["epsilon"] == pytest.approx(m["epsilon"])

@@ -69,6 +69,35 @@ def cmd_bench_design(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_front(args: argparse.Namespace) -> int:
+    """A reference set of full-year designs; the front of a results folder judged on it."""
+    from design.bench.front import FrontBench, bench_front
+    from design.builtin import resolve_case
+    from design.executors import make_executor
+
+    case = resolve_case(args.case)
+    op = OperationSettings(method="dw", horizon=args.horizon,
+                           dw=DWSettings(gap=args.gap, time_limit=args.eval_time_limit))
+    bench = FrontBench(typical_periods=args.typical_periods,
+                       simple_fractions=tuple(args.simple_fractions),
+                       simple_limit=args.simple_limit, milp_weights=args.milp_weights,
+                       time_per_weight=args.time_per_weight, operation=op)
+    out = Path(args.out or f"results/bench-front-{case.name}")
+    executor = make_executor(args.executor, case, op, 1, args.workers, None)
+    try:
+        res = bench_front(case, bench, executor, out,
+                          Path(args.front) if args.front else None, args.reuse, _say)
+    finally:
+        executor.close()
+    if "metrics" in res:
+        m = res["metrics"]
+        print(f"epsilon indicator {m['epsilon']:.4f}, hypervolume share "
+              f"{m['hypervolume_share']:.1%}, {m['covered_within_1pct']} of "
+              f"{m['reference_points']} reference points covered within 1 %")
+    print(f"wrote {out}/ (reference.csv, reference-all.csv, metrics.json, fronts.png)")
+    return 0
+
+
 def cmd_bench_scaling(args: argparse.Namespace) -> int:
     """Throughput against workers; dw and direct time against horizon and node count."""
     from design.bench.scaling import ScalingBench, bench_scaling
@@ -138,6 +167,33 @@ def add_bench_parser(sub) -> None:
     add_order_argument(de)
     de.add_argument("--out", default=None)
     de.set_defaults(func=cmd_bench_design)
+
+    fr = bs.add_parser("front", help="reference set of full-year designs; judge a front "
+                                     "(epsilon indicator, hypervolume share)")
+    fr.add_argument("case", nargs="?", default="reference")
+    fr.add_argument("--front", default=None, metavar="RESULTS_DIR",
+                    help="results folder whose pareto.csv is judged")
+    fr.add_argument("--reuse", action="store_true",
+                    help="read the reference set back from --out instead of building it")
+    fr.add_argument("--typical-periods", type=int, default=12,
+                    help="typical days for seeds and the screen of simple designs")
+    fr.add_argument("--simple-fractions", nargs="+", type=float, default=[0.5, 1.0],
+                    help="each installed component of a simple design at this fraction "
+                         "of its largest size (default 0.5 1)")
+    fr.add_argument("--simple-limit", type=int, default=24,
+                    help="simple designs solved on the full year (the screen's "
+                         "non-dominated ones, spread; default 24)")
+    fr.add_argument("--milp-weights", type=int, default=0,
+                    help="full-year design MILP for this many weights, MIP-started from "
+                         "the best known design (default 0: none)")
+    fr.add_argument("--time-per-weight", type=float, default=600.0)
+    fr.add_argument("--horizon", type=int, default=None)
+    fr.add_argument("--gap", type=float, default=0.01, help="dw gap per full-year design")
+    fr.add_argument("--eval-time-limit", type=float, default=240.0)
+    fr.add_argument("--workers", type=int, default=None)
+    fr.add_argument("--executor", choices=("ray", "serial"), default="ray")
+    fr.add_argument("--out", default=None)
+    fr.set_defaults(func=cmd_bench_front)
 
     sc = bs.add_parser("scaling", help="throughput vs workers; time vs horizon and nodes")
     sc.add_argument("--case", default="reference")

@@ -1,0 +1,263 @@
+"""``lcen bench front``: judge a Pareto front against an independent reference set.
+
+The reference set is built without the search: (a) the full-year design MILP per weight,
+MIP-started from the best known design for that weight, under a long limit; (b) simple
+designs, every subset of the sizable components with each installed component at one
+fraction of its largest size, screened on the typical-period model at a few weights and
+the screen's non-dominated ones solved on the full year; (c) the reduced-horizon design
+MILP's seeds solved on the full year. Every reference point is a full-year plan. The
+front's multiplicative epsilon indicator (by how much it must shrink to weakly dominate
+every reference point; 1 = covers them all) and its hypervolume share are reported.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from decomp.dw import DWSettings
+from decomp.solvers import PersistentSolver, SolveOptions
+from design.bench.design_compare import hypervolume, weight_grid
+from design.bench.figures import axes, save
+from design.case import Case
+from design.design_milp import build_reduced_design_milp, reduced_sweep, solve_design_milp
+from design.evaluate import Candidate, Evaluation
+from design.operate import OperationSettings
+from design.search import SEED_WEIGHTS
+from design.space import DesignSpace
+from design.typical import TypicalPeriods, typical_periods
+
+FULL_YEAR = OperationSettings(method="dw", dw=DWSettings(gap=0.01, time_limit=240.0))
+
+
+@dataclass(frozen=True)
+class FrontBench:
+    """What goes into the reference set and how each of its designs is solved."""
+
+    typical_periods: int = 12
+    seed_weights: tuple[float, ...] = SEED_WEIGHTS
+    simple_fractions: tuple[float, ...] = (0.5, 1.0)
+    simple_weights: tuple[float, ...] = (1.0, 0.5, 0.2, 0.0)
+    simple_limit: int = 24
+    milp_weights: int = 0
+    time_per_weight: float = 600.0
+    operation: OperationSettings = field(default_factory=lambda: FULL_YEAR)
+
+    def __post_init__(self) -> None:
+        if any(not 0 < f <= 1 for f in self.simple_fractions):
+            raise ValueError(f"simple fractions must be in (0, 1], not {self.simple_fractions}")
+        if self.simple_limit < 0 or self.milp_weights < 0:
+            raise ValueError("simple limit and MILP weights must be >= 0")
+
+
+def epsilon_indicator(front: np.ndarray, reference: np.ndarray) -> float:
+    """Multiplicative epsilon indicator of ``front`` against ``reference`` (positive,
+    minimised objectives): the smallest e such that for every reference point r some
+    front point p has p <= e * r on every objective."""
+    if len(reference) == 0:
+        return 1.0
+    if len(front) == 0:
+        return float("inf")
+    ratios = front[:, None, :] / np.maximum(reference[None, :, :], 1e-12)
+    return float(ratios.max(axis=2).min(axis=0).max())
+
+
+def simple_designs(space: DesignSpace, fractions: tuple[float, ...]) -> list[dict[str, float]]:
+    """Every subset of the sizable components, each installed one at the same fraction of
+    its largest size (snapped to the space), for each fraction; duplicates removed."""
+    largest = space.largest()
+    out, seen = [], set()
+    for fraction in fractions:
+        for mask in itertools.product((False, True), repeat=len(space.names)):
+            design = dict(space.fixed)
+            for name, on in zip(space.names, mask, strict=True):
+                size = fraction * largest[name] if on else 0.0
+                if not on and not space.can_be_off(name):
+                    size = space.smallest_installed(name)
+                design[name] = size
+            design, _ = space.decode(space.encode(design, 1.0))
+            key = tuple(sorted(design.items()))
+            if key not in seen:
+                seen.add(key)
+                out.append(design)
+    return out
+
+
+def screen(case: Case, periods: TypicalPeriods, designs: list[dict[str, float]],
+           weights: tuple[float, ...], progress=print) -> pd.DataFrame:
+    """Each design at each weight on the typical-period model (sizes held by their
+    bounds on one persistent model): the reduced annual cost and autonomy per row."""
+    m, provider, year = build_reduced_design_milp(case, weights[0], periods)
+    solver = PersistentSolver(m, SolveOptions(solver="highs", gap=1e-3, time_limit=30.0))
+    rows = []
+    t0 = time.perf_counter()
+    for i, design in enumerate(designs):
+        for n in provider.sized:
+            m.size[n].setlb(design[n])
+            m.size[n].setub(design[n])
+            on = 1.0 if design[n] > 0 else 0.0
+            m.installed[n].setlb(on)
+            m.installed[n].setub(on)
+        for w in weights:
+            m.W.set_value(w)
+            for k in m.blocks:
+                m.blocks[k].W.set_value(w)
+            res = solver.solve()
+            if not res.has_solution:
+                continue
+            rows.append({**design, "W": w,
+                         "annual_total_cost": pyo.value(m.capex) + year * pyo.value(m.c_op),
+                         "autonomy": year * pyo.value(m.autonomy)})
+        if (i + 1) % 25 == 0:
+            progress(f"screened {i + 1} of {len(designs)} simple designs "
+                     f"({time.perf_counter() - t0:.0f} s)")
+    return pd.DataFrame(rows)
+
+
+def spread_pick(table: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The non-dominated rows of ``table`` (annual cost, autonomy), at most ``limit`` of
+    them spread evenly along the front."""
+    if table.empty:
+        return table
+    F = table[["annual_total_cost", "autonomy"]].to_numpy(dtype=float)
+    nd = table.iloc[NonDominatedSorting().do(F, only_non_dominated_front=True)]
+    nd = nd.sort_values("annual_total_cost")
+    if len(nd) <= limit:
+        return nd
+    idx = np.unique(np.round(np.linspace(0, len(nd) - 1, limit)).astype(int))
+    return nd.iloc[idx]
+
+
+def reference_set(case: Case, bench: FrontBench, executor, out: Path,
+                  known: list[Evaluation] | None = None, progress=print) -> pd.DataFrame:
+    """Full-year reference points (one row each, with its source); writes
+    ``reference-all.csv`` and ``reference.csv`` (the non-dominated ones)."""
+    out.mkdir(parents=True, exist_ok=True)
+    space = DesignSpace.from_case(case)
+    periods = typical_periods(case, bench.typical_periods, 24, bench.operation.horizon)
+    candidates: dict[str, tuple[Candidate, str]] = {}
+    t0 = time.perf_counter()
+    options = SolveOptions(solver="highs", time_limit=60.0, gap=0.005)
+    for r in reduced_sweep(case, periods, bench.seed_weights, options):
+        if r.feasible:
+            c = Candidate(*space.decode(space.encode(r.design, r.weight)))
+            candidates.setdefault(c.key, (c, "seed"))
+    progress(f"seeds: {len(candidates)} designs ({time.perf_counter() - t0:.0f} s)")
+    simple = simple_designs(space, bench.simple_fractions)
+    screened = screen(case, periods, simple, bench.simple_weights, progress)
+    picked = spread_pick(screened, bench.simple_limit)
+    for _, row in picked.iterrows():
+        design = {n: float(row[n]) for n in space.names} | dict(space.fixed)
+        c = Candidate(*space.decode(space.encode(design, float(row["W"]))))
+        candidates.setdefault(c.key, (c, "simple"))
+    progress(f"simple designs: {len(simple)} screened, {len(picked)} to the full year")
+    todo = list(candidates.values())
+    done = executor.map([c for c, _ in todo], None, bench.operation)
+    rows = []
+    for (_c, source), e in zip(todo, done, strict=True):
+        if e is not None and e.ok:
+            rows.append({**e.row(), "source": source})
+    for w in weight_grid(bench.milp_weights) if bench.milp_weights else []:
+        start = _best_known(known or [], [e for e in done if e is not None and e.ok], w)
+        r = solve_design_milp(case, w, None,
+                              SolveOptions(solver="highs", time_limit=bench.time_per_weight,
+                                           gap=1e-4), start=start)
+        progress(f"design MILP W={w}: {r.status}, gap {r.gap}, {r.seconds:.0f} s")
+        if r.feasible:
+            rows.append({**r.row(), "W": w, "source": "design MILP"})
+    table = pd.DataFrame(rows)
+    table.to_csv(out / "reference-all.csv", index=False)
+    F = table[["annual_total_cost", "autonomy"]].to_numpy(dtype=float)
+    nd = table.iloc[NonDominatedSorting().do(F, only_non_dominated_front=True)]
+    nd.sort_values("annual_total_cost").to_csv(out / "reference.csv", index=False)
+    return nd
+
+
+def _best_known(known: list[Evaluation], more: list[Evaluation],
+                w: float) -> dict[str, float] | None:
+    """A MIP start: sizes and installed switches of the known design with the best
+    weighted objective ``W * f1 + (1 - W) * f2``."""
+    pool = [e for e in [*known, *more] if e.ok]
+    if not pool:
+        return None
+    best = min(pool, key=lambda e: w * e.annual_total_cost + (1 - w) * e.autonomy)
+    start = {f"size[{n}]": v for n, v in best.design.items()}
+    start |= {f"installed[{n}]": float(v > 0) for n, v in best.design.items()}
+    return start
+
+
+def judge(front: pd.DataFrame, reference: pd.DataFrame) -> dict:
+    """Epsilon indicator, hypervolume share, and how many reference points the front
+    covers within 1 %."""
+    F = front[["annual_total_cost", "autonomy"]].to_numpy(dtype=float)
+    R = reference[["annual_total_cost", "autonomy"]].to_numpy(dtype=float)
+    ref_point = np.vstack([F, R]).max(axis=0) * 1.1
+    hv_front, hv_ref = hypervolume(F, ref_point), hypervolume(R, ref_point)
+    both = np.vstack([F, R])
+    hv_union = hypervolume(both[NonDominatedSorting().do(both, only_non_dominated_front=True)],
+                           ref_point)
+    covered = sum(bool(((F <= 1.01 * r).all(axis=1)).any()) for r in R)
+    return {"epsilon": epsilon_indicator(F, R), "hypervolume_front": hv_front,
+            "hypervolume_reference": hv_ref, "hypervolume_share": hv_front / hv_union,
+            "reference_points": len(R), "covered_within_1pct": covered,
+            "front_points": len(F), "ref_point": [float(x) for x in ref_point]}
+
+
+def draw(front: pd.DataFrame, reference: pd.DataFrame, metrics: dict, path: Path,
+         title: str) -> None:
+    """The front and the reference set on one figure."""
+    fig, ax = axes()
+    f = front.sort_values("annual_total_cost")
+    ax.plot(f["annual_total_cost"], f["autonomy"], "-o", markersize=4, color="tab:red",
+            label=f"lcen front (epsilon {metrics['epsilon']:.4f}, HV share "
+                  f"{metrics['hypervolume_share']:.1%})")
+    for source, marker in (("seed", "^"), ("simple", "s"), ("design MILP", "D")):
+        r = reference[reference["source"] == source]
+        if len(r):
+            ax.plot(r["annual_total_cost"], r["autonomy"], marker, markersize=5, alpha=0.7,
+                    label=f"reference: {source} ({len(r)})")
+    ax.set_xlabel("annual total cost (EUR/a)")
+    ax.set_ylabel("autonomy A: purchase + sales (EUR/a)")
+    save(fig, path, f"{title}: front against the reference set", ax)
+
+
+def bench_front(case: Case, bench: FrontBench, executor, out: Path,
+                front_dir: Path | None = None, reuse: bool = False,
+                progress=print) -> dict:
+    """Build (or, with ``reuse``, read back) the reference set in ``out`` and judge the
+    front in ``front_dir/pareto.csv`` against it: ``metrics.json`` and ``fronts.png``."""
+    import json
+
+    out.mkdir(parents=True, exist_ok=True)
+    known: list[Evaluation] = []
+    front = None
+    if front_dir is not None:
+        front = pd.read_csv(front_dir / "pareto.csv")
+        space = DesignSpace.from_case(case)
+        for _, r in front.iterrows():
+            known.append(Evaluation({n: float(r[n]) for n in space.names} | space.fixed,
+                                    float(r["W"]), ok=True,
+                                    annual_total_cost=float(r["annual_total_cost"]),
+                                    autonomy=float(r["autonomy"])))
+    if reuse and (out / "reference.csv").exists():
+        reference = pd.read_csv(out / "reference.csv")
+        progress(f"reference set read back from {out / 'reference.csv'}")
+    else:
+        t0 = time.perf_counter()
+        reference = reference_set(case, bench, executor, out, known, progress)
+        progress(f"reference set: {len(reference)} non-dominated full-year points "
+                 f"({time.perf_counter() - t0:.0f} s)")
+    result = {"reference": reference}
+    if front is not None:
+        metrics = judge(front, reference) | {"front": str(front_dir)}
+        (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+        draw(front, reference, metrics, out / "fronts.png", case.name)
+        result["metrics"] = metrics
+    return result
