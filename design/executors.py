@@ -81,6 +81,12 @@ class SerialExecutor:
             out.append(_within_budget(e, capped))
         return out
 
+    workers = 1
+
+    def call(self, func, arguments: list[tuple]) -> list:
+        """``func(case, *args)`` for each tuple of ``arguments``, one after the other."""
+        return [func(self.case, *args) for args in arguments]
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -174,6 +180,12 @@ class RayExecutor:
                                             attempts=self.retries + 1,
                                             error=f"ray task failed: {exc}")
         return [results[i] for i in range(len(candidates))]
+
+    def call(self, func, arguments: list[tuple]) -> list:
+        """``func(case, *args)`` for each tuple of ``arguments`` as Ray tasks (one CPU
+        each, the case from the object store); results in the order of ``arguments``."""
+        task = self.ray.remote(num_cpus=1, max_retries=0)(func)
+        return self.ray.get([task.remote(self.case_ref, *args) for args in arguments])
 
     def close(self) -> None:
         """Shut down the local cluster this executor started."""

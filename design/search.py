@@ -42,16 +42,22 @@ SEED_WEIGHTS = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.0)
 class SeedSettings:
     """Multi-fidelity seeding: the design MILP on ``typical_periods`` typical periods of
     ``period_length`` hours (storage chained over the year), solved for each of
-    ``weights``; its designs (with their W) join the first population. 0 typical periods
-    switch seeding off."""
+    ``weights``; its designs (with their W) join the first population. The weights are
+    dealt out into ``chains`` chains (every other weight), each solved in turn on its own
+    persistent model and warm-started from its previous weight; chains run in parallel on
+    Ray and one after the other in the serial executor, with the same result (HiGHS on one
+    thread is deterministic). 0 typical periods switch seeding off."""
 
     typical_periods: int = 12
     period_length: int = 24
     weights: tuple[float, ...] = SEED_WEIGHTS
     time_limit: float = 30.0
     gap: float = 0.005
+    chains: int = 2
 
     def __post_init__(self) -> None:
+        if self.chains < 1:
+            raise ValueError(f"seed chains must be >= 1, not {self.chains}")
         if self.typical_periods < 0:
             raise ValueError(f"typical periods must be >= 0, not {self.typical_periods}")
         if any(not 0.0 <= w <= 1.0 for w in self.weights):
@@ -200,7 +206,8 @@ def run_search(
     deadline = None if time_budget is None else time.monotonic() + time_budget
     if not (resume and (out / CHECKPOINT).exists()):
         t0 = time.perf_counter()
-        seeds = _seed(case, settings.seeding, settings.operation.horizon, deadline, progress)
+        seeds = seed_designs(case, settings.seeding, settings.operation.horizon, deadline, executor,
+                      progress)
         seed_seconds = time.perf_counter() - t0
         unique = DecodedDuplicateElimination(space)
         algorithm = NSGA2(
@@ -220,7 +227,7 @@ def run_search(
         reserve = settings.polish.budget_share * time_budget
     search_deadline = None if deadline is None else deadline - reserve
     state.stopped = None
-    interrupted = False
+    interrupted = False  # stopped as by an interruption: no polish (a resume goes on)
     t_search = time.perf_counter()
     while algorithm.has_next():
         if stop_after is not None and state.generation >= stop_after:
@@ -255,7 +262,6 @@ def run_search(
                              "candidates evaluated)")
             _save(state, out)
             progress(state.stopped)
-            interrupted = True
             break
         evals = [state.cache[c.key] for c in candidates]
         F = np.array([[e.annual_total_cost, e.autonomy] if e.ok else [FAILED, FAILED]
@@ -298,27 +304,43 @@ def run_search(
     return state
 
 
-def _seed(case: Case, seeding: SeedSettings, hours: int | None, deadline: float | None,
-          progress) -> list[dict]:
+def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline: float | None,
+          executor, progress) -> list[dict]:
     """The reduced-horizon design MILP's designs for the seed weights (rows with design,
-    W, the reduced objectives and the solve record)."""
+    W, the reduced objectives and the solve record), chains in parallel where the
+    executor has workers."""
     if not seeding.enabled:
         return []
     periods = typical_periods(case, seeding.typical_periods, seeding.period_length, hours)
+    chains = max(1, min(seeding.chains, len(seeding.weights)))
     progress(f"seeding: design MILP on {len(periods.medoids)} typical periods of "
-             f"{periods.length} h, {len(seeding.weights)} weights")
-    rows: list[dict] = []
+             f"{periods.length} h, {len(seeding.weights)} weights in {chains} chain(s)")
+    options = SolveOptions(solver="highs", time_limit=seeding.time_limit, gap=seeding.gap,
+                           threads=1)
+    weights = tuple(seeding.weights)
+    left = None if deadline is None else deadline - time.monotonic()
+    parts = [(periods, weights[i::chains], options, left) for i in range(chains)]
+    results = [r for chain in executor.call(seed_chain, parts) for r in chain]
+    rows = []
+    for r in sorted(results, key=lambda r: weights.index(r["W"])):
+        rows.append(r)
+        progress(f"seed W {r['W']:.2f}: {r['status']}, reduced cost "
+                 f"{_f(r['reduced_annual_total_cost'])}, A {_f(r['reduced_autonomy'])} "
+                 f"({r['seconds']:.1f} s)")
+    return rows
 
-    def report(r) -> None:
+
+def seed_chain(case: Case, periods, weights: tuple[float, ...], options: SolveOptions,
+               left: float | None) -> list[dict]:
+    """One chain of the seeding's reduced-horizon design MILPs, as plain rows; ``left``:
+    seconds of the budget left when it was handed out (clocks differ between nodes)."""
+    local = None if left is None else time.monotonic() + left
+    rows = []
+    for r in reduced_sweep(case, periods, weights, options, local):
         rows.append({"W": r.weight, "design": r.design, "feasible": r.feasible,
                      "status": r.status, "gap": r.gap, "seconds": r.seconds,
                      "reduced_annual_total_cost": r.annual_total_cost,
                      "reduced_autonomy": r.autonomy})
-        progress(f"seed W {r.weight:.2f}: {r.status}, reduced cost {_f(r.annual_total_cost)}"
-                 f", A {_f(r.autonomy)} ({r.seconds:.1f} s)")
-
-    options = SolveOptions(solver="highs", time_limit=seeding.time_limit, gap=seeding.gap)
-    reduced_sweep(case, periods, tuple(seeding.weights), options, deadline, report)
     return rows
 
 

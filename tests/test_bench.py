@@ -120,6 +120,9 @@ def test_bench_design_end_to_end(tmp_path):
     cmp_ = pd.read_csv(out / "comparison.csv")
     assert len(cmp_) == 2 and (cmp_["hypervolume"] > 0).all()
     assert list(cmp_["feasible_weights"]) == [3, 3]  # the search's W reaches every bin
+    # only non-dominated designs cover a weight
+    assert (cmp_["covered_weights"] <= cmp_["feasible_weights"]).all()
+    assert (cmp_["covered_weights"] >= 1).all()
     assert cmp_["generations"].iloc[1] == 2 and cmp_["seconds"].iloc[1] < 120
     saved = json.loads((out / "search" / "settings.json").read_text())
     assert saved["time_budget"] == 120 and saved["stopped"] is None

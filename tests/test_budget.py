@@ -22,14 +22,19 @@ class CutInGeneration:
     """Evaluates serially but, in generation ``at``, only the first ``keep`` candidates:
     the rest come back unevaluated, as when a time budget runs out mid-generation."""
 
+    workers = 1
+
     def __init__(self, inner: SerialExecutor, at: int, keep: int) -> None:
         self.inner, self.at, self.keep, self.calls = inner, at, keep, 0
 
-    def map(self, candidates, deadline=None):
+    def call(self, func, arguments):
+        return self.inner.call(func, arguments)
+
+    def map(self, candidates, deadline=None, settings=None):
         self.calls += 1
         if self.calls != self.at:
-            return self.inner.map(candidates, deadline)
-        done = self.inner.map(candidates[:self.keep], deadline)
+            return self.inner.map(candidates, deadline, settings)
+        done = self.inner.map(candidates[:self.keep], deadline, settings)
         return done + [None] * (len(candidates) - self.keep)
 
 
@@ -38,9 +43,9 @@ class Counting(SerialExecutor):
         super().__init__(*args)
         self.evaluated: list[str] = []
 
-    def map(self, candidates, deadline=None):
+    def map(self, candidates, deadline=None, settings=None):
         self.evaluated += [c.key for c in candidates]
-        return super().map(candidates, deadline)
+        return super().map(candidates, deadline, settings)
 
 
 def test_budget_cut_inside_a_generation_keeps_its_evaluations_and_resumes(small_case,

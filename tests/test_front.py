@@ -229,7 +229,7 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
     from design.report import write_results
 
     write_results(results, state, {"case": "small"})
-    bench = FrontBench(typical_periods=1, seed_weights=(1.0, 0.5, 0.0),
+    bench = FrontBench(typical_periods=1, screen_periods=1, seed_weights=(1.0, 0.5, 0.0),
                        simple_weights=(1.0, 0.0), simple_limit=4, operation=op)
     out = tmp_path / "bench"
     res = bench_front(small_case, bench, SerialExecutor(small_case, op), out, results,

@@ -79,6 +79,7 @@ def cmd_bench_front(args: argparse.Namespace) -> int:
     op = OperationSettings(method="dw", horizon=args.horizon,
                            dw=DWSettings(gap=args.gap, time_limit=args.eval_time_limit))
     bench = FrontBench(typical_periods=args.typical_periods,
+                       screen_periods=args.screen_periods,
                        simple_fractions=tuple(args.simple_fractions),
                        simple_limit=args.simple_limit, milp_weights=args.milp_weights,
                        time_per_weight=args.time_per_weight, operation=op)
@@ -175,8 +176,11 @@ def add_bench_parser(sub) -> None:
                     help="results folder whose pareto.csv is judged")
     fr.add_argument("--reuse", action="store_true",
                     help="read the reference set back from --out instead of building it")
-    fr.add_argument("--typical-periods", type=int, default=12,
-                    help="typical days for seeds and the screen of simple designs")
+    fr.add_argument("--typical-periods", type=int, default=24,
+                    help="typical days of the reference seeds' design MILP (default 24, "
+                         "not the search's 12, so the seeds are not the search's own)")
+    fr.add_argument("--screen-periods", type=int, default=12,
+                    help="typical days of the simple designs' screen (default 12)")
     fr.add_argument("--simple-fractions", nargs="+", type=float, default=[0.5, 1.0],
                     help="each installed component of a simple design at this fraction "
                          "of its largest size (default 0.5 1)")

@@ -27,10 +27,10 @@ from decomp.solvers import PersistentSolver, SolveOptions
 from design.bench.design_compare import hypervolume, weight_grid
 from design.bench.figures import axes, save
 from design.case import Case
-from design.design_milp import build_reduced_design_milp, reduced_sweep, solve_design_milp
+from design.design_milp import build_reduced_design_milp, solve_design_milp
 from design.evaluate import Candidate, Evaluation
 from design.operate import OperationSettings
-from design.search import SEED_WEIGHTS
+from design.search import SEED_WEIGHTS, SeedSettings, seed_designs
 from design.space import DesignSpace
 from design.typical import TypicalPeriods, typical_periods
 
@@ -41,7 +41,8 @@ FULL_YEAR = OperationSettings(method="dw", dw=DWSettings(gap=0.01, time_limit=24
 class FrontBench:
     """What goes into the reference set and how each of its designs is solved."""
 
-    typical_periods: int = 12
+    typical_periods: int = 24
+    screen_periods: int = 12
     seed_weights: tuple[float, ...] = SEED_WEIGHTS
     simple_fractions: tuple[float, ...] = (0.5, 1.0)
     simple_weights: tuple[float, ...] = (1.0, 0.5, 0.2, 0.0)
@@ -91,7 +92,7 @@ def simple_designs(space: DesignSpace, fractions: tuple[float, ...]) -> list[dic
 
 
 def screen(case: Case, periods: TypicalPeriods, designs: list[dict[str, float]],
-           weights: tuple[float, ...], progress=print) -> pd.DataFrame:
+           weights: tuple[float, ...], progress=None) -> pd.DataFrame:
     """Each design at each weight on the typical-period model (sizes held by their
     bounds on one persistent model): the reduced annual cost and autonomy per row."""
     m, provider, year = build_reduced_design_milp(case, weights[0], periods)
@@ -115,7 +116,7 @@ def screen(case: Case, periods: TypicalPeriods, designs: list[dict[str, float]],
             rows.append({**design, "W": w,
                          "annual_total_cost": pyo.value(m.capex) + year * pyo.value(m.c_op),
                          "autonomy": year * pyo.value(m.autonomy)})
-        if (i + 1) % 25 == 0:
+        if progress is not None and (i + 1) % 25 == 0:
             progress(f"screened {i + 1} of {len(designs)} simple designs "
                      f"({time.perf_counter() - t0:.0f} s)")
     return pd.DataFrame(rows)
@@ -141,23 +142,30 @@ def reference_set(case: Case, bench: FrontBench, executor, out: Path,
     ``reference-all.csv`` and ``reference.csv`` (the non-dominated ones)."""
     out.mkdir(parents=True, exist_ok=True)
     space = DesignSpace.from_case(case)
-    periods = typical_periods(case, bench.typical_periods, 24, bench.operation.horizon)
+    hours = bench.operation.horizon
     candidates: dict[str, tuple[Candidate, str]] = {}
     t0 = time.perf_counter()
-    options = SolveOptions(solver="highs", time_limit=60.0, gap=0.005)
-    for r in reduced_sweep(case, periods, bench.seed_weights, options):
-        if r.feasible:
-            c = Candidate(*space.decode(space.encode(r.design, r.weight)))
+    seeding = SeedSettings(typical_periods=bench.typical_periods, weights=bench.seed_weights,
+                           time_limit=60.0)
+    for r in seed_designs(case, seeding, hours, None, executor, progress):
+        if r["feasible"]:
+            c = Candidate(*space.decode(space.encode(r["design"], r["W"])))
             candidates.setdefault(c.key, (c, "seed"))
     progress(f"seeds: {len(candidates)} designs ({time.perf_counter() - t0:.0f} s)")
+    t0 = time.perf_counter()
     simple = simple_designs(space, bench.simple_fractions)
-    screened = screen(case, periods, simple, bench.simple_weights, progress)
+    periods = typical_periods(case, bench.screen_periods, 24, hours)
+    chunks = max(1, getattr(executor, "workers", 1))
+    parts = [(periods, simple[i::chunks], bench.simple_weights) for i in range(chunks)]
+    screened = pd.concat(executor.call(screen, parts), ignore_index=True)
     picked = spread_pick(screened, bench.simple_limit)
     for _, row in picked.iterrows():
         design = {n: float(row[n]) for n in space.names} | dict(space.fixed)
         c = Candidate(*space.decode(space.encode(design, float(row["W"]))))
         candidates.setdefault(c.key, (c, "simple"))
-    progress(f"simple designs: {len(simple)} screened, {len(picked)} to the full year")
+    progress(f"simple designs: {len(simple)} screened at W {bench.simple_weights} "
+             f"({time.perf_counter() - t0:.0f} s), {len(picked)} to the full year")
+    screened.to_csv(out / "screen.csv", index=False)
     todo = list(candidates.values())
     done = executor.map([c for c, _ in todo], None, bench.operation)
     rows = []
