@@ -35,8 +35,16 @@ def write_results(out: Path, state, settings_dict: dict) -> None:
     """pareto.csv, evaluations.parquet, history.csv, settings.json, picks, figures, summary."""
     out.mkdir(parents=True, exist_ok=True)
     front = state.front()
-    pd.DataFrame([e.row() for e in front]).to_csv(out / "pareto.csv", index=False)
+    columns = list(Evaluation({}, 0.0, ok=False).row())
+    table = pd.DataFrame([e.row() for e in front])
+    if table.empty:  # nothing evaluated (yet): the header still says what would be there
+        table = pd.DataFrame(columns=columns)
+    table.to_csv(out / "pareto.csv", index=False)
     records = pd.DataFrame(state.records)
+    if records.empty:
+        records = pd.DataFrame({"ok": pd.Series(dtype=bool),
+                                "annual_total_cost": pd.Series(dtype=float),
+                                "autonomy": pd.Series(dtype=float)})
     if "error" in records:
         records["error"] = records["error"].astype("string")
     records.to_parquet(out / "evaluations.parquet", index=False)
@@ -63,6 +71,8 @@ def draw(out: Path) -> None:
     evals = pd.read_parquet(out / "evaluations.parquet")
     front = pd.read_csv(out / "pareto.csv")
     picks = pd.read_csv(out / "picks.csv") if (out / "picks.csv").stat().st_size > 1 else None
+    if picks is not None and picks.empty:
+        picks = None
     ok = evals[evals["ok"]]
     fig, ax = plt.subplots(figsize=(7, 5))
     ax.scatter(ok["annual_total_cost"], ok["autonomy"], s=14, alpha=0.25, color="grey",

@@ -206,8 +206,8 @@ def run_search(
     deadline = None if time_budget is None else time.monotonic() + time_budget
     if not (resume and (out / CHECKPOINT).exists()):
         t0 = time.perf_counter()
-        seeds = seed_designs(case, settings.seeding, settings.operation.horizon, deadline, executor,
-                      progress)
+        seeds = seed_designs(case, settings.seeding, settings.operation.horizon, deadline,
+                             executor, progress)
         seed_seconds = time.perf_counter() - t0
         unique = DecodedDuplicateElimination(space)
         algorithm = NSGA2(
@@ -348,8 +348,9 @@ def polish_front(state: SearchState, settings: SearchSettings, executor,
                  deadline: float | None, progress=print) -> int:
     """Solve the front's designs again to the polish gap until every front point is
     certified within it, or none is left to try, or the deadline. A design is polished
-    at most once; its new evaluation replaces the old one (points that then become
-    dominated leave the front). Returns how many were solved again."""
+    at most once; its new evaluation replaces the old one when its certified gap is no
+    looser (points that then become dominated leave the front). Returns how many were
+    replaced."""
     gap = settings.polish.gap
     op = settings.operation
     target = replace(op, dw=replace(op.dw, gap=gap, time_limit=settings.polish.time_limit),
@@ -366,8 +367,10 @@ def polish_front(state: SearchState, settings: SearchSettings, executor,
         progress(f"polish: {len(todo)} front designs to a certified {gap:.1%}")
         done = executor.map([Candidate(e.design, e.weight) for e in todo], deadline, target)
         for old, new in zip(todo, done, strict=True):
-            if new is None or not new.ok:
+            if new is None or not new.ok or new.gap is None:
                 continue
+            if old.gap is not None and new.gap > old.gap:
+                continue  # cut short by the budget with a looser certificate: keep the old
             count += 1
             state.cache[_key(old)] = new
             state.records.append({**new.row(), "generation": "polish"})

@@ -245,3 +245,41 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
     again = bench_front(small_case, bench, None, out, results, reuse=True,
                         progress=lambda m: None)
     assert again["metrics"]["epsilon"] == pytest.approx(m["epsilon"])
+
+
+def test_summary_says_where_hydrogen_enters():
+    from design.report import hydrogen_note
+
+    kinds = {"pv": "pv", "electrolyser": "electrolyser", "mh_tank": "mh_tank"}
+    front = pd.DataFrame({"pv": [100.0, 200.0, 400.0], "electrolyser": [0.0, 0.0, 2.0],
+                          "mh_tank": [0.0, 0.0, 100.0],
+                          "annual_total_cost": [10_000.0, 15_000.0, 30_000.0],
+                          "autonomy": [9_000.0, 5_000.0, 4_000.0]})
+    note = hydrogen_note(front, kinds)
+    assert "1 of 3 front designs" in note and "A <= 4,000" in note
+    assert "without it reaches A 5,000 EUR/a at 15,000 EUR/a" in note
+    never = hydrogen_note(front.iloc[:2], kinds)
+    assert never.startswith("Hydrogen never pays") and "A 5,000" in never
+    assert hydrogen_note(front, {"pv": "pv"}) is None
+
+
+def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path):
+    from design.cli import main
+
+    out = tmp_path / "run"
+    rc = main(["design", "small", "--horizon", "12", "--pop", "4", "--generations", "1",
+               "--executor", "serial", "--interval", "6", "--typical-periods", "1",
+               "--out", str(out)])
+    assert rc == 0
+    seeds = pd.read_csv(out / "seeds.csv")
+    assert len(seeds) == 12 and seeds["feasible"].all()
+    summary = (out / "summary.md").read_text()
+    assert "seeding" in summary and "Certified gaps on the front" in summary
+    import json
+
+    saved = json.loads((out / "settings.json").read_text())
+    assert set(saved["seconds"]) >= {"seeding", "search", "polish"}
+    assert saved["seeding"]["typical_periods"] == 1
+    front = pd.read_csv(out / "pareto.csv")
+    assert {"lower_bound", "upper_bound", "gap", "hours"} <= set(front.columns)
+    assert (front["lower_bound"] <= front["upper_bound"] + 1e-6).all()
