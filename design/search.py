@@ -8,6 +8,7 @@ uninterrupted run with the same seed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 import time
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.evaluator import Evaluator
 from pymoo.core.mixed import MixedVariableMating
@@ -109,9 +111,41 @@ class SearchSettings:
         if self.retries < 0:
             raise ValueError(f"--retries must be >= 0, not {self.retries}")
 
-    def fingerprint(self) -> str:
-        """What must match for a resume to continue the same run."""
-        return json.dumps(asdict(self), sort_keys=True, default=str)
+    def fingerprint(self, case: Case | None = None) -> str:
+        """What must match for a resume to continue the same run: the settings and, with
+        ``case``, the case's name and a digest of its spec and series."""
+        data = {"settings": asdict(self)}
+        if case is not None:
+            data["case"] = {"name": case.name, "digest": case_digest(case)}
+        return json.dumps(data, sort_keys=True, default=str)
+
+
+def case_digest(case: Case) -> str:
+    """SHA-256 of a case's spec and series: any change of costs, series or design space
+    changes it."""
+    h = hashlib.sha256(case.spec.model_dump_json().encode())
+    h.update(pd.util.hash_pandas_object(case.series, index=True).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def fingerprint_difference(saved: str, current: str) -> list[str]:
+    """The dotted names of the settings (or case fields) that differ between two
+    fingerprints, e.g. ``settings.pop: 10 -> 6``."""
+
+    def flat(value, prefix=""):
+        if isinstance(value, dict):
+            out = {}
+            for k, v in value.items():
+                out |= flat(v, f"{prefix}{k}.")
+            return out
+        return {prefix.rstrip("."): value}
+
+    try:
+        a, b = flat(json.loads(saved)), flat(json.loads(current))
+    except json.JSONDecodeError:
+        return ["(the checkpoint was written by another version of lcen)"]
+    return [f"{k}: {a.get(k, '-')} -> {b.get(k, '-')}" for k in sorted(set(a) | set(b))
+            if a.get(k) != b.get(k)]
 
 
 class DesignProblem(Problem):
@@ -197,9 +231,12 @@ def run_search(
     problem = DesignProblem(space)
     if resume and (out / CHECKPOINT).exists():
         state = load_checkpoint(out)
-        if state.fingerprint != settings.fingerprint():
-            raise ValueError(f"{out / CHECKPOINT}: saved with other settings; cannot resume "
-                             "(use another --out or the same settings)")
+        if state.fingerprint != settings.fingerprint(case):
+            diff = "; ".join(fingerprint_difference(state.fingerprint,
+                                                    settings.fingerprint(case)))
+            raise ValueError(f"{out / CHECKPOINT}: saved with other settings or another "
+                             f"case ({diff}); cannot resume (use another --out or the same "
+                             "case and settings)")
         if state.rng_state is not None:
             np.random.set_state(state.rng_state)
         progress(f"resuming after generation {state.generation}")
@@ -219,7 +256,7 @@ def run_search(
         )
         algorithm.setup(problem, termination=("n_gen", settings.generations),
                         seed=settings.seed, verbose=False)
-        state = SearchState(algorithm, {}, [], [], None, 0, settings.fingerprint(),
+        state = SearchState(algorithm, {}, [], [], None, 0, settings.fingerprint(case),
                             seeds=seeds, seconds={"seeding": seed_seconds})
     algorithm = state.algorithm
     reserve = 0.0

@@ -71,8 +71,18 @@ def test_same_seed_same_front_and_resume_matches(small_case, tmp_path):
                          resume=True, progress=lambda m: None)
     assert resumed.generation == 3
     assert front_table(resumed) == front_table(full)
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(ValueError, match=r"settings\.seed: 5 -> 6"):
         run_search(small_case, settings(seed=6), SerialExecutor(small_case, OP), part,
+                   resume=True, progress=lambda m: None)
+    # another case (here: the same case with a purchase price changed) is refused too
+    from design.case import Case
+
+    spec = small_case.spec.model_copy(update={"description": "prices changed"})
+    series = small_case.series.copy()
+    series["price_buy"] = series["price_buy"] * 1.01
+    other = Case(spec, series, small_case.path)
+    with pytest.raises(ValueError, match=r"case\.digest"):
+        run_search(other, settings(seed=5), SerialExecutor(other, OP), part,
                    resume=True, progress=lambda m: None)
 
 
