@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
@@ -262,17 +263,22 @@ def _link_unit_states(m, provider: EnergyProvider, periods: TypicalPeriods,
 def solve_design_milp(
     case: Case, weight: float, horizon: int | None = None, options: SolveOptions | None = None,
     fixed: dict[str, float] | None = None, start: dict[str, float] | None = None,
+    schedule: pd.DataFrame | None = None,
 ) -> DesignMILPResult:
     """Build and solve one weight's design MILP; a run without a plan is reported as
     infeasible within its limit (``feasible`` False), not raised. ``start``: a MIP start
-    by variable name (``"size[pv]"``, ``"heat_pump__on[17]"``, ...), e.g. a known design
-    and its operation plan."""
+    by variable name (``"size[pv]"``, ``"installed[pv]"``, ...); with ``schedule`` (the
+    hourly plan of that design, ``design.results.schedule_frame``) the start also holds
+    every flow, level and on/off value of the plan, so the solver completes it with an LP."""
     t0 = time.perf_counter()
     options = options or SolveOptions()
     m, provider, year = build_design_milp(case, weight, horizon, fixed)
     solver = PersistentSolver(m, options)
-    if start:
-        solver.set_start(_by_name(m, start))
+    values = _by_name(m, start or {})
+    if schedule is not None:
+        values.update(_plan_values(m, schedule))
+    if len(values):
+        solver.set_start(values)
     res = solver.solve()
     space = DesignSpace.from_case(case)
     return _result(case, space, m, provider, year, weight, res, time.perf_counter() - t0)
@@ -285,6 +291,19 @@ def _by_name(m: pyo.ConcreteModel, values: dict[str, float]) -> ComponentMap:
         var = m.find_component(name)
         if var is not None:
             out[var] = value
+    return out
+
+
+def _plan_values(m: pyo.ConcreteModel, schedule: pd.DataFrame) -> ComponentMap:
+    """Values of the model's hourly variables from a schedule (columns of unit factor)."""
+    out = ComponentMap()
+    for name, col in m._columns.items():
+        if name not in schedule or not isinstance(col.factor, float) or col.factor != 1.0:
+            continue
+        series = schedule[name]
+        for t in m.T:
+            if t in series.index:
+                out[col.var[t]] = float(series.loc[t])
     return out
 
 

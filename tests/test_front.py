@@ -283,3 +283,17 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path):
     front = pd.read_csv(out / "pareto.csv")
     assert {"lower_bound", "upper_bound", "gap", "hours"} <= set(front.columns)
     assert (front["lower_bound"] <= front["upper_bound"] + 1e-6).all()
+
+
+def test_design_milp_reference_starts_from_a_known_plan(small_case):
+    """MIP-started from a design and its plan, the design MILP under a short limit is
+    feasible and no worse than that start (its objective carries the tie-break term)."""
+    from design.bench.front import milp_reference
+
+    op = OperationSettings(method="direct", horizon=HOURS, solve=EXACT)
+    design = small_case.design()
+    row = milp_reference(small_case, 0.5, design, op, 20.0)
+    assert row["feasible"] and row["source"] == "design MILP"
+    assert row["objective"] <= row["start_objective"] * (1 + 1e-6) + 1e-6
+    exact = solve_design_milp(small_case, 0.5, HOURS, EXACT)
+    assert row["bound"] <= exact.objective * (1 + 1e-6) + 1e-6
