@@ -245,6 +245,16 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
     again = bench_front(small_case, bench, None, out, results, reuse=True,
                         progress=lambda m: None)
     assert again["metrics"]["epsilon"] == pytest.approx(m["epsilon"])
+    # the design MILP's designs join a reference set built before
+    with_milp = FrontBench(typical_periods=1, screen_periods=1, milp_weights=2,
+                           time_per_weight=10.0, operation=op)
+    bench_front(small_case, with_milp, SerialExecutor(small_case, op), out, results,
+                reuse=True, progress=lambda m: None)
+    table = pd.read_csv(out / "reference-all.csv")
+    milp = table[table["source"] == "design MILP"]
+    assert sorted(milp["W"]) == [0.0, 1.0]
+    assert (milp["objective"] <= milp["start_objective"] * (1 + 1e-6) + 1e-6).all()
+    assert (table["source"] != "design MILP").sum() >= 2  # the earlier points are kept
 
 
 def test_summary_says_where_hydrogen_enters():

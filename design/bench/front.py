@@ -137,9 +137,9 @@ def spread_pick(table: pd.DataFrame, limit: int) -> pd.DataFrame:
 
 
 def reference_set(case: Case, bench: FrontBench, executor, out: Path,
-                  known: list[Evaluation] | None = None, progress=print) -> pd.DataFrame:
-    """Full-year reference points (one row each, with its source); writes
-    ``reference-all.csv`` and ``reference.csv`` (the non-dominated ones)."""
+                  progress=print) -> pd.DataFrame:
+    """Full-year reference points of the seeds and the screened simple designs, one row
+    each with its ``source`` (the design MILP's rows come from :func:`add_milp_rows`)."""
     out.mkdir(parents=True, exist_ok=True)
     space = DesignSpace.from_case(case)
     hours = bench.operation.horizon
@@ -172,25 +172,47 @@ def reference_set(case: Case, bench: FrontBench, executor, out: Path,
     for (_c, source), e in zip(todo, done, strict=True):
         if e is not None and e.ok:
             rows.append({**e.row(), "source": source})
-    if bench.milp_weights:
-        pool = [*(known or []), *(e for e in done if e is not None and e.ok)]
-        jobs = []
-        for w in weight_grid(bench.milp_weights):
-            best = _best_known(pool, w)
-            if best is not None:
-                jobs.append((w, best.design, bench.operation, bench.time_per_weight))
-        progress(f"full-year design MILP for {len(jobs)} weights, {bench.time_per_weight:.0f}"
-                 " s each, MIP-started from the best known design and its plan")
-        for row in executor.call(milp_reference, jobs):
-            progress(f"design MILP W={row['W']}: {row['status']}, gap {row['gap']}, "
-                     f"started at {row['start_objective']}, found {row['objective']}")
-            if row["feasible"]:
-                rows.append(row)
-    table = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def add_milp_rows(case: Case, bench: FrontBench, executor, table: pd.DataFrame,
+                  known: list[Evaluation], progress=print) -> pd.DataFrame:
+    """``table`` with the full-year design MILP's designs of ``bench.milp_weights``
+    weights (replacing earlier MILP rows of the same weights), each MIP-started from the
+    best known design for its weight (``known`` and the table's rows)."""
+    space = DesignSpace.from_case(case)
+    pool = list(known)
+    for _, r in table.iterrows():
+        pool.append(Evaluation({n: float(r[n]) for n in space.names} | space.fixed,
+                               float(r["W"]), ok=True,
+                               annual_total_cost=float(r["annual_total_cost"]),
+                               autonomy=float(r["autonomy"])))
+    jobs = []
+    for w in weight_grid(bench.milp_weights):
+        best = _best_known(pool, w)
+        if best is not None:
+            jobs.append((w, best.design, bench.operation, bench.time_per_weight))
+    progress(f"full-year design MILP for {len(jobs)} weights, {bench.time_per_weight:.0f} s "
+             "each, MIP-started from the best known design and its plan")
+    rows = []
+    for row in executor.call(milp_reference, jobs):
+        progress(f"design MILP W={row['W']}: {row['status']}, gap {row['gap']}, "
+                 f"started at {row['start_objective']}, found {row['objective']}")
+        if row["feasible"]:
+            rows.append(row)
+    if "source" in table:
+        weights = [j[0] for j in jobs]
+        table = table[~((table["source"] == "design MILP") & table["W"].isin(weights))]
+    return pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+
+
+def write_reference(table: pd.DataFrame, out: Path) -> pd.DataFrame:
+    """``reference-all.csv`` and ``reference.csv`` (its non-dominated rows, returned)."""
     table.to_csv(out / "reference-all.csv", index=False)
     F = table[["annual_total_cost", "autonomy"]].to_numpy(dtype=float)
     nd = table.iloc[NonDominatedSorting().do(F, only_non_dominated_front=True)]
-    nd.sort_values("annual_total_cost").to_csv(out / "reference.csv", index=False)
+    nd = nd.sort_values("annual_total_cost")
+    nd.to_csv(out / "reference.csv", index=False)
     return nd
 
 
@@ -278,14 +300,17 @@ def bench_front(case: Case, bench: FrontBench, executor, out: Path,
                                     float(r["W"]), ok=True,
                                     annual_total_cost=float(r["annual_total_cost"]),
                                     autonomy=float(r["autonomy"])))
-    if reuse and (out / "reference.csv").exists():
-        reference = pd.read_csv(out / "reference.csv")
-        progress(f"reference set read back from {out / 'reference.csv'}")
+    t0 = time.perf_counter()
+    if reuse and (out / "reference-all.csv").exists():
+        table = pd.read_csv(out / "reference-all.csv")
+        progress(f"reference set read back from {out / 'reference-all.csv'}")
     else:
-        t0 = time.perf_counter()
-        reference = reference_set(case, bench, executor, out, known, progress)
-        progress(f"reference set: {len(reference)} non-dominated full-year points "
-                 f"({time.perf_counter() - t0:.0f} s)")
+        table = reference_set(case, bench, executor, out, progress)
+    if bench.milp_weights:
+        table = add_milp_rows(case, bench, executor, table, known, progress)
+    reference = write_reference(table, out)
+    progress(f"reference set: {len(reference)} non-dominated of {len(table)} full-year "
+             f"points ({time.perf_counter() - t0:.0f} s)")
     result = {"reference": reference}
     if front is not None:
         metrics = judge(front, reference) | {"front": str(front_dir)}
