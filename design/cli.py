@@ -83,6 +83,29 @@ def cmd_operate(args: argparse.Namespace) -> int:
     return 0 if r.status in ("optimal", "feasible") else 2
 
 
+def _check_run_settings(args: argparse.Namespace, case: Case) -> None:
+    """Run settings are checked before anything is solved; messages name the flag."""
+    if args.horizon is not None and not 1 <= args.horizon <= case.hours:
+        raise ValueError(f"--horizon must be between 1 and the case's {case.hours} h, "
+                         f"not {args.horizon}")
+    if not 0 < args.gap < 1:
+        raise ValueError(f"--gap must be in (0, 1), not {args.gap}")
+    for flag, value in (("--time-limit", args.time_limit),
+                        ("--seed-time-limit", args.seed_time_limit),
+                        ("--polish-time-limit", args.polish_time_limit),
+                        ("--time-budget", args.time_budget)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{flag} must be positive seconds, not {value}")
+    if not 0 <= args.polish_gap < 1:
+        raise ValueError(f"--polish-gap must be in [0, 1), not {args.polish_gap}")
+    if args.typical_periods < 0:
+        raise ValueError(f"--typical-periods must be >= 0, not {args.typical_periods}")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, not {args.workers}")
+    if args.interval < 1:
+        raise ValueError(f"--interval must be >= 1 hour, not {args.interval}")
+
+
 def cmd_design(args: argparse.Namespace) -> int:
     """NSGA-II over capacities and W; writes the results folder."""
     from dataclasses import asdict
@@ -111,27 +134,28 @@ def cmd_design(args: argparse.Namespace) -> int:
     )
     out = Path(args.out or f"results/design-{case.name}")
     hours = args.horizon or case.hours
-    if args.time_budget is not None and not args.time_budget > 0:
-        raise ValueError(f"--time-budget must be positive seconds, not {args.time_budget}")
+    _check_run_settings(args, case)
     budget = "" if args.time_budget is None else f", budget {args.time_budget:.0f} s"
     print(f"lcen design: case {case.name}, {hours} h, method {args.method}, pop {args.pop}, "
           f"{args.generations} generations, seed {args.seed}, executor {args.executor}"
           f"{budget}")
     executor = make_executor(args.executor, case, op, args.retries, args.workers, args.address,
                              longest_first=args.order == "longest-first")
+    def record(state) -> dict:
+        return {"case": case.name, "executor": args.executor, "workers": args.workers,
+                "order": args.order, "time_budget": args.time_budget,
+                "stopped": state.stopped, "seconds": state.seconds,
+                "component_kinds": {c.name: c.kind for c in case.spec.components},
+                **asdict(settings)}
+
     try:
         state = run_search(case, settings, executor, out, resume=args.resume,
                            progress=lambda m: print(f"  {m}", flush=True),
-                           time_budget=args.time_budget)
+                           time_budget=args.time_budget,
+                           on_generation=lambda st: write_results(out, st, record(st)))
     finally:
         executor.close()
-    write_results(out, state, {"case": case.name, "executor": args.executor,
-                               "workers": args.workers, "order": args.order,
-                               "time_budget": args.time_budget, "stopped": state.stopped,
-                               "seconds": state.seconds,
-                               "component_kinds": {c.name: c.kind
-                                                   for c in case.spec.components},
-                               **asdict(settings)})
+    write_results(out, state, record(state))
     print(f"  {len(state.front())} non-dominated designs of {len(state.cache)} evaluated; "
           f"wrote {out}/ (pareto.csv, evaluations.parquet, history.csv, figures, summary.md)")
     return 0

@@ -118,6 +118,8 @@ class RayExecutor:
     ) -> None:
         import ray
 
+        if workers is not None and workers < 1:
+            raise ValueError(f"--workers must be >= 1, not {workers}")
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")
         self.ray = ray
         self.owns_cluster = False

@@ -216,6 +216,7 @@ def run_search(
     progress=print,
     stop_after: int | None = None,
     time_budget: float | None = None,
+    on_generation=None,
 ) -> SearchState:
     """Run (or resume) NSGA-II; checkpoint after every generation into ``out``.
 
@@ -225,6 +226,8 @@ def run_search(
     are stopped (Ray) and not recorded, and ``state.stopped`` says why the run ended.
     The candidates evaluated in an unfinished generation stay in the cache and the
     checkpoint, so ``resume`` continues that generation without evaluating them again.
+    ``on_generation(state)`` is called after every checkpoint (e.g. to write the results
+    folder, so an interrupted run leaves a readable one).
     """
     out.mkdir(parents=True, exist_ok=True)
     space = DesignSpace.from_case(case)
@@ -327,6 +330,8 @@ def run_search(
         state.history.append(row)
         state.rng_state = np.random.get_state()
         _save(state, out)
+        if on_generation is not None:
+            on_generation(state)
         progress(
             f"gen {row['generation']:3d}  evals {row['evaluations']:3d}  failed {failures}  "
             f"front {row['front_size']:3d}  best cost {_f(row['best_cost'])}  "

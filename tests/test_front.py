@@ -307,3 +307,30 @@ def test_design_milp_reference_starts_from_a_known_plan(small_case):
     assert row["objective"] <= row["start_objective"] * (1 + 1e-6) + 1e-6
     exact = solve_design_milp(small_case, 0.5, HOURS, EXACT)
     assert row["bound"] <= exact.objective * (1 + 1e-6) + 1e-6
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--horizon", "0"], "--horizon must be between 1"),
+    (["--workers", "0"], "--workers must be >= 1"),
+    (["--gap", "0"], "--gap must be in"),
+    (["--time-budget", "-5"], "--time-budget must be positive"),
+])
+def test_bad_run_settings_are_refused_before_solving(tmp_path, capsys, flags, message):
+    from design.cli import main
+
+    out = tmp_path / "run"
+    rc = main(["design", "small", "--executor", "serial", "--out", str(out), *flags])
+    assert rc != 0
+    assert message in capsys.readouterr().err
+    assert not out.exists()  # nothing was solved or written
+
+
+def test_results_are_written_after_every_generation(small_case, tmp_path):
+    op = OperationSettings(method="direct", horizon=6, solve=EXACT)
+    settings = SearchSettings(pop=3, generations=2, seed=1, operation=op,
+                              seeding=SeedSettings(typical_periods=0))
+    seen = []
+    run_search(small_case, settings, SerialExecutor(small_case, op), tmp_path,
+               progress=lambda m: None,
+               on_generation=lambda st: seen.append((st.generation, len(st.front()))))
+    assert [g for g, _ in seen] == [1, 2] and all(n >= 1 for _, n in seen)
