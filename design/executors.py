@@ -24,10 +24,12 @@ def _single_thread(settings: OperationSettings) -> OperationSettings:
 def evaluate_with_retries(
     case: Case, candidate: Candidate, settings: OperationSettings, retries: int
 ) -> Evaluation:
-    """Evaluate; a failed evaluation is tried again up to ``retries`` times."""
+    """Evaluate; an evaluation that failed with an exception is tried again up to
+    ``retries`` times. One that ended without a plan within its limits (the solver said
+    so: ``status`` is set) is not: the same solve would end the same way."""
     result = evaluate(case, candidate, settings)
     attempt = 1
-    while not result.ok and attempt <= retries:
+    while not result.ok and result.status is None and attempt <= retries:
         attempt += 1
         result = evaluate(case, candidate, settings)
     return replace(result, attempts=attempt)

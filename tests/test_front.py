@@ -334,3 +334,25 @@ def test_results_are_written_after_every_generation(small_case, tmp_path):
                progress=lambda m: None,
                on_generation=lambda st: seen.append((st.generation, len(st.front()))))
     assert [g for g, _ in seen] == [1, 2] and all(n >= 1 for _, n in seen)
+
+
+def test_a_candidate_without_a_plan_is_not_solved_again(small_case, monkeypatch):
+    """"No plan within the limits" is the solver's answer, not a crash: no retry."""
+    import design.evaluate as evaluate_module
+    from design.evaluate import Candidate
+    from design.executors import evaluate_with_retries
+
+    real = evaluate_module.operate
+    calls = {"n": 0}
+
+    def no_plan(case, design, settings, progress=None):
+        calls["n"] += 1
+        out = real(case, design, settings, progress)
+        out.parts = None
+        return out
+
+    monkeypatch.setattr(evaluate_module, "operate", no_plan)
+    op = OperationSettings(method="direct", horizon=6, solve=EXACT)
+    e = evaluate_with_retries(small_case, Candidate(small_case.design(), 0.5), op, retries=2)
+    assert not e.ok and e.status is not None and "no operation plan" in e.error
+    assert e.attempts == 1 and calls["n"] == 1
