@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from design.case import CAPACITY_UNITS  # noqa: E402
 from design.evaluate import Evaluation  # noqa: E402
 
 PICKS = ("cost-weighted", "balanced", "autonomy-weighted")
@@ -118,6 +119,12 @@ def draw(out: Path) -> None:
     write_summary(out, evals, front, picks)
 
 
+def _with_unit(name: str, kinds: dict[str, str]) -> str:
+    """A capacity's name with its unit, e.g. ``pv [m2]`` (as given without a known kind)."""
+    unit = CAPACITY_UNITS.get(kinds.get(name, ""))
+    return f"{name} [{unit}]" if unit else name
+
+
 def _certified_slack(front: pd.DataFrame) -> np.ndarray:
     """Per front point, how much its weighted operation objective could still improve
     (upper minus lower bound, scaled to a year): no plan of that design at that W beats
@@ -163,6 +170,7 @@ def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
                  "designs.")
     settings = out / "settings.json"
     saved = json.loads(settings.read_text()) if settings.exists() else {}
+    kinds = saved.get("component_kinds") or {}
     stopped = saved.get("stopped")
     if stopped:
         lines.append(f"The search stopped: {stopped}.")
@@ -175,7 +183,6 @@ def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
         gaps = front["gap"]
         lines.append(f"Certified gaps on the front: at most {gaps.max():.2%} "
                      f"({int((gaps <= 0.01 + 1e-12).sum())} of {len(front)} within 1 %).")
-    kinds = saved.get("component_kinds") or {}
     note = hydrogen_note(front, kinds)
     if note:
         lines.append(note)
@@ -190,7 +197,7 @@ def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
                 ["C_op [EUR/a]", *(f"{v:,.0f}" for v in picks["c_op"])],
                 ["weight W", *(f"{v:.3f}" for v in picks["W"])],
                 ["certified gap", *("-" if pd.isna(v) else f"{v:.3%}" for v in picks["gap"])]]
-        rows += [[c, *(f"{v:g}" for v in picks[c])] for c in caps]
+        rows += [[_with_unit(c, kinds), *(f"{v:g}" for v in picks[c])] for c in caps]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
         lines += ["| " + " | ".join(r) + " |" for r in rows]

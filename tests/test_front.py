@@ -285,6 +285,7 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path):
     assert len(seeds) == 12 and seeds["feasible"].all()
     summary = (out / "summary.md").read_text()
     assert "seeding" in summary and "Certified gaps on the front" in summary
+    assert "battery [kWh]" in summary
     import json
 
     saved = json.loads((out / "settings.json").read_text())
