@@ -135,6 +135,8 @@ def _add_design_choice(
     m.capex = pyo.Expression(expr=capex)
 
 
+NO_CAP = 1e12
+
 LEVEL_LIMITS = {
     "battery": lambda c: (c.soc_min, c.soc_max),
     "mh_tank": lambda c: (c.level_min, 1.0),
@@ -186,6 +188,9 @@ def build_reduced_design_milp(
         float(counts[k]) * m.blocks[k].sales for k in range(len(blocks))))
     year = 8760.0 / periods.represented_hours
     m.objective = pyo.Objective(expr=m.W * m.capex + year * m.cost, sense=pyo.minimize)
+    # an epsilon constraint on the annual autonomy A (off while the cap is huge)
+    m.max_autonomy = pyo.Param(mutable=True, initialize=NO_CAP)
+    m.autonomy_cap = pyo.Constraint(expr=year * m.autonomy <= m.max_autonomy)
     m._blocks = blocks
     return m, provider, year
 
@@ -330,21 +335,27 @@ def _result(case: Case, space: DesignSpace, m: pyo.ConcreteModel, provider: Ener
 def reduced_sweep(
     case: Case, periods: TypicalPeriods, weights: tuple[float, ...],
     options: SolveOptions, deadline: float | None = None, progress=None,
+    caps: tuple[float | None, ...] | None = None,
 ) -> list[DesignMILPResult]:
     """Solve the reduced-horizon design MILP for each weight in turn on one persistent
     model: the first solve starts from the always-feasible empty design (every size that
-    may be 0 at 0; HiGHS completes the rest), each later one from the previous weight's
-    plan, which is feasible for every weight. Each solve is capped by ``options`` and by
+    may be 0 at 0; HiGHS completes the rest), each later one from the previous plan,
+    which is feasible for every weight. ``caps[i]`` (EUR/a, None = none) bounds the
+    annual autonomy A of weight i's design (an epsilon constraint: it finds designs
+    between those a weight alone finds). Each solve is capped by ``options`` and by
     ``deadline`` (``time.monotonic()``); weights not reached by then are left out."""
     if not weights:
         return []
+    caps = tuple(caps) if caps is not None else (None,) * len(weights)
+    if len(caps) != len(weights):
+        raise ValueError(f"{len(caps)} autonomy caps for {len(weights)} weights")
     space = DesignSpace.from_case(case)
     m, provider, year = build_reduced_design_milp(case, weights[0], periods)
     solver = PersistentSolver(m, options)
     start = ComponentMap((v[n], 0.0) for v in (m.size, m.installed)
                          for n in provider.sized if space.can_be_off(n))
     out = []
-    for w in weights:
+    for w, cap in zip(weights, caps, strict=True):
         t0 = time.perf_counter()
         limit = options.time_limit
         if deadline is not None:
@@ -355,6 +366,7 @@ def reduced_sweep(
         m.W.set_value(w)
         for k in m.blocks:
             m.blocks[k].W.set_value(w)
+        m.max_autonomy.set_value(NO_CAP if cap is None else cap)
         solver.set_start(start)
         res = solver.solve(time_limit=limit)
         r = _result(case, space, m, provider, year, w, res, time.perf_counter() - t0)

@@ -37,14 +37,17 @@ FAILED = 1e12
 CHECKPOINT = "checkpoint.pkl"
 
 
-SEED_WEIGHTS = (1.0, 0.8, 0.6, 0.5, 0.4, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02, 0.0)
+SEED_WEIGHTS = (1.0, 0.8, 0.65, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02,
+                0.0)
 
 
 @dataclass(frozen=True)
 class SeedSettings:
     """Multi-fidelity seeding: the design MILP on ``typical_periods`` typical periods of
     ``period_length`` hours (storage chained over the year), solved for each of
-    ``weights``; its designs (with their W) join the first population. The weights are
+    ``weights``, then ``epsilon_seeds`` times more with a cap on A halfway across the widest
+    gaps between the weights' designs (epsilon constraints find designs a weighted sum
+    alone misses); its designs (with their W) join the first population. The weights are
     dealt out into ``chains`` chains (every other weight), each solved in turn on its own
     persistent model and warm-started from its previous weight; chains run in parallel on
     Ray and one after the other in the serial executor, with the same result (HiGHS on one
@@ -56,6 +59,7 @@ class SeedSettings:
     time_limit: float = 30.0
     gap: float = 0.005
     chains: int = 2
+    epsilon_seeds: int = 4
 
     def __post_init__(self) -> None:
         if self.chains < 1:
@@ -360,26 +364,59 @@ def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline:
     options = SolveOptions(solver="highs", time_limit=seeding.time_limit, gap=seeding.gap,
                            threads=1)
     weights = tuple(seeding.weights)
-    left = None if deadline is None else deadline - time.monotonic()
-    parts = [(periods, weights[i::chains], options, left) for i in range(chains)]
-    results = [r for chain in executor.call(seed_chain, parts) for r in chain]
-    rows = []
-    for r in sorted(results, key=lambda r: weights.index(r["W"])):
-        rows.append(r)
-        progress(f"seed W {r['W']:.2f}: {r['status']}, reduced cost "
+
+    def run(weights: tuple[float, ...], caps: tuple[float | None, ...]) -> list[dict]:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left < 1.0:
+            return []
+        n = max(1, min(chains, len(weights)))
+        parts = [(periods, weights[i::n], options, left, caps[i::n]) for i in range(n)]
+        return [r for chain in executor.call(seed_chain, parts) for r in chain]
+
+    rows = sorted(run(weights, (None,) * len(weights)), key=lambda r: weights.index(r["W"]))
+    targets = epsilon_targets(rows, seeding.epsilon_seeds)
+    if targets:
+        rows += run(tuple(w for w, _ in targets), tuple(cap for _, cap in targets))
+    for r in rows:
+        cap = "" if r["autonomy_cap"] is None else f", A <= {_f(r['autonomy_cap'])}"
+        progress(f"seed W {r['W']:.2f}{cap}: {r['status']}, reduced cost "
                  f"{_f(r['reduced_annual_total_cost'])}, A {_f(r['reduced_autonomy'])} "
                  f"({r['seconds']:.1f} s)")
     return rows
 
 
+def epsilon_targets(rows: list[dict], n: int) -> list[tuple[float, float]]:
+    """The ``n`` widest gaps between neighbouring non-dominated seeds (reduced objectives,
+    each scaled to its range): per gap, the W of its more autonomous end and an A cap
+    halfway across it."""
+    pts = sorted((r["reduced_annual_total_cost"], r["reduced_autonomy"], r["W"])
+                 for r in rows if r["feasible"])
+    front = []
+    for cost, a, w in pts:
+        if not front or a < front[-1][1] - 1e-9:
+            front.append((cost, a, w))
+    if n < 1 or len(front) < 2:
+        return []
+    F = np.array([(c, a) for c, a, _ in front])
+    span = np.where(F.max(0) > F.min(0), F.max(0) - F.min(0), 1.0)
+    gaps = np.linalg.norm(np.diff(F / span, axis=0), axis=1)
+    out = []
+    for i in sorted(np.argsort(gaps)[::-1][:n]):
+        (_, a_hi, _), (_, a_lo, w_lo) = front[i], front[i + 1]
+        out.append((w_lo, 0.5 * (a_hi + a_lo)))
+    return out
+
+
 def seed_chain(case: Case, periods, weights: tuple[float, ...], options: SolveOptions,
-               left: float | None) -> list[dict]:
+               left: float | None, caps: tuple[float | None, ...]) -> list[dict]:
     """One chain of the seeding's reduced-horizon design MILPs, as plain rows; ``left``:
     seconds of the budget left when it was handed out (clocks differ between nodes)."""
     local = None if left is None else time.monotonic() + left
     rows = []
-    for r in reduced_sweep(case, periods, weights, options, local):
-        rows.append({"W": r.weight, "design": r.design, "feasible": r.feasible,
+    for r, cap in zip(reduced_sweep(case, periods, weights, options, local, caps=caps), caps,
+                      strict=False):
+        rows.append({"W": r.weight, "autonomy_cap": cap, "design": r.design,
+                     "feasible": r.feasible,
                      "status": r.status, "gap": r.gap, "seconds": r.seconds,
                      "reduced_annual_total_cost": r.annual_total_cost,
                      "reduced_autonomy": r.autonomy})

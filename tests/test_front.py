@@ -282,7 +282,7 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path):
                "--out", str(out)])
     assert rc == 0
     seeds = pd.read_csv(out / "seeds.csv")
-    assert len(seeds) == 12 and seeds["feasible"].all()
+    assert len(seeds) >= 15 and seeds["feasible"].all()
     summary = (out / "summary.md").read_text()
     assert "seeding" in summary and "Certified gaps on the front" in summary
     assert "battery [kWh]" in summary
@@ -357,3 +357,24 @@ def test_a_candidate_without_a_plan_is_not_solved_again(small_case, monkeypatch)
     e = evaluate_with_retries(small_case, Candidate(small_case.design(), 0.5), op, retries=2)
     assert not e.ok and e.status is not None and "no operation plan" in e.error
     assert e.attempts == 1 and calls["n"] == 1
+
+
+def test_epsilon_targets_split_the_widest_gaps():
+    from design.search import epsilon_targets
+
+    rows = [{"feasible": True, "W": w, "reduced_annual_total_cost": c, "reduced_autonomy": a}
+            for w, c, a in ((1.0, 10.0, 100.0), (0.5, 11.0, 90.0), (0.2, 30.0, 20.0),
+                            (0.0, 31.0, 19.0), (0.1, 40.0, 50.0))]  # the last is dominated
+    assert epsilon_targets(rows, 1) == [(0.2, 55.0)]  # halfway between A 90 and A 20
+    assert len(epsilon_targets(rows, 5)) == 3  # three gaps between four front points
+    assert epsilon_targets(rows[:1], 2) == []
+
+
+def test_autonomy_cap_holds_in_the_reduced_milp(small_case):
+    periods = typical_periods(small_case, 2, 24)
+    free, capped = reduced_sweep(small_case, periods, (1.0, 1.0), EXACT, caps=(None, 0.0))
+    assert free.feasible and capped.feasible is not None
+    cap = 0.5 * free.autonomy
+    (r,) = reduced_sweep(small_case, periods, (1.0,), EXACT, caps=(cap,))
+    assert r.feasible and r.autonomy <= cap * (1 + 1e-6) + 1e-6
+    assert r.annual_total_cost >= free.annual_total_cost - 1e-6  # the cap costs something
