@@ -387,8 +387,9 @@ def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline:
 
 def epsilon_targets(rows: list[dict], n: int) -> list[tuple[float, float]]:
     """The ``n`` widest gaps between neighbouring non-dominated seeds (reduced objectives,
-    each scaled to its range): per gap, the W of its more autonomous end and an A cap
-    halfway across it."""
+    each scaled to its range): per gap, the W of its cheaper end and an A cap halfway
+    across it. At that W the cap binds (the weight alone chose the cheaper end), so the
+    design MILP must find a design between the two ends."""
     pts = sorted((r["reduced_annual_total_cost"], r["reduced_autonomy"], r["W"])
                  for r in rows if r["feasible"])
     front = []
@@ -402,8 +403,8 @@ def epsilon_targets(rows: list[dict], n: int) -> list[tuple[float, float]]:
     gaps = np.linalg.norm(np.diff(F / span, axis=0), axis=1)
     out = []
     for i in sorted(np.argsort(gaps)[::-1][:n]):
-        (_, a_hi, _), (_, a_lo, w_lo) = front[i], front[i + 1]
-        out.append((w_lo, 0.5 * (a_hi + a_lo)))
+        (_, a_hi, w_hi), (_, a_lo, _) = front[i], front[i + 1]
+        out.append((w_hi, 0.5 * (a_hi + a_lo)))
     return out
 
 

@@ -365,7 +365,7 @@ def test_epsilon_targets_split_the_widest_gaps():
     rows = [{"feasible": True, "W": w, "reduced_annual_total_cost": c, "reduced_autonomy": a}
             for w, c, a in ((1.0, 10.0, 100.0), (0.5, 11.0, 90.0), (0.2, 30.0, 20.0),
                             (0.0, 31.0, 19.0), (0.1, 40.0, 50.0))]  # the last is dominated
-    assert epsilon_targets(rows, 1) == [(0.2, 55.0)]  # halfway between A 90 and A 20
+    assert epsilon_targets(rows, 1) == [(0.5, 55.0)]  # halfway between A 90 and A 20
     assert len(epsilon_targets(rows, 5)) == 3  # three gaps between four front points
     assert epsilon_targets(rows[:1], 2) == []
 
