@@ -293,7 +293,8 @@ def run_search(
         for c, e in zip(todo.values(), done, strict=True):
             if e is not None:
                 state.cache[c.key] = e
-                state.records.append({**e.row(), "generation": state.generation + 1})
+                state.records.append({**e.row(), "generation": state.generation + 1,
+                                      "phase": "search"})
         if any(e is None for e in done):
             # the budget ended inside this generation: keep what was evaluated, leave the
             # algorithm where it was, so a resume asks for the same generation again
@@ -453,7 +454,8 @@ def polish_front(state: SearchState, settings: SearchSettings, executor,
                 continue  # cut short by the budget with a looser certificate: keep the old
             count += 1
             state.cache[_key(old)] = new
-            state.records.append({**new.row(), "generation": "polish"})
+            state.records.append({**new.row(), "generation": state.generation,
+                                  "phase": "polish"})
     left = sum(1 for e in state.front() if e.gap is None or e.gap > gap)
     progress(f"polish: {count} solved again; {len(state.front())} on the front, "
              f"{left} above {gap:.1%}")
