@@ -191,7 +191,6 @@ def build_reduced_design_milp(
     # an epsilon constraint on the annual autonomy A (off while the cap is huge)
     m.max_autonomy = pyo.Param(mutable=True, initialize=NO_CAP)
     m.autonomy_cap = pyo.Constraint(expr=year * m.autonomy <= m.max_autonomy)
-    m._blocks = blocks
     return m, provider, year
 
 

@@ -180,13 +180,7 @@ def add_milp_rows(case: Case, bench: FrontBench, executor, table: pd.DataFrame,
     """``table`` with the full-year design MILP's designs of ``bench.milp_weights``
     weights (replacing earlier MILP rows of the same weights), each MIP-started from the
     best known design for its weight (``known`` and the table's rows)."""
-    space = DesignSpace.from_case(case)
-    pool = list(known)
-    for _, r in table.iterrows():
-        pool.append(Evaluation({n: float(r[n]) for n in space.names} | space.fixed,
-                               float(r["W"]), ok=True,
-                               annual_total_cost=float(r["annual_total_cost"]),
-                               autonomy=float(r["autonomy"])))
+    pool = [*known, *as_evaluations(table, DesignSpace.from_case(case))]
     jobs = []
     for w in weight_grid(bench.milp_weights):
         best = _best_known(pool, w)
@@ -204,6 +198,14 @@ def add_milp_rows(case: Case, bench: FrontBench, executor, table: pd.DataFrame,
         weights = [j[0] for j in jobs]
         table = table[~((table["source"] == "design MILP") & table["W"].isin(weights))]
     return pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
+
+
+def as_evaluations(table: pd.DataFrame, space: DesignSpace) -> list[Evaluation]:
+    """Rows of a table of designs (capacities, W, objectives) as evaluations."""
+    return [Evaluation({n: float(r[n]) for n in space.names} | space.fixed, float(r["W"]),
+                       ok=True, annual_total_cost=float(r["annual_total_cost"]),
+                       autonomy=float(r["autonomy"]))
+            for _, r in table.iterrows()]
 
 
 def write_reference(table: pd.DataFrame, out: Path) -> pd.DataFrame:
@@ -294,12 +296,7 @@ def bench_front(case: Case, bench: FrontBench, executor, out: Path,
     front = None
     if front_dir is not None:
         front = pd.read_csv(front_dir / "pareto.csv")
-        space = DesignSpace.from_case(case)
-        for _, r in front.iterrows():
-            known.append(Evaluation({n: float(r[n]) for n in space.names} | space.fixed,
-                                    float(r["W"]), ok=True,
-                                    annual_total_cost=float(r["annual_total_cost"]),
-                                    autonomy=float(r["autonomy"])))
+        known = as_evaluations(front, DesignSpace.from_case(case))
     t0 = time.perf_counter()
     if reuse and (out / "reference-all.csv").exists():
         table = pd.read_csv(out / "reference-all.csv")
