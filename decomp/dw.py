@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from decomp.certificate import FEASIBLE, NO_PLAN, certified_status
 from decomp.columns import Column, ColumnPool
 from decomp.horizon import interval_cuts
 from decomp.linking import Linking
@@ -93,17 +94,19 @@ class LPRelaxation:
 
 
 def lp_prices(repairer: Repairer, linking: Linking) -> LPRelaxation:
-    """LP relaxation of the horizon (the repairer's glued model with integers relaxed):
-    its optimum, duals on the linking rows and the relaxed binaries' values (in interval,
-    hour order). Integer domains are restored afterwards."""
+    """LP relaxation of the horizon (the repairer's glued model with integers relaxed, each
+    variable within its own declared bounds): its optimum, duals on the linking rows and
+    the relaxed integers' values (in interval, hour order). Domains are restored
+    afterwards."""
     glued = repairer.glued
-    saved = [(v, v.domain) for v in glued.model.component_data_objects(pyo.Var)
-             if v.is_integer()]
-    for v, _ in saved:
-        v.domain = pyo.UnitInterval if v.is_binary() else pyo.Reals
-    for v in repairer.vars:
-        v.setlb(0)
-        v.setub(1)
+    saved = [(v, v.domain, v.lower, v.upper)
+             for v in glued.model.component_data_objects(pyo.Var) if v.is_integer()]
+    repairer.restore_bounds()
+    for v, _, _, _ in saved:
+        lo, up = v.bounds  # the domain's bounds as well as the declared ones
+        v.domain = pyo.Reals
+        v.setlb(lo)
+        v.setub(up)
     try:
         res = repairer.solver.solve()
         if res.status != "optimal":
@@ -114,8 +117,10 @@ def lp_prices(repairer: Repairer, linking: Linking) -> LPRelaxation:
         y = np.array([duals[c] for c in cons], dtype=float)
         values = np.array([pyo.value(v) for v in repairer.vars], dtype=float)
     finally:
-        for v, domain in saved:
+        for v, domain, lo, up in saved:
             v.domain = domain
+            v.setlb(lo)
+            v.setub(up)
     return LPRelaxation(float(res.objective), y, values)
 
 
@@ -347,11 +352,12 @@ def solve_dw(
                 break
         pricer.close()
         best.restore()
+        ub = best.ub if math.isfinite(best.ub) else None
+        if best.snapshot is not None:
+            repairer.check(ub)
     seconds = time.perf_counter() - t0
-    ub = best.ub if math.isfinite(best.ub) else None
     gap = relative_gap(ub, best_lb)
-    status = "no_solution" if best.snapshot is None else (
-        "optimal" if gap is not None and gap <= s.gap else "feasible")
+    status = certified_status(best.snapshot is not None, gap, s.gap)
     return MethodResult(
         method="dw",
         status=status,
@@ -464,11 +470,13 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
         columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap,
                                   guide=lp.binaries)
         rep = repairer.repair(columns, [a for a, _ in cuts], 0, s.repair_gap)
+        ub = rep.solve.objective
+        if rep.solve.has_solution:
+            repairer.check(ub)
     seconds = time.perf_counter() - t0
-    ub = rep.solve.objective
     return MethodResult(
         method="rolling",
-        status="feasible" if rep.solve.has_solution else "no_solution",
+        status=FEASIBLE if rep.solve.has_solution else NO_PLAN,
         objective=ub,
         bound=lp_bound,
         gap=relative_gap(ub, lp_bound),

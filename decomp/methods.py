@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from decomp.certificate import OPTIMAL, certified_status
 from decomp.horizon import build_horizon
 from decomp.memory import PeakMemory
 from decomp.provider import IntervalModel, IntervalProvider
@@ -50,13 +51,18 @@ def solve_direct(
         solver = PersistentSolver(plan.model, options)
         t1 = time.perf_counter()
         res = solver.solve()
+        if res.has_solution and solver.name == "highs":
+            solver.check_plan().require(res.objective, what=f"the {method} plan")
         t2 = time.perf_counter()
     gap = res.gap
+    status = res.status
     if relax:
-        gap = None if res.status != "optimal" else 0.0
+        gap = None if res.status != OPTIMAL else 0.0
+    elif res.has_solution:
+        status = certified_status(True, gap, options.gap)
     return MethodResult(
         method=method,
-        status=res.status,
+        status=status,
         objective=res.objective,
         bound=res.bound,
         gap=gap,

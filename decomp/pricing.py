@@ -87,12 +87,12 @@ class IntervalSolver:
         self._saved.clear()
 
     def fix_integral(self, values: np.ndarray) -> None:
-        """Fix the binaries whose guide value is integral (0 or 1); leave the rest free."""
+        """Fix the integer variables whose guide value is integral (within 1e-6, and
+        inside their own bounds); leave the rest free."""
         for v, val in zip(self.bin_vars, values, strict=True):
-            if val < 1e-6:
-                self._set_bounds(v, 0, 0)
-            elif val > 1 - 1e-6:
-                self._set_bounds(v, 1, 1)
+            if abs(val - round(val)) < 1e-6:
+                value = _clip(v, val)
+                self._set_bounds(v, value, value)
 
     def release_binaries(self) -> None:
         """Undo :meth:`fix_integral` (state bounds stay as they are)."""

@@ -15,8 +15,10 @@ class IntervalModel:
     ``entry[name]`` is the state just before ``start`` and ``exit[name]`` the state after
     ``stop - 1``; the same name at consecutive boundaries denotes the same physical state,
     which is what lets the engine glue intervals together. ``binaries[t]`` lists the
-    integer variables of step ``t`` (used to fix a plan away from boundaries). The model
-    carries no objective: the engine adds one (the cost, or a priced cost).
+    integer variables of step ``t``, binary or general (e.g. 0-2 units), each with its
+    own bounds, which the engine keeps (a binary held at 0 by its bounds stays at 0); they
+    are what a repair fixes away from boundaries. The model carries no objective: the
+    engine adds one (the cost, or a priced cost).
     """
 
     start: int

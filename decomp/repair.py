@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
+from decomp.certificate import PlanCheck
 from decomp.columns import Column
 from decomp.horizon import build_glued
 from decomp.provider import IntervalModel, IntervalProvider
@@ -38,6 +39,15 @@ class Repairer:
         self.plan: IntervalModel = self.glued.as_interval_model()
         ims = self.glued.intervals
         self.vars = [v for im in ims for t in sorted(im.binaries) for v in im.binaries[t]]
+        continuous = [v.name for v in self.vars if not v.is_integer()]
+        if continuous:
+            raise ValueError(f"IntervalModel.binaries must list integer variables only; "
+                             f"{len(continuous)} are continuous, e.g. {continuous[0]}")
+        # each integer variable's own bounds, as its provider declared them: restored when
+        # it is freed, never replaced by [0, 1]
+        self.bounds = [(v.lower, v.upper) for v in self.vars]
+        self.lower = np.array([_value(v.lb, -np.inf) for v in self.vars])
+        self.upper = np.array([_value(v.ub, np.inf) for v in self.vars])
         self.var_hour = np.array([t for im in ims for t in sorted(im.binaries)
                                   for _ in im.binaries[t]])
         self.solver = PersistentSolver(self.plan.model, options, fast_updates=True)
@@ -89,12 +99,32 @@ class Repairer:
         t0 = time.perf_counter()
         if len(values) != len(self.vars):
             raise ValueError(f"{len(values)} binary values given, horizon has {len(self.vars)}")
-        for v, val, f in zip(self.vars, values, free, strict=True):
+        fixed = np.clip(np.round(values), self.lower, self.upper)
+        for v, (lo, up), val, f in zip(self.vars, self.bounds, fixed, free, strict=True):
             if f:
-                v.setlb(0)
-                v.setub(1)
+                v.setlb(lo)
+                v.setub(up)
             else:
-                v.setlb(float(round(val)))
-                v.setub(float(round(val)))
+                v.setlb(float(val))
+                v.setub(float(val))
         res = self.solver.solve(gap=gap, time_limit=time_limit)
         return RepairResult(res, window, int(free.sum()), time.perf_counter() - t0)
+
+    def restore_bounds(self) -> None:
+        """Give every integer variable its declared bounds back (after repairs fixed them)."""
+        for v, (lo, up) in zip(self.vars, self.bounds, strict=True):
+            v.setlb(lo)
+            v.setub(up)
+
+    def check(self, claimed: float | None) -> PlanCheck:
+        """Check the plan now in the model against the whole glued horizon with every
+        variable's declared bounds; raises :class:`~decomp.certificate.CertificateError`
+        when a row, a bound or integrality is violated or its cost is not ``claimed``."""
+        self.restore_bounds()
+        result = self.solver.check_plan()
+        result.require(claimed, what="the final plan")
+        return result
+
+
+def _value(x, default: float) -> float:
+    return default if x is None else float(x)

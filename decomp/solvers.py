@@ -17,6 +17,18 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.base import Availability
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
+from decomp.certificate import (
+    GAP_MET,
+    NO_PLAN,
+    OPTIMAL,
+    OPTIMAL_GAP,
+    WITH_PLAN,
+    PlanCheck,
+    relative_gap,
+)
+
+__all__ = ["PersistentSolver", "SolveOptions", "SolveResult", "SolverError", "relative_gap"]
+
 SolverName = Literal["auto", "highs", "gurobi"]
 LIMITED_LICENCE_SIZE = 2000
 
@@ -48,8 +60,9 @@ class SolveOptions:
 class SolveResult:
     """Normalised outcome of one solve.
 
-    ``status``: ``optimal`` (within the gap), ``feasible`` (stopped at a limit with a plan),
-    ``infeasible``, ``no_solution`` (stopped at a limit without a plan) or ``error``.
+    ``status``: ``optimal`` (proven within :data:`~decomp.certificate.OPTIMAL_GAP`),
+    ``gap met`` (the solver stopped at the requested, looser gap), ``feasible`` (stopped at
+    a limit with a plan), ``infeasible`` or ``no plan`` (stopped at a limit without one).
     ``bound`` is a proven bound on the optimum (the objective itself for an optimal LP).
     """
 
@@ -64,16 +77,7 @@ class SolveResult:
     @property
     def has_solution(self) -> bool:
         """True when a plan was loaded into the model."""
-        return self.status in ("optimal", "feasible")
-
-
-def relative_gap(upper: float | None, lower: float | None) -> float | None:
-    """(upper - lower) / |upper|, 0 when both are 0, None when either is unknown."""
-    if upper is None or lower is None or not math.isfinite(upper) or not math.isfinite(lower):
-        return None
-    if upper == lower:
-        return 0.0
-    return max(0.0, upper - lower) / max(abs(upper), 1e-9)
+        return self.status in WITH_PLAN
 
 
 _PROBES: list = []
@@ -233,30 +237,101 @@ class PersistentSolver:
         has_plan = res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible)
         status = _STATUS.get(tc)
         if status is None:
-            status = "feasible" if has_plan else "no_solution"
-        if status == "optimal" and not has_plan:
-            status = "no_solution"
-        if has_plan and status in ("optimal", "feasible"):
+            status = "feasible" if has_plan else NO_PLAN
+        if status == OPTIMAL and not has_plan:
+            status = NO_PLAN
+        if has_plan and status in WITH_PLAN:
             res.solution_loader.load_vars()
         objective = res.incumbent_objective if has_plan else None
         bound = res.objective_bound
         if bound is not None and not math.isfinite(bound):
             bound = None
-        if status == "optimal" and bound is None:
+        if status == OPTIMAL and bound is None:
             bound = objective
+        gap = relative_gap(objective, bound) if has_plan else None
+        if status == OPTIMAL and gap is not None and gap > OPTIMAL_GAP:
+            status = GAP_MET
         return SolveResult(
             status=status,
             objective=objective,
             bound=bound,
-            gap=relative_gap(objective, bound),
+            gap=gap,
             seconds=seconds,
             solver=self.name,
             termination=tc.name,
         )
 
+    def check_plan(self) -> PlanCheck:
+        """The values now in the model's variables checked against the model as loaded
+        (every row, each variable's bounds as the model now declares them, integrality)
+        and the objective recomputed from them; HiGHS only (vectorised on its matrix)."""
+        if self.name != "highs":
+            raise SolverError("plan checks read the HiGHS model; this one is solved by "
+                              f"{self.name}")
+        import numpy as np
+
+        opt = self._opt
+        lp = opt._solver_model.getLp()
+        n, m = lp.num_col_, lp.num_row_
+        x = np.zeros(n)
+        lb = np.full(n, -np.inf)
+        ub = np.full(n, np.inf)
+        integer = np.zeros(n, dtype=bool)
+        names = [""] * n
+        for v_id, j in opt._pyomo_var_to_solver_var_map.items():
+            v = opt._vars[v_id][0]
+            x[j] = np.nan if v.value is None else v.value
+            lo, up = v.bounds
+            lb[j] = -np.inf if lo is None else lo
+            ub[j] = np.inf if up is None else up
+            integer[j] = v.is_integer()
+            names[j] = v.name
+        a = lp.a_matrix_
+        start = np.asarray(a.start_)
+        index = np.asarray(a.index_)
+        value = np.asarray(a.value_)
+        if a.format_ == highspy_format("kColwise"):
+            cols = np.repeat(np.arange(n), np.diff(start))
+            ax = np.bincount(index, weights=value * x[cols], minlength=m)
+        else:
+            rows = np.repeat(np.arange(m), np.diff(start))
+            ax = np.bincount(rows, weights=value * x[index], minlength=m)
+        lo_r, up_r = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+        row_v = np.maximum(np.maximum(lo_r - ax, ax - up_r), 0.0)
+        row_v = row_v / np.maximum(1.0, np.minimum(np.abs(np.where(np.isfinite(lo_r), lo_r,
+                                                                   up_r)), 1e12))
+        col_v = np.maximum(np.maximum(lb - x, x - ub), 0.0)
+        col_v = np.where(np.isnan(x), np.inf, col_v)
+        int_v = np.where(integer, np.abs(x - np.round(x)), 0.0)
+        worst = []
+        cons = opt._solver_con_to_pyomo_con_map
+        if m and row_v.max() > 0:
+            i = int(row_v.argmax())
+            worst.append(f"row {cons[i].name if i in cons else i} off by {row_v[i]:.3g}")
+        if n and col_v.max() > 0:
+            j = int(col_v.argmax())
+            worst.append(f"{names[j]} = {x[j]!r} outside [{lb[j]}, {ub[j]}]")
+        if n and int_v.max() > 0:
+            j = int(int_v.argmax())
+            worst.append(f"{names[j]} = {x[j]!r} not integral")
+        objective = float(np.dot(np.asarray(lp.col_cost_), np.nan_to_num(x)) + lp.offset_)
+        return PlanCheck(rows=m, columns=n,
+                         row_violation=float(row_v.max()) if m else 0.0,
+                         bound_violation=float(col_v.max()) if n else 0.0,
+                         integrality_violation=float(int_v.max()) if n else 0.0,
+                         objective=objective,
+                         worst=tuple(worst))
+
     def duals(self, constraints: list) -> dict:
         """Duals of the given constraints after an LP solve (Pyomo's sign convention)."""
         return self._last.solution_loader.get_duals(constraints)
+
+
+def highspy_format(name: str):
+    """A highspy matrix-format enum member by name."""
+    import highspy
+
+    return getattr(highspy.MatrixFormat, name)
 
 
 def solve(model: pyo.ConcreteModel, options: SolveOptions) -> SolveResult:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from decomp.certificate import WITH_PLAN
 from decomp.dw import DWSettings
 from decomp.solvers import SolveOptions, SolverError
 from design.bench.cli import add_bench_parser, add_order_argument
@@ -80,7 +81,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
               f"{p.capex:.2f}, annual total cost {p.annual_total_cost:.2f} (EUR)")
     print(f"  wrote {out / 'summary.json'}" + (
         f" and {out / 'schedule.csv'}" if outcome.schedule is not None else ""))
-    return 0 if r.status in ("optimal", "feasible") else 2
+    return 0 if r.status in WITH_PLAN else 2
 
 
 def _check_run_settings(args: argparse.Namespace, case: Case) -> None:

@@ -12,10 +12,13 @@ from decomp.provider import BoundaryCondition, IntervalModel
 class ToyProvider:
     """One generator (on/off, min output, start cost, 2-hour min up time) and a store."""
 
-    def __init__(self, demand: np.ndarray, price: np.ndarray, store: float = 5.0) -> None:
+    def __init__(self, demand: np.ndarray, price: np.ndarray, store: float = 5.0,
+                 units: int = 1, maintenance: tuple[int, ...] = ()) -> None:
         self.demand = np.asarray(demand, dtype=float)
         self.price = np.asarray(price, dtype=float)
         self.store = store
+        self.units = units  # > 1: the unit count is a general integer 0..units
+        self.maintenance = set(maintenance)  # hours where no unit may run (bounds 0..0)
 
     @property
     def horizon(self) -> int:
@@ -26,17 +29,22 @@ class ToyProvider:
                 BoundaryCondition("started_1h_ago", "fixed", 0.0)]
 
     def build(self, start: int, stop: int, relax: bool = False) -> IntervalModel:
-        dom = pyo.UnitInterval if relax else pyo.Binary
+        n = self.units
+        if relax:
+            dom = pyo.Reals
+        else:
+            dom = pyo.Binary if n == 1 else pyo.NonNegativeIntegers
         m = pyo.ConcreteModel()
         T = list(range(start, stop))
-        m.u = pyo.Var(T, domain=dom, bounds=(0, 1))
-        m.st = pyo.Var(T, domain=dom, bounds=(0, 1))
-        m.p = pyo.Var(T, bounds=(0, 4))
+        m.u = pyo.Var(T, domain=dom, bounds=lambda m, t: (0, 0 if t in self.maintenance
+                                                          else n))
+        m.st = pyo.Var(T, domain=dom, bounds=(0, n))
+        m.p = pyo.Var(T, bounds=(0, 4 * n))
         m.buy = pyo.Var(T, bounds=(0, None))
         m.lvl = pyo.Var(T, bounds=(0, self.store))
         m.lvl_in = pyo.Var(bounds=(0, self.store))
-        m.u_in = pyo.Var(domain=dom, bounds=(0, 1))
-        m.st_in = pyo.Var(domain=dom, bounds=(0, 1))
+        m.u_in = pyo.Var(domain=dom, bounds=(0, n))
+        m.st_in = pyo.Var(domain=dom, bounds=(0, n))
 
         def prev_u(t):
             return m.u_in if t == start else m.u[t - 1]

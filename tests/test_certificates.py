@@ -1,0 +1,159 @@
+"""Certificates that cannot lie: own bounds kept, general integers, LB > UB refused, the
+final plan checked against its model, statuses that say what was proven."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from decomp.certificate import (
+    FEASIBLE,
+    GAP_MET,
+    NO_PLAN,
+    OPTIMAL,
+    CertificateError,
+    certified_status,
+    relative_gap,
+)
+from decomp.dw import DWSettings, solve_dw, solve_rolling
+from decomp.horizon import build_horizon
+from decomp.methods import solve_direct
+from decomp.solvers import PersistentSolver, SolveOptions
+from tests.toy_provider import ToyProvider
+
+EXACT = SolveOptions(solver="highs", gap=1e-9)
+
+
+def tight(interval: int, **kw) -> DWSettings:
+    return DWSettings(interval=interval, gap=1e-6, max_iterations=8, pricing_gap=1e-6,
+                      repair_gap=1e-9, **kw)
+
+
+def plan_values(result, name: str) -> dict[int, float]:
+    """Hour -> value of a toy variable family in a method's plan (glued or whole)."""
+    out = {}
+    for v in result.plan.model.component_data_objects(pyo.Var):
+        if v.parent_component().local_name == name and v.index() is not None:
+            out[v.index()] = v.value
+    return out
+
+
+def assert_sandwich(lb: float, opt: float, ub: float) -> None:
+    tol = 1e-6 * max(1.0, abs(opt))
+    assert lb <= opt + tol, (lb, opt)
+    assert opt <= ub + tol, (opt, ub)
+
+
+def test_lower_bound_above_upper_bound_raises_with_both_numbers():
+    with pytest.raises(CertificateError, match="233.6.*94.9"):
+        relative_gap(94.9, 233.6)
+    assert relative_gap(100.0, 100.0 + 1e-5) == 0.0  # within solver tolerance
+    assert relative_gap(100.0, 99.0) == pytest.approx(0.01)
+    assert relative_gap(None, 1.0) is None
+
+
+def test_statuses_say_what_was_proven():
+    assert certified_status(False, None, 0.01) == NO_PLAN
+    assert certified_status(True, 5e-5, 0.01) == OPTIMAL
+    assert certified_status(True, 0.004, 0.01) == GAP_MET
+    assert certified_status(True, 0.047, 0.01) == FEASIBLE
+    assert certified_status(True, None, 0.01) == FEASIBLE
+
+
+def test_general_integer_units_give_valid_bounds():
+    # two units that can run together: a [0, 1] relaxation would cap output at 4 and push
+    # the bound above the optimum (the reported failure: LB 233.6 > optimum 94.9)
+    demand = np.array([6.0, 7.5, 8.0, 7.0, 1.0, 6.5, 7.8, 8.0, 2.0, 7.0, 6.0, 8.0])
+    provider = ToyProvider(demand, np.full(12, 9.0), store=1.0, units=2)
+    direct = solve_direct(provider, EXACT)
+    dw = solve_dw(provider, tight(4))
+    assert_sandwich(dw.bound, direct.objective, dw.objective)
+    units = plan_values(dw, "u")
+    assert max(units.values()) == pytest.approx(2.0)  # both units really run
+    assert all(abs(x - round(x)) < 1e-6 and -1e-9 <= x <= 2 + 1e-9 for x in units.values())
+    assert dw.status in (OPTIMAL, GAP_MET)
+
+
+def test_binary_held_at_zero_by_its_bounds_stays_at_zero():
+    # a maintenance window across an interval boundary: freeing binaries near the
+    # boundary must give them their own bounds (0..0), not [0, 1]
+    demand = np.full(12, 3.0)
+    price = np.full(12, 20.0)
+    provider = ToyProvider(demand, price, store=0.5, maintenance=(3, 4, 5, 6))
+    direct = solve_direct(provider, EXACT)
+    for method in (solve_dw, solve_rolling):
+        r = method(provider, tight(4))
+        assert_sandwich(r.bound, direct.objective, r.objective)
+        units = plan_values(r, "u")
+        assert all(units[t] == pytest.approx(0.0) for t in (3, 4, 5, 6))
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    demand=st.lists(st.floats(0, 7), min_size=6, max_size=16),
+    price=st.floats(0.5, 12),
+    interval=st.integers(2, 6),
+    units=st.integers(1, 2),
+    store=st.floats(0.5, 6),
+    window=st.one_of(st.none(), st.tuples(st.integers(0, 15), st.integers(1, 5))),
+)
+def test_random_toy_instances_are_sandwiched_and_feasible(demand, price, interval, units,
+                                                          store, window):
+    hours = len(demand)
+    maintenance = () if window is None else tuple(
+        t for t in range(window[0], window[0] + window[1]) if t < hours)
+    provider = ToyProvider(np.array(demand), np.full(hours, price), store=store,
+                           units=units, maintenance=maintenance)
+    direct = solve_direct(provider, EXACT)
+    dw = solve_dw(provider, tight(interval))
+    assert dw.plan is not None and direct.status == OPTIMAL
+    assert_sandwich(dw.bound, direct.objective, dw.objective)
+    # the plan is one the whole horizon allows: storage balance hour by hour, units
+    # within their own bounds, output within the units' range
+    u, p, buy, lvl = (plan_values(dw, k) for k in ("u", "p", "buy", "lvl"))
+    start = dw.plan.entry["level"].value
+    before = start
+    for t in range(hours):
+        assert 0 <= u[t] <= (0 if t in maintenance else units) + 1e-9
+        assert 1.5 * u[t] - 1e-6 <= p[t] <= 4 * u[t] + 1e-6
+        assert lvl[t] == pytest.approx(before + p[t] + buy[t] - demand[t], abs=1e-6)
+        before = lvl[t]
+    assert lvl[hours - 1] >= start - 1e-6  # cyclic storage
+
+
+def test_plan_check_catches_a_violation_and_a_wrong_cost():
+    provider = ToyProvider(np.array([2.0, 3.0, 1.0, 4.0]), np.full(4, 3.0))
+    plan = build_horizon(provider)
+    solver = PersistentSolver(plan.model, EXACT)
+    res = solver.solve()
+    check = solver.check_plan()
+    assert check.ok() and check.objective == pytest.approx(res.objective)
+    check.require(res.objective)
+    with pytest.raises(CertificateError, match="reported"):
+        check.require(res.objective - 1.0)
+    var = next(v for v in plan.model.component_data_objects(pyo.Var)
+               if v.parent_component().local_name == "buy")
+    var.set_value(var.value + 0.5)  # breaks the storage balance of its hour
+    bad = solver.check_plan()
+    # off by 0.5 on a row whose right-hand side is 2 (demand of hour 0): 0.25 relative
+    assert not bad.ok() and bad.row_violation == pytest.approx(0.25, rel=1e-6)
+    with pytest.raises(CertificateError, match="violates"):
+        bad.require(None)
+    unit = next(v for v in plan.model.component_data_objects(pyo.Var)
+                if v.parent_component().local_name == "u")
+    unit.set_value(0.5)
+    assert solver.check_plan().integrality_violation == pytest.approx(0.5)
+
+
+def test_continuous_variable_listed_as_integer_is_refused():
+    class Wrong(ToyProvider):
+        def build(self, start, stop, relax=False):
+            im = super().build(start, stop, relax)
+            im.binaries = {t: [im.model.p[t]] for t in range(start, stop)}
+            return im
+
+    with pytest.raises(ValueError, match="integer variables only"):
+        solve_dw(Wrong(np.ones(6), np.ones(6)), tight(3))
