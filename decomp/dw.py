@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pyomo.environ as pyo
+from pyomo.common.collections import ComponentMap
 
 from decomp.certificate import FEASIBLE, NO_PLAN, certified_status
 from decomp.columns import Column, ColumnPool
@@ -49,7 +50,7 @@ class DWSettings:
     repair_every: int = 5
     lp_warm_start: bool = True
     rolling_start: bool = True
-    artificial_cost: float = 1e5
+    box_width: float = 10.0
     choice_time_limit: float = 30.0
     repair_time_limit: float | None = 120.0
     workers: int = 1
@@ -70,6 +71,8 @@ class DWSettings:
             raise ValueError(f"workers must be >= 1, not {self.workers}")
         if self.repair_gap is None:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
+        if not self.box_width > 0:
+            raise ValueError(f"box_width must be positive, not {self.box_width}")
         if self.stabilisation not in ("none", "wentges", "boxstep"):
             raise ValueError(f"stabilisation must be none, wentges or boxstep, not "
                              f"{self.stabilisation!r}")
@@ -93,11 +96,12 @@ class LPRelaxation:
     binaries: np.ndarray
 
 
-def lp_prices(repairer: Repairer, linking: Linking) -> LPRelaxation:
+def lp_prices(repairer: Repairer, linking: Linking, time_limit: float | None = None
+              ) -> LPRelaxation | None:
     """LP relaxation of the horizon (the repairer's glued model with integers relaxed, each
     variable within its own declared bounds): its optimum, duals on the linking rows and
     the relaxed integers' values (in interval, hour order). Domains are restored
-    afterwards."""
+    afterwards. None when it is not solved within ``time_limit``."""
     glued = repairer.glued
     saved = [(v, v.domain, v.lower, v.upper)
              for v in glued.model.component_data_objects(pyo.Var) if v.is_integer()]
@@ -108,8 +112,10 @@ def lp_prices(repairer: Repairer, linking: Linking) -> LPRelaxation:
         v.setlb(lo)
         v.setub(up)
     try:
-        res = repairer.solver.solve()
+        res = repairer.solver.solve(time_limit=time_limit)
         if res.status != "optimal":
+            if time_limit is not None and res.status in ("feasible", "no plan"):
+                return None
             raise RuntimeError(f"LP relaxation not solved: {res.status}")
         cons = [glued.links[(row.k, row.state)] for row in linking.rows if row.kind == "link"]
         cons += glued.boundary
@@ -149,11 +155,24 @@ class _Clock:
     def expired(self) -> bool:
         return self.total is not None and self.elapsed() > self.total
 
-    def cap(self, step_limit: float | None) -> float | None:
-        """The step's limit, shortened to the time left (at least one second)."""
+    def cap(self, step_limit: float | None, floor: float = 0.05) -> float | None:
+        """The step's limit, shortened to the time left (at least ``floor`` seconds)."""
         if self.total is None:
             return step_limit
-        left = max(1.0, self.total - self.elapsed())
+        left = max(floor, self.total - self.elapsed())
+        return left if step_limit is None else min(step_limit, left)
+
+    def deadline(self) -> float | None:
+        """The overall limit as a ``time.perf_counter()`` instant."""
+        return None if self.total is None else self.t0 + self.total
+
+    def first_plan(self, step_limit: float | None) -> float | None:
+        """Limit of the step that makes the first plan: the time left, but at least a tenth
+        of the whole limit, so that a run out of time still ends with a plan (and at most
+        10 % late)."""
+        if self.total is None:
+            return step_limit
+        left = max(0.1 * self.total, self.total - self.elapsed())
         return left if step_limit is None else min(step_limit, left)
 
 
@@ -189,17 +208,24 @@ def solve_dw(
                             SolveOptions(solver="highs", threads=s.solve.threads))
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.lp_warm_start:
-            lp = lp_prices(repairer, linking)
+            lp = lp_prices(repairer, linking, clock.cap(None))
+        if lp is not None:
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound
             say(f"LP relaxation bound {lp_bound:.6g} ({time.perf_counter() - t0:.1f} s)")
         else:
+            if s.lp_warm_start:
+                say("LP relaxation not solved within the time limit; zero start prices")
             y = np.zeros(linking.size)
         y = linking.valid(y)
         best = _Incumbent(repairer)
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
-        master = RestrictedMaster(n, linking, s.artificial_cost)
+        # the master's dual box starts around the first prices, as wide as box_width times
+        # the largest cost coefficient: scaled to the problem, not a big M
+        width = s.box_width * _cost_scale(solvers)
+        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width)
+        master = RestrictedMaster(n, linking, width)
         last_picked = None
         if s.rolling_start:
             # rolling pass: binaries integral in the LP relaxation fixed, exit states valued
@@ -207,7 +233,8 @@ def solve_dw(
             tr = time.perf_counter()
             try:
                 guided = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
-                                         guide=None if lp is None else lp.binaries)
+                                         guide=None if lp is None else lp.binaries,
+                                         deadline=clock.deadline())
             except Exception as exc:  # noqa: BLE001 - a heuristic failing only costs columns
                 guided = None
                 say(f"rolling-horizon start failed ({exc}); starting from pricing only")
@@ -215,7 +242,8 @@ def solve_dw(
                 _add_columns(pool, master, guided)
                 # every binary fixed: an LP, not capped by the overall limit, so a
                 # run that is out of time still ends with a plan
-                rep = repairer.repair(guided, starts, 0, s.repair_gap, s.repair_time_limit)
+                rep = repairer.repair(guided, starts, 0, s.repair_gap,
+                                      clock.first_plan(s.repair_time_limit))
                 best.offer(rep, guided, pool, master)
                 say(f"LP-guided rolling plan: UB {best.ub:.6g} "
                     f"({time.perf_counter() - tr:.1f} s)")
@@ -229,16 +257,25 @@ def solve_dw(
         status_reason = "gap" if done else "max_iterations"
         if not done and clock.expired():
             done, status_reason = True, "time_limit"
-        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha)
         master_sol = None
         progress_mark = (math.inf, -math.inf, 0)
         for it in range(1, 0 if done else s.max_iterations + 1):
             tp = time.perf_counter()
             results = pricer.price([linking.interval_prices(y, k) for k in range(n)],
-                                   s.pricing_gap)
+                                   s.pricing_gap, clock.deadline())
             pricing_s = time.perf_counter() - tp
+            if len(results) < n or not all(math.isfinite(r.bound) for r in results):
+                # out of time within the round: no bound from it, its columns still count
+                totals["pricing"] += pricing_s
+                _add_columns(pool, master, [r.column for r in results if r.column is not None])
+                say(f"iter {it:3d}  time limit reached while pricing "
+                    f"({sum(math.isfinite(r.bound) for r in results)} of {n} intervals "
+                    "priced)")
+                status_reason = "time_limit"
+                break
             lagrangian = sum(r.bound for r in results) + linking.constant(y)
-            improved = lagrangian > best_lb + 1e-9 * max(1.0, abs(best_lb))
+            improved = not math.isfinite(best_lb) or (
+                lagrangian > best_lb + 1e-9 * max(1.0, abs(best_lb)))
             priced = [r.column for r in results]
             lb_columns_new = (improved or it == 1) and all(c is not None for c in priced)
             if improved:
@@ -262,10 +299,12 @@ def solve_dw(
                     # master's own duals: if it does, the duals are stale or mis-indexed
                     repeated += 1
             tm = time.perf_counter()
+            master.set_box(*stab.box())
             master_sol = master.solve()
             master_s = time.perf_counter() - tm
             repair_s = 0.0
-            converged = master_sol.artificial < 1e-7 and (
+            binding = master.box_binding(master_sol)
+            converged = not binding and (
                 master_sol.objective - best_lb <= 1e-6 * max(1.0, abs(master_sol.objective)))
             last = it == s.max_iterations or converged or clock.expired()
             if lb_columns_new:
@@ -291,6 +330,7 @@ def solve_dw(
                     master_objective=master_sol.objective,
                     upper_bound=best.upper, gap=gap,
                     columns_added=added, columns=len(pool), repeated_columns=repeated,
+                    box_width=stab.width, box_binding=binding, alpha=stab.alpha,
                     pricing_seconds=pricing_s, master_seconds=master_s,
                     repair_seconds=repair_s)
             say(f"iter {it:3d}  LB {best_lb:.6g}  master {master_sol.objective:.6g}  "
@@ -305,7 +345,8 @@ def solve_dw(
                 break
             scale = 1e-4 * max(1.0, abs(master_sol.objective))
             if (master_sol.objective < progress_mark[0] - scale
-                    or best_lb > progress_mark[1] + scale):
+                    or best_lb > progress_mark[1] + scale or binding):
+                # a master held by its box has not converged, whatever its value does
                 progress_mark = (master_sol.objective, best_lb, it)
             elif it - progress_mark[2] >= s.stall_iterations:
                 status_reason = "stalled"
@@ -314,7 +355,7 @@ def solve_dw(
                 status_reason = "time_limit"
                 break
             mispriced = added == 0
-            stab.update(y, improved, mispriced)
+            stab.update(y, improved, mispriced, binding)
             y = linking.valid(stab.prices(master_sol.y))
         gap = relative_gap(best.upper, best_lb)
         window = s.boundary_window
@@ -329,6 +370,10 @@ def solve_dw(
             full = window >= provider.horizon
             tr = time.perf_counter()
             limit = clock.cap(None)
+            if best.snapshot is not None:
+                # the best plan fits every wider window (its binaries outside the window
+                # are the chosen columns'): a complete MIP start, so the repair starts there
+                repairer.solver.set_start(best.start())
             if full:
                 values = np.concatenate([c.binaries for c in chosen])
                 rep = repairer.repair_values(values, np.ones(len(values), dtype=bool),
@@ -379,6 +424,20 @@ def solve_dw(
     )
 
 
+def _cost_scale(solvers: list[IntervalSolver], samples: int = 48) -> float:
+    """The largest absolute cost coefficient of (a spread sample of) the intervals: the
+    scale of the prices the master's duals are boxed to at first."""
+    from pyomo.repn import generate_standard_repn
+
+    pick = solvers[:: max(1, len(solvers) // samples)]
+    scale = 0.0
+    for sv in pick:
+        repn = generate_standard_repn(sv.im.cost, compute_values=True)
+        coefs = [abs(float(c)) for c in repn.linear_coefs]
+        scale = max(scale, max(coefs, default=0.0))
+    return scale if scale > 0 else 1.0
+
+
 class _Incumbent:
     """The best plan so far: its cost (the upper bound), a snapshot of the repair model's
     values and the columns it was repaired from."""
@@ -404,6 +463,10 @@ class _Incumbent:
     def upper(self) -> float | None:
         """The upper bound, None while no plan is known."""
         return self.ub if math.isfinite(self.ub) else None
+
+    def start(self) -> ComponentMap:
+        """The best plan as a MIP start for the repair model."""
+        return ComponentMap((v, x) for v, x in self.snapshot if x is not None)
 
     def restore(self) -> None:
         """Load the best plan back into the repair model."""

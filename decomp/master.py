@@ -49,8 +49,13 @@ def _column_entries(col: Column, n: int, linking: Linking) -> tuple[np.ndarray, 
 class RestrictedMaster:
     """Convexity row per interval, linking rows, columns added incrementally.
 
-    Artificial columns with a large cost keep it feasible before real columns fit together
-    (HiGHS gives no dual ray when presolve finds an LP infeasible, so no Farkas pricing).
+    Each linking row has slack columns ``+s`` and ``-s`` whose costs are a box on its
+    dual: ``+s`` at cost ``c + w`` caps the price at ``c + w``, ``-s`` at cost
+    ``-(c - w)`` keeps it above ``c - w`` (box-step stabilisation, Marsten et al. 1975).
+    They also keep the master feasible before real columns fit together, at a cost scaled
+    to the problem rather than a fixed big number (HiGHS gives no dual ray when presolve
+    finds an LP infeasible, so no Farkas pricing). :meth:`set_box` moves the box; the
+    master's value equals the restricted DW master's only when no slack is used.
     """
 
     def __init__(self, n: int, linking: Linking, artificial_cost: float) -> None:
@@ -60,14 +65,27 @@ class RestrictedMaster:
         _add_rows(self.h, n, linking)
         self.columns: list[Column] = []
         self.artificial_cost = artificial_cost
-        self._n_art = 0
+        self._slacks: list[tuple[int, float]] = []  # (row, sign) per slack column
         for r in range(linking.size):
             for sign in (1.0, -1.0):
                 if sign < 0 and linking.inequality[r]:
                     continue
                 self.h.addCol(artificial_cost, 0.0, INF, 1,
                               np.array([n + r], dtype=np.int32), np.array([sign]))
-                self._n_art += 1
+                self._slacks.append((r, sign))
+        self._n_art = len(self._slacks)
+
+    def set_box(self, center: np.ndarray, width: float | np.ndarray) -> None:
+        """Bound the master's duals to ``[center - width, center + width]`` row by row
+        (on ``>=`` rows the lower end is 0 at least, as the row's sign requires)."""
+        width = np.broadcast_to(np.asarray(width, dtype=float), center.shape)
+        costs = np.array([center[r] + width[r] if sign > 0 else -(center[r] - width[r])
+                          for r, sign in self._slacks])
+        self.h.changeColsCost(self._n_art, np.arange(self._n_art, dtype=np.int32), costs)
+
+    def box_binding(self, sol: MasterSolution, tol: float = 1e-7) -> bool:
+        """True when some slack is used: the box, not the columns, set some prices."""
+        return sol.artificial > tol
 
     def add(self, col: Column) -> None:
         """Add one column (the simplex basis is kept: the next solve is warm)."""

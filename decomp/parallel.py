@@ -8,10 +8,11 @@ started with ``spawn`` so that no solver thread state is inherited.
 from __future__ import annotations
 
 import multiprocessing as mp
+import time
 
 import numpy as np
 
-from decomp.pricing import IntervalSolver, PricingResult
+from decomp.pricing import IntervalSolver, PricingResult, price_all
 from decomp.provider import IntervalProvider
 from decomp.solvers import SolveOptions
 
@@ -29,13 +30,10 @@ def _worker(conn, provider: IntervalProvider, cuts: list[tuple[int, int]], ks: l
         msg = conn.recv()
         if msg is None:
             break
-        prices, gap = msg
+        prices, gap, left = msg
         try:
-            out = []
-            for s, (pe, px) in zip(solvers, prices, strict=True):
-                s.set_prices(pe, px)
-                out.append(s.solve(gap=gap))
-            conn.send(out)
+            deadline = None if left is None else time.perf_counter() + left
+            conn.send(price_all(solvers, prices, gap, deadline))
         except Exception as exc:  # noqa: BLE001
             conn.send(exc)
 
@@ -62,11 +60,13 @@ class ProcessPricer:
                 self.close()
                 raise msg
 
-    def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float
-              ) -> list[PricingResult]:
-        """Solve every interval with its (entry, exit) prices, in parallel."""
+    def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
+              deadline: float | None = None) -> list[PricingResult]:
+        """Solve every interval with its (entry, exit) prices, in parallel; a slice
+        stopped by the deadline returns fewer results (the round gives no bound)."""
+        left = None if deadline is None else deadline - time.perf_counter()
         for conn, ks in zip(self.conns, self.slices, strict=True):
-            conn.send(([prices[k] for k in ks], gap))
+            conn.send(([prices[k] for k in ks], gap, left))
         out: list[PricingResult] = []
         for conn in self.conns:
             msg = conn.recv()

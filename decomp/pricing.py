@@ -117,6 +117,9 @@ class IntervalSolver:
             return PricingResult(self.k, None, None, -np.inf, res.status, seconds)
         if res.status == "infeasible":
             raise SolverError(f"interval {self.k} ({self.im.start}..{self.im.stop}) infeasible")
+        if res.bound is None and time_limit is not None and res.status != "optimal":
+            # stopped by its time limit before it proved any bound
+            return PricingResult(self.k, None, None, -np.inf, res.status, seconds)
         if res.bound is None:
             raise SolverError(f"interval {self.k}: solver returned no bound ({res.termination})")
         column = None
@@ -143,19 +146,37 @@ def _clip(var, value: float) -> float:
     return float(value)
 
 
+def price_all(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],
+              gap: float, deadline: float | None = None) -> list[PricingResult]:
+    """Price each interval in turn, each solve capped by the time left before ``deadline``
+    (a ``time.perf_counter()`` instant). The round stops at the deadline: then fewer
+    results than intervals come back, or one without a proven bound (``-inf``), and the
+    round gives no Lagrangian bound."""
+    out = []
+    for s, (pe, px) in zip(solvers, prices, strict=True):
+        left = None
+        if deadline is not None:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                break
+        s.set_prices(pe, px)
+        r = s.solve(gap=gap, time_limit=None if left is None else max(left, 0.01))
+        out.append(r)
+        if not np.isfinite(r.bound):
+            break
+    return out
+
+
 class SerialPricer:
     """Prices every interval in this process, one after the other."""
 
     def __init__(self, solvers: list[IntervalSolver]) -> None:
         self.solvers = solvers
 
-    def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float) -> list[PricingResult]:
-        """Solve every interval with its (entry, exit) prices."""
-        out = []
-        for s, (pe, px) in zip(self.solvers, prices, strict=True):
-            s.set_prices(pe, px)
-            out.append(s.solve(gap=gap))
-        return out
+    def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
+              deadline: float | None = None) -> list[PricingResult]:
+        """Solve every interval with its (entry, exit) prices; see :func:`price_all`."""
+        return price_all(self.solvers, prices, gap, deadline)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -8,6 +8,8 @@ feasible for the whole horizon; the columns it yields fit together in the master
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from decomp.columns import Column
@@ -24,12 +26,15 @@ def rolling_horizon(
     y: np.ndarray | None,
     gap: float,
     guide: np.ndarray | None = None,
+    deadline: float | None = None,
 ) -> list[Column]:
     """Solve the intervals in sequence; returns one column per interval (a feasible plan).
 
     ``guide`` (values of every binary, in interval and hour order, e.g. from the LP
     relaxation) fixes the binaries that are integral in it; an interval that cannot be
-    solved that way is solved again with its binaries free.
+    solved that way is solved again with its binaries free. Each interval's solve is
+    capped by the time left before ``deadline`` (``time.perf_counter()``), but gets at
+    least a second: the pass must end with a plan.
     """
     y = np.zeros(linking.size) if y is None else y
     fixed = {bc.state: bc.value for bc in conditions if bc.kind == "fixed"}
@@ -50,10 +55,11 @@ def rolling_horizon(
             s.fix_entry(entry)
             if s is solvers[-1]:
                 s.bound_exit_below({name: start_values[name] for name in cyclic})
-            res = s.solve(gap=gap, allow_infeasible=guide is not None)
+            limit = None if deadline is None else max(1.0, deadline - time.perf_counter())
+            res = s.solve(gap=gap, time_limit=limit, allow_infeasible=guide is not None)
             if res.column is None and guide is not None:
                 s.release_binaries()
-                res = s.solve(gap=gap)
+                res = s.solve(gap=gap, time_limit=limit)
             if res.column is None:
                 raise SolverError(f"rolling horizon: interval {s.k} found no plan ({res.status})")
             col = Column(res.column.k, res.column.cost, res.column.entry, res.column.exit,

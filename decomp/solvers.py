@@ -204,6 +204,10 @@ class PersistentSolver:
         if self.name == "highs":
             import numpy as np
 
+            # push pending bound and parameter changes first: HiGHS drops a start when
+            # its model changes afterwards, as Pyomo's own update at solve time would do
+            self._opt.update()
+
             var_map = self._opt._pyomo_var_to_solver_var_map
             pairs = [(var_map[id(v)], x) for v, x in items if id(v) in var_map]
             if not pairs:
@@ -277,7 +281,7 @@ class PersistentSolver:
         lb = np.full(n, -np.inf)
         ub = np.full(n, np.inf)
         integer = np.zeros(n, dtype=bool)
-        names = [""] * n
+        variables = [None] * n
         for v_id, j in opt._pyomo_var_to_solver_var_map.items():
             v = opt._vars[v_id][0]
             x[j] = np.nan if v.value is None else v.value
@@ -285,7 +289,7 @@ class PersistentSolver:
             lb[j] = -np.inf if lo is None else lo
             ub[j] = np.inf if up is None else up
             integer[j] = v.is_integer()
-            names[j] = v.name
+            variables[j] = v
         a = lp.a_matrix_
         start = np.asarray(a.start_)
         index = np.asarray(a.index_)
@@ -310,10 +314,10 @@ class PersistentSolver:
             worst.append(f"row {cons[i].name if i in cons else i} off by {row_v[i]:.3g}")
         if n and col_v.max() > 0:
             j = int(col_v.argmax())
-            worst.append(f"{names[j]} = {x[j]!r} outside [{lb[j]}, {ub[j]}]")
+            worst.append(f"{variables[j].name} = {x[j]!r} outside [{lb[j]}, {ub[j]}]")
         if n and int_v.max() > 0:
             j = int(int_v.argmax())
-            worst.append(f"{names[j]} = {x[j]!r} not integral")
+            worst.append(f"{variables[j].name} = {x[j]!r} not integral")
         objective = float(np.dot(np.asarray(lp.col_cost_), np.nan_to_num(x)) + lp.offset_)
         return PlanCheck(rows=m, columns=n,
                          row_violation=float(row_v.max()) if m else 0.0,

@@ -1,80 +1,69 @@
-"""Dual stabilisation strategies: which prices to price with, and how to adapt.
+"""Dual stabilisation: which prices to price with, and the box the master's duals live in.
 
-Every strategy answers ``prices(master_y)`` and learns from ``update(...)``; ``none``
-returns the master duals, so the loop never asks whether stabilisation is on.
+One strategy object, configured rather than forked (Coluna.jl's pattern): a stability
+centre (the prices with the best Lagrangian bound so far), a box of half-width ``width``
+around it that the restricted master enforces through its slack columns
+(:meth:`~decomp.master.RestrictedMaster.set_box`), and Wentges smoothing
+``alpha * centre + (1 - alpha) * master duals``.
+
+- The box starts at a width scaled to the problem and doubles whenever the master needs
+  its slacks (the box, not the columns, set a price) and the bound did not improve; so
+  it never stays too tight, and the master's duals never run off to a big-M value.
+- ``alpha`` is adjusted automatically: halved after a mis-pricing (no column priced out
+  at the master duals), raised again by 0.1 (up to its start value) after each serious
+  step; it is never switched off for good.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 
-class NoStabilisation:
-    """Price with the master duals."""
+@dataclass
+class Stabilisation:
+    """Centre, box and smoothing of the column generation's prices."""
 
-    name = "none"
-
-    def __init__(self, center: np.ndarray) -> None:
-        self.center = center
-
-    def prices(self, master_y: np.ndarray) -> np.ndarray:
-        return master_y
-
-    def update(self, y: np.ndarray, improved: bool, mispriced: bool) -> None:
-        if improved:
-            self.center = y
-
-
-class Wentges(NoStabilisation):
-    """Wentges smoothing: ``alpha * center + (1 - alpha) * master``.
-
-    The centre is the best-bound prices so far; after a mis-pricing (no improving column
-    at the master duals) alpha is halved, and it switches off after repeated ones.
-    """
-
-    name = "wentges"
-
-    def __init__(self, center: np.ndarray, alpha: float = 0.5) -> None:
-        super().__init__(center)
-        self.alpha = alpha
-        self.misprices = 0
+    center: np.ndarray
+    width: float
+    alpha: float = 0.0
+    alpha_max: float = 0.0
+    adaptive_box: bool = True
+    name: str = "none"
+    widenings: int = 0
+    mispricings: int = 0
 
     def prices(self, master_y: np.ndarray) -> np.ndarray:
+        """The prices to price with next."""
         return self.alpha * self.center + (1.0 - self.alpha) * master_y
 
-    def update(self, y: np.ndarray, improved: bool, mispriced: bool) -> None:
-        super().update(y, improved, mispriced)
+    def box(self) -> tuple[np.ndarray, float]:
+        """(centre, half-width) of the box on the master's duals."""
+        return self.center, self.width
+
+    def update(self, y: np.ndarray, improved: bool, mispriced: bool, binding: bool) -> None:
+        """Learn from the last round: ``y`` was priced, ``improved`` the best bound,
+        ``mispriced``: no column priced out; ``binding``: the master used its slacks."""
+        if improved:
+            self.center = y.copy()
+            self.alpha = min(self.alpha_max, self.alpha + 0.1)
         if mispriced:
-            self.misprices += 1
-            self.alpha = 0.0 if self.misprices >= 3 else self.alpha / 2.0
+            self.mispricings += 1
+            self.alpha /= 2.0
+        if binding and not improved and self.adaptive_box:
+            self.width *= 2.0
+            self.widenings += 1
 
 
-class BoxStep(NoStabilisation):
-    """Box step: master duals clipped to a box around the centre; the box grows on
-    mis-pricing and shrinks when the bound improves."""
-
-    name = "boxstep"
-
-    def __init__(self, center: np.ndarray, width: float = 1.0) -> None:
-        super().__init__(center)
-        self.width = width
-
-    def prices(self, master_y: np.ndarray) -> np.ndarray:
-        return np.clip(master_y, self.center - self.width, self.center + self.width)
-
-    def update(self, y: np.ndarray, improved: bool, mispriced: bool) -> None:
-        super().update(y, improved, mispriced)
-        if mispriced:
-            self.width *= 4.0
-
-
-def make_stabilisation(name: str, center: np.ndarray, alpha: float = 0.5):
-    """Strategy by name: ``none``, ``wentges`` or ``boxstep``."""
+def make_stabilisation(name: str, center: np.ndarray, alpha: float = 0.5,
+                       width: float = 1e5) -> Stabilisation:
+    """Strategy by name: ``none`` (master duals, a fixed box of ``width``), ``wentges``
+    (smoothing with automatic alpha, adaptive box) or ``boxstep`` (adaptive box only)."""
     if name == "none":
-        return NoStabilisation(center)
+        return Stabilisation(center, width, adaptive_box=False, name=name)
     if name == "wentges":
-        return Wentges(center, alpha)
+        return Stabilisation(center, width, alpha=alpha, alpha_max=alpha, name=name)
     if name == "boxstep":
-        scale = float(np.max(np.abs(center))) if center.size else 1.0
-        return BoxStep(center, width=max(0.1 * scale, 1e-3))
+        return Stabilisation(center, width, name=name)
     raise ValueError(f"stabilisation must be none, wentges or boxstep, not {name!r}")

@@ -55,6 +55,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             max_iterations=args.max_iterations,
             time_limit=args.time_limit,
             stabilisation=args.stabilisation,
+            lp_warm_start=args.first_prices == "lp",
             workers=args.workers,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
@@ -210,6 +211,7 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``lcen`` argument parser."""
+    from design.search import SeedSettings
     p = argparse.ArgumentParser(prog="lcen", description="Low-carbon energy network design")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -227,7 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: hours around each boundary whose binaries the repair frees")
     op.add_argument("--max-iterations", type=int, default=30, help="dw iteration limit")
     op.add_argument("--stabilisation", choices=("wentges", "boxstep", "none"),
-                    default="wentges", help="dw dual stabilisation")
+                    default="wentges", help="dw dual stabilisation (default wentges)")
+    op.add_argument("--first-prices", choices=("lp", "zero"), default="lp",
+                    help="dw: first prices from the whole-horizon LP relaxation's duals "
+                         "(lp), or zero, so that the master's boxed duals give every price "
+                         "and bound (default lp)")
     op.add_argument("--workers", type=int, default=1,
                     help="dw: processes pricing intervals in parallel")
     op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
@@ -249,9 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--time-limit", type=float, default=120.0,
                     help="per evaluation: dw stops there with its best certified plan "
                          "(default 120 s)")
-    de.add_argument("--typical-periods", type=int, default=12,
+    de.add_argument("--typical-periods", type=int, default=SeedSettings().typical_periods,
                     help="seeding: design MILP on this many typical days (tsam), one per "
-                         "seed weight; 0 = no seeding (default 12)")
+                         "seed weight; 0 = no seeding (default %(default)s)")
     de.add_argument("--seed-time-limit", type=float, default=30.0,
                     help="seeding: seconds per weight (default 30)")
     de.add_argument("--polish-gap", type=float, default=0.01,

@@ -288,6 +288,40 @@ def solve_design_milp(
     return _result(case, space, m, provider, year, weight, res, time.perf_counter() - t0)
 
 
+def _largest_plan(m: pyo.ConcreteModel, space: DesignSpace, provider: EnergyProvider,
+                  solver: PersistentSolver, weight: float, options: SolveOptions,
+                  deadline: float | None) -> ComponentMap:
+    """A complete start at the largest design: its operation solved with every size held
+    at its largest (HiGHS cannot complete a start of that many on/off units itself), in
+    at most half a solve's time limit. Only the sizes when no plan is found in time."""
+    largest = space.largest()
+    sized = sorted(provider.sized)
+    start = ComponentMap([(m.size[n], largest[n]) for n in sized]
+                         + [(m.installed[n], 1.0) for n in sized])
+    saved = [(v, v.lb, v.ub) for n in sized for v in (m.size[n], m.installed[n])]
+    for n in sized:
+        m.size[n].setlb(largest[n])
+        m.size[n].setub(largest[n])
+        m.installed[n].setlb(1.0)
+    limit = None if options.time_limit is None else options.time_limit / 2
+    if deadline is not None:
+        left = max(1.0, deadline - time.monotonic())
+        limit = left if limit is None else min(limit, left)
+    try:
+        m.W.set_value(weight)
+        for k in m.blocks:
+            m.blocks[k].W.set_value(weight)
+        res = solver.solve(time_limit=limit)
+    finally:
+        for v, lo, up in saved:
+            v.setlb(lo)
+            v.setub(up)
+    if res.has_solution:
+        start = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var)
+                             if v.value is not None)
+    return start
+
+
 def _by_name(m: pyo.ConcreteModel, values: dict[str, float]) -> ComponentMap:
     """Variables of ``m`` named as in ``values`` (names not in ``m`` are left out)."""
     out = ComponentMap()
@@ -335,11 +369,15 @@ def reduced_sweep(
     case: Case, periods: TypicalPeriods, weights: tuple[float, ...],
     options: SolveOptions, deadline: float | None = None, progress=None,
     caps: tuple[float | None, ...] | None = None,
+    start: str = "empty",
+    designs: tuple[dict[str, float] | None, ...] | None = None,
 ) -> list[DesignMILPResult]:
     """Solve the reduced-horizon design MILP for each weight in turn on one persistent
-    model: the first solve starts from the always-feasible empty design (every size that
-    may be 0 at 0; HiGHS completes the rest), each later one from the previous plan,
-    which is feasible for every weight. ``caps[i]`` (EUR/a, None = none) bounds the
+    model: the first solve starts from an always-feasible design (``start``: ``empty``,
+    every size that may be 0 at 0, or ``largest``, every size at its largest; HiGHS
+    completes the rest), each later one from the previous plan, which is feasible for
+    every weight, unless ``designs[i]`` gives weight i's starting sizes (e.g. a design
+    known to meet its cap). ``caps[i]`` (EUR/a, None = none) bounds the
     annual autonomy A of weight i's design (an epsilon constraint: it finds designs
     between those a weight alone finds). Each solve is capped by ``options`` and by
     ``deadline`` (``time.monotonic()``); weights not reached by then are left out."""
@@ -351,10 +389,21 @@ def reduced_sweep(
     space = DesignSpace.from_case(case)
     m, provider, year = build_reduced_design_milp(case, weights[0], periods)
     solver = PersistentSolver(m, options)
-    start = ComponentMap((v[n], 0.0) for v in (m.size, m.installed)
-                         for n in provider.sized if space.can_be_off(n))
+    if start == "empty":
+        first = ComponentMap((v[n], 0.0) for v in (m.size, m.installed)
+                             for n in provider.sized if space.can_be_off(n))
+    elif start == "largest":
+        first = _largest_plan(m, space, provider, solver, weights[0], options, deadline)
+    else:
+        raise ValueError(f"start must be empty or largest, not {start!r}")
+    hint = first
+    designs = tuple(designs) if designs is not None else (None,) * len(weights)
     out = []
-    for w, cap in zip(weights, caps, strict=True):
+    for w, cap, design in zip(weights, caps, designs, strict=True):
+        if design is not None:
+            hint = ComponentMap([(m.size[n], design.get(n, 0.0)) for n in provider.sized]
+                                + [(m.installed[n], float(design.get(n, 0.0) > 0))
+                                   for n in provider.sized])
         t0 = time.perf_counter()
         limit = options.time_limit
         if deadline is not None:
@@ -366,13 +415,13 @@ def reduced_sweep(
         for k in m.blocks:
             m.blocks[k].W.set_value(w)
         m.max_autonomy.set_value(NO_CAP if cap is None else cap)
-        solver.set_start(start)
+        solver.set_start(hint)
         res = solver.solve(time_limit=limit)
         r = _result(case, space, m, provider, year, w, res, time.perf_counter() - t0)
         out.append(r)
         if res.has_solution:
-            start = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var)
-                                 if v.value is not None)
+            hint = ComponentMap((v, v.value) for v in m.component_data_objects(pyo.Var)
+                                if v.value is not None)
         if progress is not None:
             progress(r)
     return out

@@ -37,8 +37,7 @@ FAILED = 1e12
 CHECKPOINT = "checkpoint.pkl"
 
 
-SEED_WEIGHTS = (1.0, 0.8, 0.65, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3, 0.2, 0.15, 0.1, 0.05, 0.02,
-                0.0)
+SEED_WEIGHTS = (1.0, 0.8, 0.6, 0.5, 0.45, 0.4, 0.3, 0.2, 0.1, 0.05, 0.02)
 
 
 @dataclass(frozen=True)
@@ -51,15 +50,20 @@ class SeedSettings:
     dealt out into ``chains`` chains (every other weight), each solved in turn on its own
     persistent model and warm-started from its previous weight; chains run in parallel on
     Ray and one after the other in the serial executor, with the same result (HiGHS on one
-    thread is deterministic). 0 typical periods switch seeding off."""
+    thread is deterministic). A weight whose solve ends above ``fallback_gap`` (the fine
+    model is slow where many units and hydrogen compete) is solved again on
+    ``fallback_periods`` typical periods (0: never); both designs are seeds. 0 typical
+    periods switch seeding off."""
 
-    typical_periods: int = 12
+    typical_periods: int = 24
     period_length: int = 24
     weights: tuple[float, ...] = SEED_WEIGHTS
     time_limit: float = 30.0
     gap: float = 0.005
     chains: int = 2
-    epsilon_seeds: int = 4
+    epsilon_seeds: int = 3
+    fallback_periods: int = 12
+    fallback_gap: float = 0.05
 
     def __post_init__(self) -> None:
         if self.chains < 1:
@@ -366,58 +370,95 @@ def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline:
                            threads=1)
     weights = tuple(seeding.weights)
 
-    def run(weights: tuple[float, ...], caps: tuple[float | None, ...]) -> list[dict]:
+    def run(parts: list[tuple], model=periods) -> list[dict]:
         left = None if deadline is None else deadline - time.monotonic()
         if left is not None and left < 1.0:
             return []
-        n = max(1, min(chains, len(weights)))
-        parts = [(periods, weights[i::n], options, left, caps[i::n]) for i in range(n)]
-        return [r for chain in executor.call(seed_chain, parts) for r in chain]
+        calls = [(model, w, options, left, caps, start, designs)
+                 for w, caps, start, designs in parts if w]
+        return [r for chain in executor.call(seed_chain, calls) for r in chain]
 
-    rows = sorted(run(weights, (None,) * len(weights)), key=lambda r: weights.index(r["W"]))
-    targets = epsilon_targets(rows, seeding.epsilon_seeds)
+    rows = sorted(run(sweep_chains(weights, chains)), key=lambda r: -r["W"])
+    hard = tuple(r["W"] for r in rows
+                 if not r["feasible"] or r["gap"] is None or r["gap"] > seeding.fallback_gap)
+    if hard and 0 < seeding.fallback_periods < len(periods.medoids):
+        # weights the fine model could not solve in time: the coarser model as well;
+        # both designs are seeds (the full year judges them)
+        coarse = typical_periods(case, seeding.fallback_periods, seeding.period_length,
+                                 hours)
+        progress(f"seeding: {len(hard)} weights above a {seeding.fallback_gap:.0%} gap; "
+                 f"solved on {len(coarse.medoids)} typical periods as well")
+        rows += run(sweep_chains(hard, chains), coarse)
+    # epsilon caps from the fine model's own front: A of another model is not comparable
+    fine = [r for r in rows if r["typical_periods"] == len(periods.medoids)]
+    targets = epsilon_targets(fine, seeding.epsilon_seeds)
     if targets:
-        rows += run(tuple(w for w, _ in targets), tuple(cap for _, cap in targets))
+        n = max(1, min(chains, len(targets)))
+        rows += run([(tuple(t[0] for t in targets[i::n]), tuple(t[1] for t in targets[i::n]),
+                      "empty", tuple(t[2] for t in targets[i::n])) for i in range(n)])
     for r in rows:
         cap = "" if r["autonomy_cap"] is None else f", A <= {_f(r['autonomy_cap'])}"
-        progress(f"seed W {r['W']:.2f}{cap}: {r['status']}, reduced cost "
+        progress(f"seed W {r['W']:.2f}{cap} ({r['typical_periods']} d): {r['status']}, "
+                 f"gap {_pct(r['gap'])}, reduced cost "
                  f"{_f(r['reduced_annual_total_cost'])}, A {_f(r['reduced_autonomy'])} "
                  f"({r['seconds']:.1f} s)")
     return rows
 
 
-def epsilon_targets(rows: list[dict], n: int) -> list[tuple[float, float]]:
+def sweep_chains(weights: tuple[float, ...], chains: int) -> list[tuple]:
+    """The weighted-sum sweep dealt into ``chains`` chains of neighbouring weights, as
+    (weights, caps, start, designs): each chain solves its weights in turn, each solve
+    warm-started from the previous plan. The chain of the lowest weights runs upwards
+    from the largest design (where W = 0 ends), the others downwards from the empty
+    design (where W = 1 ends): each starts near its first weight's optimum."""
+    order = sorted(weights, reverse=True)
+    n = max(1, min(chains, len(order)))
+    blocks = [tuple(float(w) for w in b) for b in np.array_split(order, n)]
+    out = []
+    for i, block in enumerate(blocks):
+        upward = n > 1 and i == n - 1
+        ws = block[::-1] if upward else block
+        out.append((ws, (None,) * len(ws), "largest" if upward else "empty",
+                    (None,) * len(ws)))
+    return out
+
+
+def epsilon_targets(rows: list[dict], n: int) -> list[tuple[float, float, dict]]:
     """The ``n`` widest gaps between neighbouring non-dominated seeds (reduced objectives,
-    each scaled to its range): per gap, the W of its cheaper end and an A cap halfway
-    across it. At that W the cap binds (the weight alone chose the cheaper end), so the
+    each scaled to its range): per gap, the W of its cheaper end, an A cap halfway
+    across it and the design of its other end, which meets the cap (the solve starts
+    from it). At that W the cap binds (the weight alone chose the cheaper end), so the
     design MILP must find a design between the two ends."""
-    pts = sorted((r["reduced_annual_total_cost"], r["reduced_autonomy"], r["W"])
-                 for r in rows if r["feasible"])
+    pts = sorted((r["reduced_annual_total_cost"], r["reduced_autonomy"], r["W"], i)
+                 for i, r in enumerate(rows) if r["feasible"])
     front = []
-    for cost, a, w in pts:
+    for cost, a, w, i in pts:
         if not front or a < front[-1][1] - 1e-9:
-            front.append((cost, a, w))
+            front.append((cost, a, w, rows[i]["design"]))
     if n < 1 or len(front) < 2:
         return []
-    F = np.array([(c, a) for c, a, _ in front])
+    F = np.array([(c, a) for c, a, _, _ in front])
     span = np.where(F.max(0) > F.min(0), F.max(0) - F.min(0), 1.0)
     gaps = np.linalg.norm(np.diff(F / span, axis=0), axis=1)
     out = []
     for i in sorted(np.argsort(gaps)[::-1][:n]):
-        (_, a_hi, w_hi), (_, a_lo, _) = front[i], front[i + 1]
-        out.append((w_hi, 0.5 * (a_hi + a_lo)))
+        (_, a_hi, w_hi, _), (_, a_lo, _, design) = front[i], front[i + 1]
+        out.append((w_hi, 0.5 * (a_hi + a_lo), design))
     return out
 
 
 def seed_chain(case: Case, periods, weights: tuple[float, ...], options: SolveOptions,
-               left: float | None, caps: tuple[float | None, ...]) -> list[dict]:
+               left: float | None, caps: tuple[float | None, ...], start: str = "empty",
+               designs: tuple[dict | None, ...] | None = None) -> list[dict]:
     """One chain of the seeding's reduced-horizon design MILPs, as plain rows; ``left``:
     seconds of the budget left when it was handed out (clocks differ between nodes)."""
     local = None if left is None else time.monotonic() + left
     rows = []
-    for r, cap in zip(reduced_sweep(case, periods, weights, options, local, caps=caps), caps,
-                      strict=False):
+    solved = reduced_sweep(case, periods, weights, options, local, caps=caps, start=start,
+                           designs=designs)
+    for r, cap in zip(solved, caps, strict=False):
         rows.append({"W": r.weight, "autonomy_cap": cap, "design": r.design,
+                     "typical_periods": len(periods.medoids),
                      "feasible": r.feasible,
                      "status": r.status, "gap": r.gap, "seconds": r.seconds,
                      "reduced_annual_total_cost": r.annual_total_cost,
@@ -464,6 +505,10 @@ def polish_front(state: SearchState, settings: SearchSettings, executor,
 
 def _key(e: Evaluation) -> str:
     return Candidate(e.design, e.weight).key
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
 
 
 def _f(x: float | None) -> str:

@@ -157,3 +157,48 @@ def test_continuous_variable_listed_as_integer_is_refused():
 
     with pytest.raises(ValueError, match="integer variables only"):
         solve_dw(Wrong(np.ones(6), np.ones(6)), tight(3))
+
+
+def test_master_alone_converges_to_the_dw_bound_above_the_lp_bound():
+    # no whole-horizon LP: the first prices are 0, the master's boxed duals give the rest;
+    # column generation ends with the master's value equal to its Lagrangian bound (the DW
+    # bound), which the LP relaxation cannot beat and the MILP optimum cannot undercut
+    demand = np.array([2, 0, 3, 1, 0, 4, 2, 1, 0, 3, 2, 2.0])
+    price = np.array([1, 1, 5, 5, 1, 1, 5, 5, 1, 1, 5, 5.0])
+    provider = ToyProvider(demand, price, store=3.0)
+    lp = solve_direct(provider, EXACT, relax=True)
+    direct = solve_direct(provider, EXACT)
+    dw = solve_dw(provider, DWSettings(interval=3, gap=0.0, max_iterations=200,
+                                       lp_warm_start=False, pricing_gap=1e-9,
+                                       repair_every=1000, stall_iterations=200,
+                                       escalate=False))
+    assert dw.extra["stop_reason"] == "converged"
+    last = dw.log[-1]
+    assert not last["box_binding"]
+    assert last["master_objective"] == pytest.approx(dw.bound, rel=1e-6, abs=1e-6)
+    assert dw.bound >= lp.objective - 1e-6
+    assert_sandwich(dw.bound, direct.objective, dw.objective)
+    # the bound came from pricing at the master's prices: it rose over the iterations
+    lagrangians = [r["lagrangian"] for r in dw.log if r.get("lagrangian") is not None]
+    assert len(lagrangians) >= 2 and max(lagrangians) > lagrangians[0]
+
+
+def test_pricing_round_stops_at_its_deadline():
+    import time
+
+    from decomp.pricing import IntervalSolver, price_all
+
+    provider = ToyProvider(np.ones(8), np.ones(8))
+    solvers = [IntervalSolver(k, provider.build(a, a + 4), EXACT)
+               for k, a in enumerate((0, 4))]
+    zero = [(np.zeros(3), np.zeros(3))] * 2
+    assert price_all(solvers, zero, 1e-6, deadline=time.perf_counter() - 1.0) == []
+    assert len(price_all(solvers, zero, 1e-6, deadline=None)) == 2
+
+
+def test_tiny_time_limit_still_ends_with_a_checked_plan():
+    rng = np.random.default_rng(3)
+    provider = ToyProvider(rng.uniform(0, 6, 48), rng.uniform(1, 8, 48), units=2)
+    r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=0.5))
+    assert r.plan is not None and r.status in (OPTIMAL, GAP_MET, FEASIBLE)
+    assert r.extra["stop_reason"] in ("time_limit", "gap", "converged", "escalated")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,7 @@ from design.executors import SerialExecutor
 from design.model import TIE_BREAK
 from design.operate import OperationSettings, operate
 from design.search import (
+    SEED_WEIGHTS,
     DesignProblem,
     PolishSettings,
     SearchSettings,
@@ -219,6 +221,7 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
                                                                 monkeypatch):
     import design.bench.front as front_module
     from design.bench.front import FrontBench, bench_front
+    from design.evaluate import Candidate
 
     space = DesignSpace.from_case(small_case)
     few = front_module.simple_designs(space, (1.0,))[:6]
@@ -239,7 +242,8 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
                       progress=lambda m: None)
     m = res["metrics"]
     reference = pd.read_csv(out / "reference.csv")
-    assert set(reference["source"]) <= {"seed", "simple"} and len(reference) >= 2
+    assert {s.split(" ")[0] for s in reference["source"]} <= {"seed", "simple"}
+    assert len(reference) >= 2
     assert m["epsilon"] == pytest.approx(front_module.epsilon_indicator(
         pd.read_csv(results / "pareto.csv")[["annual_total_cost", "autonomy"]].to_numpy(),
         reference[["annual_total_cost", "autonomy"]].to_numpy()))
@@ -258,6 +262,23 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
     assert sorted(milp["W"]) == [0.0, 1.0]
     assert (milp["objective"] <= milp["start_objective"] * (1 + 1e-6) + 1e-6).all()
     assert (table["source"] != "design MILP").sum() >= 2  # the earlier points are kept
+    # seeds of a finer model join it too; designs already in the set are not solved again
+    finer = FrontBench(typical_periods=2, seed_weights=(1.0, 0.5, 0.0), add_seeds=True,
+                       operation=op)
+    solved = []
+    executor = SerialExecutor(small_case, op)
+    real_map = executor.map
+    executor.map = lambda cands, *a: solved.extend(cands) or real_map(cands, *a)
+    bench_front(small_case, finer, executor, out, results, reuse=True,
+                progress=lambda m: None)
+    grown = pd.read_csv(out / "reference-all.csv")
+    assert len(grown) == len(table) + len(solved)
+    assert set(grown["source"]) >= set(table["source"])
+    def keys(t):
+        return [Candidate(e.design, e.weight).key for e in front_module.as_evaluations(t, space)]
+
+    new = keys(grown.iloc[len(table):])
+    assert len(new) == len(set(new)) and not set(new) & set(keys(table))
 
 
 def test_summary_says_where_hydrogen_enters():
@@ -285,7 +306,8 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path):
                "--out", str(out)])
     assert rc == 0
     seeds = pd.read_csv(out / "seeds.csv")
-    assert len(seeds) >= 15 and seeds["feasible"].all()
+    assert len(seeds) >= len(SEED_WEIGHTS) and seeds["feasible"].all()
+    assert set(seeds["typical_periods"]) == {1}
     summary = (out / "summary.md").read_text()
     assert "seeding" in summary and "Certified gaps on the front" in summary
     assert "battery [kWh]" in summary
@@ -297,6 +319,23 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path):
     front = pd.read_csv(out / "pareto.csv")
     assert {"lower_bound", "upper_bound", "gap", "hours"} <= set(front.columns)
     assert (front["lower_bound"] <= front["upper_bound"] + 1e-6).all()
+
+
+def test_weights_the_fine_model_leaves_open_are_solved_on_the_coarse_one(small_case):
+    from design.search import seed_designs
+
+    seeding = SeedSettings(typical_periods=2, weights=(1.0, 0.3), epsilon_seeds=0,
+                           fallback_periods=1, fallback_gap=-1.0)  # every gap counts as open
+    rows = seed_designs(small_case, seeding, HOURS, None,
+                        SerialExecutor(small_case, OperationSettings(horizon=HOURS)),
+                        lambda m: None)
+    assert sorted((r["typical_periods"], r["W"]) for r in rows) == [
+        (1, 0.3), (1, 1.0), (2, 0.3), (2, 1.0)]
+    quiet = replace(seeding, fallback_gap=1.0)
+    rows = seed_designs(small_case, quiet, HOURS, None,
+                        SerialExecutor(small_case, OperationSettings(horizon=HOURS)),
+                        lambda m: None)
+    assert {r["typical_periods"] for r in rows} == {2}
 
 
 def test_design_milp_reference_starts_from_a_known_plan(small_case):
@@ -365,12 +404,24 @@ def test_a_candidate_without_a_plan_is_not_solved_again(small_case, monkeypatch)
 def test_epsilon_targets_split_the_widest_gaps():
     from design.search import epsilon_targets
 
-    rows = [{"feasible": True, "W": w, "reduced_annual_total_cost": c, "reduced_autonomy": a}
+    rows = [{"feasible": True, "W": w, "reduced_annual_total_cost": c, "reduced_autonomy": a,
+             "design": {"pv": a}}
             for w, c, a in ((1.0, 10.0, 100.0), (0.5, 11.0, 90.0), (0.2, 30.0, 20.0),
                             (0.0, 31.0, 19.0), (0.1, 40.0, 50.0))]  # the last is dominated
-    assert epsilon_targets(rows, 1) == [(0.5, 55.0)]  # halfway between A 90 and A 20
+    # halfway between A 90 and A 20, at the cheaper end's W, started from the A-20 design
+    # (which meets the cap)
+    assert epsilon_targets(rows, 1) == [(0.5, 55.0, {"pv": 20.0})]
     assert len(epsilon_targets(rows, 5)) == 3  # three gaps between four front points
     assert epsilon_targets(rows[:1], 2) == []
+
+
+def test_sweep_chains_start_near_their_first_weights_optimum():
+    from design.search import sweep_chains
+
+    chains = sweep_chains((1.0, 0.8, 0.5, 0.3, 0.1, 0.0), 2)
+    assert [c[0] for c in chains] == [(1.0, 0.8, 0.5), (0.0, 0.1, 0.3)]
+    assert [c[2] for c in chains] == ["empty", "largest"]
+    assert sweep_chains((1.0, 0.5), 1)[0][:3] == ((1.0, 0.5), (None, None), "empty")
 
 
 def test_autonomy_cap_holds_in_the_reduced_milp(small_case):
@@ -381,3 +432,15 @@ def test_autonomy_cap_holds_in_the_reduced_milp(small_case):
     (r,) = reduced_sweep(small_case, periods, (1.0,), EXACT, caps=(cap,))
     assert r.feasible and r.autonomy <= cap * (1 + 1e-6) + 1e-6
     assert r.annual_total_cost >= free.annual_total_cost - 1e-6  # the cap costs something
+
+
+def test_reduced_sweep_starts_from_the_largest_design(small_case):
+    periods = typical_periods(small_case, 1, 24, HOURS)
+    opts = SolveOptions(solver="highs", gap=1e-6, threads=1, time_limit=20)
+    up = reduced_sweep(small_case, periods, (0.0, 0.5), opts, start="largest")
+    down = reduced_sweep(small_case, periods, (0.0, 0.5), opts, start="empty")
+    assert all(r.feasible for r in up + down)
+    for a, b in zip(up, down, strict=True):  # the start changes the path, not the optimum
+        assert a.objective == pytest.approx(b.objective, rel=1e-4)
+    with pytest.raises(ValueError, match="start must be"):
+        reduced_sweep(small_case, periods, (0.5,), opts, start="middle")

@@ -79,6 +79,7 @@ def cmd_bench_front(args: argparse.Namespace) -> int:
     op = OperationSettings(method="dw", horizon=args.horizon,
                            dw=DWSettings(gap=args.gap, time_limit=args.eval_time_limit))
     bench = FrontBench(typical_periods=args.typical_periods,
+                       seed_time_limit=args.seed_time_limit, add_seeds=args.add_seeds,
                        screen_periods=args.screen_periods,
                        simple_fractions=tuple(args.simple_fractions),
                        simple_limit=args.simple_limit, milp_weights=args.milp_weights,
@@ -176,9 +177,14 @@ def add_bench_parser(sub) -> None:
                     help="results folder whose pareto.csv is judged")
     fr.add_argument("--reuse", action="store_true",
                     help="read the reference set back from --out instead of building it")
-    fr.add_argument("--typical-periods", type=int, default=24,
-                    help="typical days of the reference seeds' design MILP (default 24, "
-                         "not the search's 12, so the seeds are not the search's own)")
+    fr.add_argument("--typical-periods", type=int, default=48,
+                    help="typical days of the reference seeds' design MILP (default 48, "
+                         "not the search's 24, so the seeds are not the search's own)")
+    fr.add_argument("--seed-time-limit", type=float, default=120.0,
+                    help="seconds per reference seed's design MILP (default 120)")
+    fr.add_argument("--add-seeds", action="store_true",
+                    help="with --reuse: add this run's seeds (--typical-periods) to the "
+                         "reference set read back, solving only designs not in it")
     fr.add_argument("--screen-periods", type=int, default=12,
                     help="typical days of the simple designs' screen (default 12)")
     fr.add_argument("--simple-fractions", nargs="+", type=float, default=[0.5, 1.0],

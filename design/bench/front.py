@@ -30,9 +30,14 @@ from design.case import Case
 from design.design_milp import build_reduced_design_milp, solve_design_milp
 from design.evaluate import Candidate, Evaluation
 from design.operate import OperationSettings, operate
-from design.search import SEED_WEIGHTS, SeedSettings, seed_designs
+from design.search import SeedSettings, seed_designs
 from design.space import DesignSpace
 from design.typical import TypicalPeriods, typical_periods
+
+#: the reference seeds' weights: more than the search's, on a finer model (48 typical days
+#: against the search's 24), so that the reference is not the search's own seeding
+REFERENCE_WEIGHTS = (1.0, 0.8, 0.65, 0.55, 0.5, 0.45, 0.4, 0.35, 0.3, 0.2, 0.15, 0.1, 0.05,
+                     0.02, 0.0)
 
 FULL_YEAR = OperationSettings(method="dw", dw=DWSettings(gap=0.01, time_limit=240.0))
 
@@ -41,9 +46,11 @@ FULL_YEAR = OperationSettings(method="dw", dw=DWSettings(gap=0.01, time_limit=24
 class FrontBench:
     """What goes into the reference set and how each of its designs is solved."""
 
-    typical_periods: int = 24
+    typical_periods: int = 48
+    seed_time_limit: float = 120.0
+    add_seeds: bool = False
     screen_periods: int = 12
-    seed_weights: tuple[float, ...] = SEED_WEIGHTS
+    seed_weights: tuple[float, ...] = REFERENCE_WEIGHTS
     simple_fractions: tuple[float, ...] = (0.5, 1.0)
     simple_weights: tuple[float, ...] = (1.0, 0.5, 0.2, 0.0)
     simple_limit: int = 24
@@ -143,15 +150,7 @@ def reference_set(case: Case, bench: FrontBench, executor, out: Path,
     out.mkdir(parents=True, exist_ok=True)
     space = DesignSpace.from_case(case)
     hours = bench.operation.horizon
-    candidates: dict[str, tuple[Candidate, str]] = {}
-    t0 = time.perf_counter()
-    seeding = SeedSettings(typical_periods=bench.typical_periods, weights=bench.seed_weights,
-                           time_limit=60.0)
-    for r in seed_designs(case, seeding, hours, None, executor, progress):
-        if r["feasible"]:
-            c = Candidate(*space.decode(space.encode(r["design"], r["W"])))
-            candidates.setdefault(c.key, (c, "seed"))
-    progress(f"seeds: {len(candidates)} designs ({time.perf_counter() - t0:.0f} s)")
+    candidates = seed_candidates(case, bench, executor, progress)
     t0 = time.perf_counter()
     simple = simple_designs(space, bench.simple_fractions)
     periods = typical_periods(case, bench.screen_periods, 24, hours)
@@ -173,6 +172,41 @@ def reference_set(case: Case, bench: FrontBench, executor, out: Path,
         if e is not None and e.ok:
             rows.append({**e.row(), "source": source})
     return pd.DataFrame(rows)
+
+
+def seed_candidates(case: Case, bench: FrontBench, executor, progress=print
+                    ) -> dict[str, tuple[Candidate, str]]:
+    """The reference seeds: the design MILP on ``bench.typical_periods`` typical days for
+    ``bench.seed_weights`` (plus epsilon seeds), ``bench.seed_time_limit`` s each."""
+    space = DesignSpace.from_case(case)
+    t0 = time.perf_counter()
+    seeding = SeedSettings(typical_periods=bench.typical_periods, weights=bench.seed_weights,
+                           time_limit=bench.seed_time_limit)
+    source = f"seed {bench.typical_periods} d"
+    candidates: dict[str, tuple[Candidate, str]] = {}
+    for r in seed_designs(case, seeding, bench.operation.horizon, None, executor, progress):
+        if r["feasible"]:
+            c = Candidate(*space.decode(space.encode(r["design"], r["W"])))
+            candidates.setdefault(c.key, (c, source))
+    progress(f"seeds: {len(candidates)} designs ({time.perf_counter() - t0:.0f} s)")
+    return candidates
+
+
+def add_seed_rows(case: Case, bench: FrontBench, executor, table: pd.DataFrame,
+                  progress=print) -> pd.DataFrame:
+    """``table`` with this bench's seeds solved on the full year added (designs already
+    in it are not solved again): a reference set grows, it is never rebuilt."""
+    space = DesignSpace.from_case(case)
+    have = {c.key for c in (Candidate(e.design, e.weight)
+                            for e in as_evaluations(table, space))}
+    todo = [(c, src) for key, (c, src) in seed_candidates(case, bench, executor,
+                                                          progress).items()
+            if key not in have]
+    done = executor.map([c for c, _ in todo], None, bench.operation)
+    rows = [{**e.row(), "source": src} for (_c, src), e in zip(todo, done, strict=True)
+            if e is not None and e.ok]
+    progress(f"{len(rows)} seeds added to the reference set")
+    return pd.concat([table, pd.DataFrame(rows)], ignore_index=True) if rows else table
 
 
 def add_milp_rows(case: Case, bench: FrontBench, executor, table: pd.DataFrame,
@@ -274,8 +308,10 @@ def draw(front: pd.DataFrame, reference: pd.DataFrame, metrics: dict, path: Path
     ax.plot(f["annual_total_cost"], f["autonomy"], "-o", markersize=4, color="tab:red",
             label=f"lcen front (epsilon {metrics['epsilon']:.4f}, HV share "
                   f"{metrics['hypervolume_share']:.1%})")
-    for source, marker in (("seed", "^"), ("simple", "s"), ("design MILP", "D")):
+    markers = {"seed": "^", "simple": "s", "design MILP": "D"}
+    for source in sorted(set(reference["source"])):
         r = reference[reference["source"] == source]
+        marker = next((m for k, m in markers.items() if str(source).startswith(k)), "o")
         if len(r):
             ax.plot(r["annual_total_cost"], r["autonomy"], marker, markersize=5, alpha=0.7,
                     label=f"reference: {source} ({len(r)})")
@@ -301,6 +337,8 @@ def bench_front(case: Case, bench: FrontBench, executor, out: Path,
     if reuse and (out / "reference-all.csv").exists():
         table = pd.read_csv(out / "reference-all.csv")
         progress(f"reference set read back from {out / 'reference-all.csv'}")
+        if bench.add_seeds:
+            table = add_seed_rows(case, bench, executor, table, progress)
     else:
         table = reference_set(case, bench, executor, out, progress)
     if bench.milp_weights:
