@@ -499,6 +499,9 @@ def _repair_widening(chosen, repairer, starts, s, say, clock):
     """Repair with the boundary window; widen it while the repair is infeasible."""
     window = s.boundary_window
     while True:
+        if window > s.boundary_window and clock.expired():
+            say(f"time limit reached before the repair with boundary window {window} h")
+            return None
         rep = repairer.repair(chosen, starts, window, s.repair_gap,
                               clock.cap(s.repair_time_limit))
         if rep.solve.has_solution:

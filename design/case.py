@@ -39,6 +39,7 @@ class _Frozen(BaseModel):
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+Price = Annotated[float, Field(allow_inf_nan=False)]
 Hours = Annotated[int, Field(ge=1, le=168)]
 
 
@@ -173,10 +174,11 @@ class Link(_Frozen):
 
 
 class Tariff(_Frozen):
-    """Grid purchase and sale prices (column name or constant, EUR/kWh) and contract limits."""
+    """Grid purchase and sale prices (column name or constant, EUR/kWh; negative prices of a
+    dynamic tariff are allowed) and contract limits."""
 
-    purchase: str | NonNeg
-    sale: str | NonNeg
+    purchase: str | Price
+    sale: str | Price
     node: str
     import_limit: NonNeg = 1000.0
     export_limit: NonNeg = 1000.0
@@ -393,7 +395,15 @@ def _series_columns(spec: Spec) -> dict[str, str]:
     return cols
 
 
-NON_NEGATIVE = ("nodes", "tariff", "weather.ghi", "weather.dhi")
+NON_NEGATIVE = ("nodes", "weather.ghi", "weather.dhi")
+#: plausible ranges of weather series (a value outside is a unit or column mix-up)
+PLAUSIBLE = {"weather.temp_air": (-60.0, 60.0, "degC"), "weather.ghi": (0.0, 1400.0, "W/m2"),
+             "weather.dhi": (0.0, 1400.0, "W/m2")}
+
+
+def _where(path: Path, i: int) -> str:
+    """Where table row ``i`` (0-based, after the header) is in its file."""
+    return f"line {i + 2}" if path.suffix != ".parquet" else f"row {i + 1}"
 
 
 def read_series(path: Path, spec: Spec, yaml_path: Path) -> pd.DataFrame:
@@ -423,14 +433,23 @@ def read_series(path: Path, spec: Spec, yaml_path: Path) -> pd.DataFrame:
         if bad.size:
             raise CaseError(
                 f"{path}: column {col!r} ({field_name}) has a missing or non-numeric value "
-                f"{df[col].iloc[bad[0]]!r} at row {bad[0]}"
+                f"{df[col].iloc[bad[0]]!r} at {_where(path, int(bad[0]))}"
             )
         if field_name.startswith(NON_NEGATIVE):
             neg = np.flatnonzero(values < 0)
             if neg.size:
                 raise CaseError(
                     f"{path}: column {col!r} ({field_name}) has a negative value "
-                    f"{values[neg[0]]} at row {neg[0]}"
+                    f"{values[neg[0]]} at {_where(path, int(neg[0]))}"
+                )
+        if field_name in PLAUSIBLE:
+            lo, hi, unit = PLAUSIBLE[field_name]
+            out = np.flatnonzero((values < lo) | (values > hi))
+            if out.size:
+                raise CaseError(
+                    f"{path}: column {col!r} ({field_name}) has an implausible value "
+                    f"{values[out[0]]} {unit} at {_where(path, int(out[0]))} (expected "
+                    f"{lo:g} to {hi:g} {unit})"
                 )
         df[col] = values
     return df.reset_index(drop=True)

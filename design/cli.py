@@ -35,10 +35,56 @@ def _fmt(x: float | None, spec: str = ".4g") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def picked_design(folder: Path, pick: str) -> tuple[str, dict[str, float], float, dict]:
+    """(case, design, W, run settings) of a front design of a results folder: ``pick`` is
+    a row number of ``pareto.csv`` (1 = its first design) or a pick name of
+    ``picks.csv`` (cost-weighted, balanced, autonomy-weighted)."""
+    settings_path, front_path = folder / "settings.json", folder / "pareto.csv"
+    for path in (settings_path, front_path):
+        if not path.exists():
+            raise CaseError(f"--from {folder}: {path.name} not found (not a results folder "
+                            "of lcen design?)")
+    settings = json.loads(settings_path.read_text())
+    front = pd.read_csv(front_path)
+    if pick.isdigit():
+        n = int(pick)
+        if not 1 <= n <= len(front):
+            raise CaseError(f"--pick {pick}: {front_path} has designs 1 to {len(front)}")
+        row = front.iloc[n - 1]
+    else:
+        picks_path = folder / "picks.csv"
+        picks = pd.read_csv(picks_path) if picks_path.exists() else pd.DataFrame()
+        names = list(picks["pick"]) if "pick" in picks else []
+        if pick not in names:
+            raise CaseError(f"--pick {pick!r}: not a row number of {front_path} nor one of "
+                            f"the picks {names} in {picks_path}")
+        row = picks[picks["pick"] == pick].iloc[0]
+    kinds = settings.get("component_kinds", {})
+    design = {n: float(row[n]) for n in kinds if n in row.index}
+    case = settings.get("case_path") or settings["case"]
+    return str(case), design, float(row["W"]), settings
+
+
 def cmd_operate(args: argparse.Namespace) -> int:
     """Solve the operation of one design and write summary.json and schedule.csv."""
+    run = None
+    if args.from_dir is not None:
+        if args.pick is None:
+            raise CaseError("--from needs --pick (a row of pareto.csv or a pick name)")
+        if args.design:
+            raise CaseError("--from and --design exclude each other: the design comes from "
+                            "the results folder")
+        name, picked, w, run = picked_design(Path(args.from_dir), args.pick)
+        args.case = args.case or name
+        args.weight = w if args.weight is None else args.weight
+        args.method = args.method or run.get("operation", {}).get("method", "dw")
+    elif args.pick is not None:
+        raise CaseError("--pick needs --from RESULTS_DIR")
+    if args.case is None:
+        raise CaseError("a case is needed (or --from RESULTS_DIR)")
+    args.method = args.method or "direct"
     case = resolve_case(args.case)
-    design = case.design(_design_overrides(args.design or []))
+    design = case.design(picked if run is not None else _design_overrides(args.design or []))
     if args.gap is None:
         args.gap = 0.01 if args.method == "dw" else 1e-4
     settings = OperationSettings(
@@ -64,13 +110,23 @@ def cmd_operate(args: argparse.Namespace) -> int:
     print(f"lcen operate: case {case.name}, {hours} h, method {args.method}, "
           f"W = {settings.weight if settings.weight is not None else case.spec.weight}")
     outcome = operate(case, design, settings, progress=lambda msg: print(f"  {msg}", flush=True))
-    out = Path(args.out or f"results/operate-{case.name}-{args.method}")
+    default_out = f"results/operate-{case.name}-{args.method}"
+    if run is not None:
+        default_out = str(Path(args.from_dir) / f"operate-{args.pick}")
+    out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
     summary = outcome.summary()
     summary["case"] = case.name
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
     if outcome.schedule is not None:
         outcome.schedule.to_csv(out / "schedule.csv")
+        levels = [c for c in outcome.schedule.columns if c.endswith(".level")]
+        if levels:
+            from design.report import draw_levels
+
+            kinds = {c.name: c.kind for c in case.spec.components}
+            draw_levels(outcome.schedule[levels], out / "storage.png",
+                        f"{case.name}: storage levels (W = {outcome.weight:g})", kinds)
     if outcome.result.log:
         pd.DataFrame(outcome.result.log).to_csv(out / "log.csv", index=False)
     r, p = outcome.result, outcome.parts
@@ -144,7 +200,9 @@ def cmd_design(args: argparse.Namespace) -> int:
     executor = make_executor(args.executor, case, op, args.retries, args.workers, args.address,
                              longest_first=args.order == "longest-first")
     def record(state) -> dict:
-        return {"case": case.name, "executor": args.executor, "workers": args.workers,
+        return {"case": case.name,
+                "case_path": None if case.path is None else str(Path(case.path).resolve()),
+                "executor": args.executor, "workers": args.workers,
                 "order": args.order, "time_budget": args.time_budget,
                 "stopped": state.stopped, "seconds": state.seconds,
                 "component_kinds": {c.name: c.kind for c in case.spec.components},
@@ -211,15 +269,25 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``lcen`` argument parser."""
-    from design.search import SeedSettings
+    from design.search import SearchSettings, SeedSettings
     p = argparse.ArgumentParser(prog="lcen", description="Low-carbon energy network design")
     sub = p.add_subparsers(dest="command", required=True)
 
     op = sub.add_parser("operate", help="solve the year-long operation of one design")
-    op.add_argument("case", help=f"built-in case ({', '.join(builtin_names())}) or YAML path")
-    op.add_argument("--design", nargs="*", metavar="COMPONENT=SIZE")
+    op.add_argument("case", nargs="?", default=None,
+                    help=f"built-in case ({', '.join(builtin_names())}) or YAML path "
+                         "(with --from: the run's case)")
+    op.add_argument("--design", nargs="*", metavar="COMPONENT=SIZE",
+                    help="sizes that differ from the case's default design")
+    op.add_argument("--from", dest="from_dir", default=None, metavar="RESULTS_DIR",
+                    help="take the design and W from a results folder of lcen design "
+                         "(with --pick); the schedule goes to RESULTS_DIR/operate-PICK")
+    op.add_argument("--pick", default=None,
+                    help="with --from: a row number of pareto.csv (1 = first design) or a "
+                         "pick name (cost-weighted, balanced, autonomy-weighted)")
     op.add_argument("--weight", type=float, default=None, help="W in [0, 1]")
-    op.add_argument("--method", choices=METHODS, default="direct")
+    op.add_argument("--method", choices=METHODS, default=None,
+                    help="default direct; with --from the run's method")
     op.add_argument("--horizon", type=int, default=None, help="first HOURS of the series")
     op.add_argument("--time-limit", type=float, default=None)
     op.add_argument("--gap", type=float, default=None,
@@ -243,10 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     de = sub.add_parser("design", help="search capacities and W (NSGA-II): Pareto front")
     de.add_argument("case", nargs="?", default="reference")
-    de.add_argument("--pop", type=int, default=10, help="NSGA-II population (default 10)")
-    de.add_argument("--generations", type=int, default=30,
+    de.add_argument("--pop", type=int, default=SearchSettings().pop,
+                    help="NSGA-II population (default %(default)s)")
+    de.add_argument("--generations", type=int, default=SearchSettings().generations,
                     help="most generations; the time budget usually ends the run first "
-                         "(default 30)")
+                         "(default %(default)s)")
     de.add_argument("--method", choices=METHODS, default="dw")
     de.add_argument("--horizon", type=int, default=None)
     de.add_argument("--gap", type=float, default=0.01,

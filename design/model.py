@@ -451,8 +451,12 @@ class _Builder:
         sales = sum(float(ps[t - s]) * sell[t] for t in self.hours)
         backup = sum(fuel * b[t] for b in self.backups for t in self.hours)
         starts = sum(cost * v[t] for cost, v in self.start_costs for t in self.hours)
+        # A counts the money exchanged with the grid either way: at a negative price its
+        # magnitude, so that purchases and sales both count as non-negative amounts
+        exchanged = (sum(abs(float(pb[t - s])) * buy[t] for t in self.hours)
+                     + sum(abs(float(ps[t - s])) * sell[t] for t in self.hours))
         m.c_op = pyo.Expression(expr=purchase - sales + backup + starts)
-        m.autonomy = pyo.Expression(expr=purchase + sales + backup)
+        m.autonomy = pyo.Expression(expr=exchanged + backup)
         m.sales = pyo.Expression(expr=sales)
         m.cost = pyo.Expression(
             expr=m.W * m.c_op + (1 - m.W) * m.autonomy - TIE_BREAK * sales)

@@ -102,21 +102,59 @@ def draw(out: Path) -> None:
     fig.tight_layout()
     fig.savefig(out / "pareto.png", dpi=120)
     plt.close(fig)
+    kinds = _component_kinds(out)
     for path in sorted(out.glob("levels-*.parquet")):
         name = path.stem.removeprefix("levels-")
-        lv = pd.read_parquet(path)
-        fig, axes = plt.subplots(len(lv.columns), 1, figsize=(10, 2.2 * max(1, len(lv.columns))),
-                                 sharex=True, squeeze=False)
-        for ax, col in zip(axes[:, 0], lv.columns, strict=True):
-            ax.plot(lv.index, lv[col], lw=0.6)
-            ax.set_ylabel(col, fontsize=8)
-            ax.grid(alpha=0.3)
-        axes[-1, 0].set_xlabel("hour of the year")
-        fig.suptitle(f"storage levels: {name} design")
-        fig.tight_layout()
-        fig.savefig(out / f"storage-{name}.png", dpi=110)
-        plt.close(fig)
+        draw_levels(pd.read_parquet(path), out / f"storage-{name}.png",
+                    f"storage levels: {name} design", kinds)
     write_summary(out, evals, front, picks)
+
+
+#: unit of a storage level by component kind (a hot-water tank's level is heat)
+LEVEL_UNITS = {"battery": "kWh", "mh_tank": "Nm3", "hot_water_tank": "kWh"}
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def draw_levels(levels: pd.DataFrame, path: Path, title: str,
+                kinds: dict[str, str] | None = None,
+                limits: dict[str, tuple[float, float]] | None = None) -> None:
+    """Storage levels over the horizon, one panel per storage, with units, months on the
+    time axis (from the hour of the year) and, given ``limits``, the usable range."""
+    kinds = kinds or {}
+    cols = list(levels.columns)
+    fig, axes = plt.subplots(len(cols), 1, figsize=(10, 2.2 * max(1, len(cols))),
+                             sharex=True, squeeze=False)
+    for ax, col in zip(axes[:, 0], cols, strict=True):
+        comp = col.removesuffix(".level")
+        unit = LEVEL_UNITS.get(kinds.get(comp, ""), "")
+        ax.plot(levels.index, levels[col], lw=0.6)
+        if limits and col in limits:
+            lo, hi = limits[col]
+            ax.axhline(hi, color="grey", ls="--", lw=0.8, label="usable range")
+            ax.axhline(lo, color="grey", ls=":", lw=0.8)
+            ax.legend(fontsize=7, loc="upper right")
+        ax.set_ylabel(f"{comp} [{unit}]" if unit else comp, fontsize=8)
+        ax.grid(alpha=0.3)
+    hours = np.asarray(levels.index, dtype=float)
+    if len(hours) and hours.max() - hours.min() >= 24 * 60:
+        starts = np.cumsum([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30]) * 24
+        keep = (starts >= hours.min()) & (starts <= hours.max())
+        axes[-1, 0].set_xticks(starts[keep], [m for m, k in zip(MONTHS, keep, strict=True)
+                                              if k])
+        axes[-1, 0].set_xlabel("month")
+    else:
+        axes[-1, 0].set_xlabel("hour of the year")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _component_kinds(out: Path) -> dict[str, str]:
+    try:
+        return json.loads((out / "settings.json").read_text()).get("component_kinds", {})
+    except (OSError, ValueError):
+        return {}
 
 
 def _with_unit(name: str, kinds: dict[str, str]) -> str:

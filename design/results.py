@@ -102,11 +102,13 @@ def objective_parts(
         if cm is not None and cm.start_cost > 0 and f"{comp.name}.start" in schedule:
             start += cm.start_cost * float(schedule[f"{comp.name}.start"].sum())
     c_op = purchase - sales + fuel + start
+    exchanged = float((schedule["price_buy"].abs() * schedule["grid.buy"]).sum()
+                      + (schedule["price_sell"].abs() * schedule["grid.sell"]).sum())
     capex = annualised_capex(case, design)
     scale = 8760.0 / len(schedule)
     return ObjectiveParts(
         c_op=c_op,
-        autonomy=purchase + sales + fuel,
+        autonomy=exchanged + fuel,
         purchase_cost=purchase,
         sales_revenue=sales,
         fuel_cost=fuel,

@@ -104,7 +104,7 @@ class SearchSettings:
     """Budget and seed of the search, and how each candidate's operation is solved."""
 
     pop: int = 10
-    generations: int = 5
+    generations: int = 30
     seed: int = 1
     retries: int = 1
     operation: OperationSettings = field(default_factory=OperationSettings)

@@ -51,13 +51,14 @@ def test_wrong_length(tmp_path):
 def test_nan_value(tmp_path):
     series = tiny_series()
     series.loc[2, "buy"] = np.nan
-    expect_error(tmp_path, spec_with(), series, "case.csv", "'buy'", "row 2")
+    # table row 2 is line 4 of the file (the header is line 1)
+    expect_error(tmp_path, spec_with(), series, "case.csv", "'buy'", "line 4")
 
 
 def test_negative_demand(tmp_path):
     series = tiny_series()
     series.loc[1, "heat"] = -3.0
-    expect_error(tmp_path, spec_with(), series, "'heat'", "negative", "-3.0", "row 1")
+    expect_error(tmp_path, spec_with(), series, "'heat'", "negative", "-3.0", "line 3")
 
 
 def test_negative_capacity(tmp_path):
@@ -148,3 +149,34 @@ def test_district_generator_shape():
     assert len(case.spec.links) == 3
     fc = case.component("fc_home1")
     assert fc.commitment.min_up == 3 and fc.commitment.min_down == 3
+
+
+@pytest.mark.parametrize(("column", "value", "field"), [
+    ("temp_air", 999.0, "weather.temp_air"), ("ghi", 5000.0, "weather.ghi"),
+    ("temp_air", -80.0, "weather.temp_air")])
+def test_implausible_weather_is_refused(tmp_path, column, value, field):
+    series = tiny_series()
+    series.loc[3, column] = value
+    expect_error(tmp_path, spec_with(), series, "case.csv", f"'{column}'", field,
+                 str(value), "implausible", "line 5")
+
+
+def test_negative_prices_of_a_dynamic_tariff_are_allowed(tmp_path):
+    from design.operate import OperationSettings, operate
+
+    series = tiny_series()
+    series["buy"] = [0.1, -0.05, 0.5, 0.5]  # an hour of surplus wind: paid to consume
+    series["sell"] = [0.0, -0.08, 0.02, 0.02]
+    case = load_case(write_case(tmp_path, spec_with(), series))
+    o = operate(case, case.design(), OperationSettings(method="direct", weight=0.5))
+    s, p = o.schedule, o.parts
+    # the battery fills in the negative-price hour, and A counts the money moved either way
+    assert s["grid.buy"].iloc[1] > s["grid.buy"].iloc[0] - 1e-9
+    assert s["bat.level"].iloc[1] > 1e-6
+    exchanged = ((series["buy"].abs() * s["grid.buy"]).sum()
+                 + (series["sell"].abs() * s["grid.sell"]).sum())
+    assert p.autonomy >= 0
+    assert p.autonomy == pytest.approx(exchanged + p.fuel_cost, rel=1e-9, abs=1e-9)
+    assert p.c_op == pytest.approx(
+        (series["buy"] * s["grid.buy"]).sum() - (series["sell"] * s["grid.sell"]).sum()
+        + p.fuel_cost + p.start_cost, rel=1e-9, abs=1e-9)

@@ -297,7 +297,7 @@ def test_summary_says_where_hydrogen_enters():
     assert hydrogen_note(front, {"pv": "pv"}) is None
 
 
-def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path):
+def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path, capsys):
     from design.cli import main
 
     out = tmp_path / "run"
@@ -319,6 +319,28 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path):
     front = pd.read_csv(out / "pareto.csv")
     assert {"lower_bound", "upper_bound", "gap", "hours"} <= set(front.columns)
     assert (front["lower_bound"] <= front["upper_bound"] + 1e-6).all()
+    # drilling into a front design: no sizes retyped, its schedule and storage figure
+    rc = main(["operate", "--from", str(out), "--pick", "cost-weighted", "--horizon", "12",
+               "--method", "direct"])
+    assert rc == 0
+    drill = out / "operate-cost-weighted"
+    summary = json.loads((drill / "summary.json").read_text())
+    picks = pd.read_csv(out / "picks.csv")
+    row = picks[picks["pick"] == "cost-weighted"].iloc[0]
+    assert summary["weight"] == pytest.approx(row["W"])
+    assert all(summary["design"][n] == pytest.approx(row[n]) for n in summary["design"]
+               if n in row.index)
+    assert summary["annual_total_cost"] == pytest.approx(row["annual_total_cost"], rel=1e-6)
+    assert (drill / "schedule.csv").exists()
+    if any(c.endswith(".level") for c in pd.read_csv(drill / "schedule.csv").columns):
+        assert (drill / "storage.png").exists()
+    assert main(["operate", "--from", str(out), "--pick", "1", "--horizon", "12",
+                 "--method", "direct", "--out", str(tmp_path / "first")]) == 0
+    capsys.readouterr()
+    assert main(["operate", "--from", str(out), "--pick", "99"]) == 1
+    assert "--pick 99" in capsys.readouterr().err
+    assert main(["operate", "small", "--pick", "1"]) == 1
+    assert "needs --from" in capsys.readouterr().err
 
 
 def test_weights_the_fine_model_leaves_open_are_solved_on_the_coarse_one(small_case):
@@ -326,14 +348,15 @@ def test_weights_the_fine_model_leaves_open_are_solved_on_the_coarse_one(small_c
 
     seeding = SeedSettings(typical_periods=2, weights=(1.0, 0.3), epsilon_seeds=0,
                            fallback_periods=1, fallback_gap=-1.0)  # every gap counts as open
-    rows = seed_designs(small_case, seeding, HOURS, None,
-                        SerialExecutor(small_case, OperationSettings(horizon=HOURS)),
+    two_days = 48  # two typical days need two days of data
+    rows = seed_designs(small_case, seeding, two_days, None,
+                        SerialExecutor(small_case, OperationSettings(horizon=two_days)),
                         lambda m: None)
     assert sorted((r["typical_periods"], r["W"]) for r in rows) == [
         (1, 0.3), (1, 1.0), (2, 0.3), (2, 1.0)]
     quiet = replace(seeding, fallback_gap=1.0)
-    rows = seed_designs(small_case, quiet, HOURS, None,
-                        SerialExecutor(small_case, OperationSettings(horizon=HOURS)),
+    rows = seed_designs(small_case, quiet, two_days, None,
+                        SerialExecutor(small_case, OperationSettings(horizon=two_days)),
                         lambda m: None)
     assert {r["typical_periods"] for r in rows} == {2}
 
