@@ -158,6 +158,9 @@ def _check_run_settings(args: argparse.Namespace, case: Case) -> None:
         raise ValueError(f"--polish-gap must be in [0, 1), not {args.polish_gap}")
     if args.typical_periods < 0:
         raise ValueError(f"--typical-periods must be >= 0, not {args.typical_periods}")
+    if not 0 <= args.seed_fallback_gap <= 1:
+        raise ValueError(f"--seed-fallback-gap must be in [0, 1], not "
+                         f"{args.seed_fallback_gap}")
     if args.workers is not None and args.workers < 1:
         raise ValueError(f"--workers must be >= 1, not {args.workers}")
     if args.interval < 1:
@@ -186,7 +189,8 @@ def cmd_design(args: argparse.Namespace) -> int:
         pop=args.pop, generations=args.generations, seed=args.seed, retries=args.retries,
         operation=op,
         seeding=SeedSettings(typical_periods=args.typical_periods,
-                             time_limit=args.seed_time_limit),
+                             time_limit=args.seed_time_limit,
+                             fallback_gap=args.seed_fallback_gap),
         polish=PolishSettings(gap=args.polish_gap if args.polish_gap > 0 else None,
                               time_limit=args.polish_time_limit),
     )
@@ -329,6 +333,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "seed weight; 0 = no seeding (default %(default)s)")
     de.add_argument("--seed-time-limit", type=float, default=30.0,
                     help="seeding: seconds per weight (default 30)")
+    de.add_argument("--seed-fallback-gap", type=float,
+                    default=SeedSettings().fallback_gap,
+                    help="seeding: a weight whose design MILP ends above this gap is solved "
+                         f"on {SeedSettings().fallback_periods} typical days as well; 0 = "
+                         "every weight, 1 = none (default %(default)s)")
     de.add_argument("--polish-gap", type=float, default=0.01,
                     help="front designs are solved again to this certified gap before the "
                          "results are written; 0 = no polish (default 0.01)")

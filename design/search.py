@@ -50,10 +50,11 @@ class SeedSettings:
     dealt out into ``chains`` chains (every other weight), each solved in turn on its own
     persistent model and warm-started from its previous weight; chains run in parallel on
     Ray and one after the other in the serial executor, with the same result (HiGHS on one
-    thread is deterministic). A weight whose solve ends above ``fallback_gap`` (the fine
-    model is slow where many units and hydrogen compete) is solved again on
-    ``fallback_periods`` typical periods (0: never); both designs are seeds. 0 typical
-    periods switch seeding off."""
+    thread is deterministic). A weight whose solve ends above ``fallback_gap`` is solved
+    on ``fallback_periods`` typical periods as well (0: never); both designs are seeds.
+    By default (gap 0) every weight is: the fine model alone does not solve the hydrogen
+    designs within the limit, and each model finds parts of the front the other misses
+    (benchmarks/RESULTS.md section 6). 0 typical periods switch seeding off."""
 
     typical_periods: int = 24
     period_length: int = 24
@@ -61,9 +62,9 @@ class SeedSettings:
     time_limit: float = 30.0
     gap: float = 0.005
     chains: int = 2
-    epsilon_seeds: int = 3
+    epsilon_seeds: int = 4
     fallback_periods: int = 12
-    fallback_gap: float = 0.05
+    fallback_gap: float = 0.0
 
     def __post_init__(self) -> None:
         if self.chains < 1:
@@ -386,16 +387,17 @@ def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline:
         # both designs are seeds (the full year judges them)
         coarse = typical_periods(case, seeding.fallback_periods, seeding.period_length,
                                  hours)
-        progress(f"seeding: {len(hard)} weights above a {seeding.fallback_gap:.0%} gap; "
+        progress(f"seeding: {len(hard)} weights above a {seeding.fallback_gap:.0%} gap "
                  f"solved on {len(coarse.medoids)} typical periods as well")
         rows += run(sweep_chains(hard, chains), coarse)
-    # epsilon caps from the fine model's own front: A of another model is not comparable
-    fine = [r for r in rows if r["typical_periods"] == len(periods.medoids)]
-    targets = epsilon_targets(fine, seeding.epsilon_seeds)
-    if targets:
+    models = {len(periods.medoids): periods}
+    if hard and 0 < seeding.fallback_periods < len(periods.medoids):
+        models[len(coarse.medoids)] = coarse
+    for model, targets in model_targets(rows, seeding.epsilon_seeds).items():
         n = max(1, min(chains, len(targets)))
         rows += run([(tuple(t[0] for t in targets[i::n]), tuple(t[1] for t in targets[i::n]),
-                      "empty", tuple(t[2] for t in targets[i::n])) for i in range(n)])
+                      "empty", tuple(t[2] for t in targets[i::n])) for i in range(n)],
+                    models[model])
     for r in rows:
         cap = "" if r["autonomy_cap"] is None else f", A <= {_f(r['autonomy_cap'])}"
         progress(f"seed W {r['W']:.2f}{cap} ({r['typical_periods']} d): {r['status']}, "
@@ -423,27 +425,55 @@ def sweep_chains(weights: tuple[float, ...], chains: int) -> list[tuple]:
     return out
 
 
-def epsilon_targets(rows: list[dict], n: int) -> list[tuple[float, float, dict]]:
+def epsilon_targets(rows: list[dict], n: int, span: np.ndarray | None = None
+                    ) -> list[tuple[float, float, dict]]:
     """The ``n`` widest gaps between neighbouring non-dominated seeds (reduced objectives,
-    each scaled to its range): per gap, the W of its cheaper end, an A cap halfway
-    across it and the design of its other end, which meets the cap (the solve starts
-    from it). At that W the cap binds (the weight alone chose the cheaper end), so the
-    design MILP must find a design between the two ends."""
+    each scaled to its range, or to ``span``): per gap, the W of its cheaper end, an A
+    cap halfway across it and the design of its other end, which meets the cap (the
+    solve starts from it). At that W the cap binds (the weight alone chose the cheaper
+    end), so the design MILP must find a design between the two ends."""
+    gaps = _front_gaps(rows, span)
+    if n < 1:
+        return []
+    return [t for _, t in sorted(sorted(gaps, key=lambda g: -g[0])[:n],
+                                 key=lambda g: -g[1][1])]
+
+
+def _front_gaps(rows: list[dict], span: np.ndarray | None) -> list[tuple[float, tuple]]:
+    """(scaled width, (W, cap, design)) of each gap of the rows' non-dominated front."""
     pts = sorted((r["reduced_annual_total_cost"], r["reduced_autonomy"], r["W"], i)
                  for i, r in enumerate(rows) if r["feasible"])
     front = []
     for cost, a, w, i in pts:
         if not front or a < front[-1][1] - 1e-9:
             front.append((cost, a, w, rows[i]["design"]))
-    if n < 1 or len(front) < 2:
+    if len(front) < 2:
         return []
     F = np.array([(c, a) for c, a, _, _ in front])
+    if span is None:
+        span = np.where(F.max(0) > F.min(0), F.max(0) - F.min(0), 1.0)
+    widths = np.linalg.norm(np.diff(F / span, axis=0), axis=1)
+    return [(float(widths[i]), (front[i][2], 0.5 * (front[i][1] + front[i + 1][1]),
+                                front[i + 1][3]))
+            for i in range(len(front) - 1)]
+
+
+def model_targets(rows: list[dict], n: int) -> dict[int, list[tuple[float, float, dict]]]:
+    """Epsilon targets over the seeds of every model (by ``typical_periods``): each model's
+    own front (A of another model is not comparable), gaps scaled by the span of all
+    seeds, the ``n`` widest overall; each target is solved on its gap's model."""
+    ok = [r for r in rows if r["feasible"]]
+    if n < 1 or len(ok) < 2:
+        return {}
+    F = np.array([(r["reduced_annual_total_cost"], r["reduced_autonomy"]) for r in ok])
     span = np.where(F.max(0) > F.min(0), F.max(0) - F.min(0), 1.0)
-    gaps = np.linalg.norm(np.diff(F / span, axis=0), axis=1)
-    out = []
-    for i in sorted(np.argsort(gaps)[::-1][:n]):
-        (_, a_hi, w_hi, _), (_, a_lo, _, design) = front[i], front[i + 1]
-        out.append((w_hi, 0.5 * (a_hi + a_lo), design))
+    gaps = [(width, model, target)
+            for model in sorted({r["typical_periods"] for r in ok})
+            for width, target in _front_gaps([r for r in ok
+                                              if r["typical_periods"] == model], span)]
+    out: dict[int, list] = {}
+    for _, model, target in sorted(gaps, key=lambda g: -g[0])[:n]:
+        out.setdefault(model, []).append(target)
     return out
 
 

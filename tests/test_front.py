@@ -380,6 +380,7 @@ def test_design_milp_reference_starts_from_a_known_plan(small_case):
     (["--workers", "0"], "--workers must be >= 1"),
     (["--gap", "0"], "--gap must be in"),
     (["--time-budget", "-5"], "--time-budget must be positive"),
+    (["--seed-fallback-gap", "2"], "--seed-fallback-gap must be in [0, 1]"),
 ])
 def test_bad_run_settings_are_refused_before_solving(tmp_path, capsys, flags, message):
     from design.cli import main
@@ -436,6 +437,22 @@ def test_epsilon_targets_split_the_widest_gaps():
     assert epsilon_targets(rows, 1) == [(0.5, 55.0, {"pv": 20.0})]
     assert len(epsilon_targets(rows, 5)) == 3  # three gaps between four front points
     assert epsilon_targets(rows[:1], 2) == []
+
+
+def test_epsilon_targets_stay_within_each_models_front():
+    from design.search import model_targets
+
+    def row(model, w, c, a):
+        return {"feasible": True, "W": w, "reduced_annual_total_cost": c,
+                "reduced_autonomy": a, "design": {"pv": a}, "typical_periods": model}
+
+    fine = [row(24, 1.0, 10.0, 100.0), row(24, 0.5, 12.0, 60.0), row(24, 0.1, 40.0, 50.0)]
+    coarse = [row(12, 0.05, 50.0, 30.0), row(12, 0.02, 90.0, 20.0)]
+    targets = model_targets(fine + coarse, 2)
+    # the widest gaps: 10/100 -> 12/60 of the fine front and 50/30 -> 90/20 of the coarse
+    # one; no gap joins a fine seed to a coarse one
+    assert targets == {24: [(1.0, 80.0, {"pv": 60.0})], 12: [(0.05, 25.0, {"pv": 20.0})]}
+    assert model_targets(fine[:1], 3) == {}
 
 
 def test_sweep_chains_start_near_their_first_weights_optimum():

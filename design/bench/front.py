@@ -182,12 +182,12 @@ def seed_candidates(case: Case, bench: FrontBench, executor, progress=print
     t0 = time.perf_counter()
     seeding = SeedSettings(typical_periods=bench.typical_periods, weights=bench.seed_weights,
                            time_limit=bench.seed_time_limit)
-    source = f"seed {bench.typical_periods} d"
     candidates: dict[str, tuple[Candidate, str]] = {}
     for r in seed_designs(case, seeding, bench.operation.horizon, None, executor, progress):
         if r["feasible"]:
             c = Candidate(*space.decode(space.encode(r["design"], r["W"])))
-            candidates.setdefault(c.key, (c, source))
+            # the model the seed came from (the fine one, or its coarse fallback)
+            candidates.setdefault(c.key, (c, f"seed {r['typical_periods']} d"))
     progress(f"seeds: {len(candidates)} designs ({time.perf_counter() - t0:.0f} s)")
     return candidates
 
