@@ -14,7 +14,6 @@ OPTIMAL = "optimal"
 GAP_MET = "gap met"
 FEASIBLE = "feasible"
 NO_PLAN = "no plan"
-INFEASIBLE = "infeasible"
 
 #: HiGHS's and Gurobi's default relative MIP gap: "optimal" means proven within it.
 OPTIMAL_GAP = 1e-4
@@ -35,8 +34,7 @@ def relative_gap(upper: float | None, lower: float | None) -> float | None:
     :data:`BOUND_TOLERANCE` (relative); within it the gap is 0."""
     if upper is None or lower is None or not math.isfinite(upper) or not math.isfinite(lower):
         return None
-    scale = max(abs(upper), abs(lower), 1e-9)
-    if lower - upper > BOUND_TOLERANCE * max(scale, 1.0):
+    if lower - upper > BOUND_TOLERANCE * max(abs(upper), abs(lower), 1.0):
         raise CertificateError(f"lower bound {lower!r} is above upper bound {upper!r}: "
                                "the certificate is contradictory")
     if upper <= lower:

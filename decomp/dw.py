@@ -166,14 +166,6 @@ class _Clock:
         """The overall limit as a ``time.perf_counter()`` instant."""
         return None if self.total is None else self.t0 + self.total
 
-    def first_plan(self, step_limit: float | None) -> float | None:
-        """Limit of the step that makes the first plan: the time left, but at least a tenth
-        of the whole limit, so that a run out of time still ends with a plan (and at most
-        10 % late)."""
-        if self.total is None:
-            return step_limit
-        left = max(0.1 * self.total, self.total - self.elapsed())
-        return left if step_limit is None else min(step_limit, left)
 
 
 class _Log:
@@ -242,8 +234,11 @@ def solve_dw(
                 _add_columns(pool, master, guided)
                 # every binary fixed: an LP, not capped by the overall limit, so a
                 # run that is out of time still ends with a plan
+                # the first plan's repair gets at least a tenth of the limit, so that a
+                # run out of time still ends with a plan (at most 10 % late)
+                floor = 0.0 if s.time_limit is None else 0.1 * s.time_limit
                 rep = repairer.repair(guided, starts, 0, s.repair_gap,
-                                      clock.first_plan(s.repair_time_limit))
+                                      clock.cap(s.repair_time_limit, floor))
                 best.offer(rep, guided, pool, master)
                 say(f"LP-guided rolling plan: UB {best.ub:.6g} "
                     f"({time.perf_counter() - tr:.1f} s)")

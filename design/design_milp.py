@@ -288,6 +288,13 @@ def solve_design_milp(
     return _result(case, space, m, provider, year, weight, res, time.perf_counter() - t0)
 
 
+def _set_weight(m: pyo.ConcreteModel, weight: float) -> None:
+    """W of the reduced design MILP and of each of its typical-period blocks."""
+    m.W.set_value(weight)
+    for k in m.blocks:
+        m.blocks[k].W.set_value(weight)
+
+
 def _largest_plan(m: pyo.ConcreteModel, space: DesignSpace, provider: EnergyProvider,
                   solver: PersistentSolver, weight: float, options: SolveOptions,
                   deadline: float | None) -> ComponentMap:
@@ -308,9 +315,7 @@ def _largest_plan(m: pyo.ConcreteModel, space: DesignSpace, provider: EnergyProv
         left = max(1.0, deadline - time.monotonic())
         limit = left if limit is None else min(limit, left)
     try:
-        m.W.set_value(weight)
-        for k in m.blocks:
-            m.blocks[k].W.set_value(weight)
+        _set_weight(m, weight)
         res = solver.solve(time_limit=limit)
     finally:
         for v, lo, up in saved:
@@ -411,9 +416,7 @@ def reduced_sweep(
             if left < 1.0:
                 break
             limit = left if limit is None else min(limit, left)
-        m.W.set_value(w)
-        for k in m.blocks:
-            m.blocks[k].W.set_value(w)
+        _set_weight(m, w)
         m.max_autonomy.set_value(NO_CAP if cap is None else cap)
         solver.set_start(hint)
         res = solver.solve(time_limit=limit)

@@ -382,17 +382,16 @@ def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline:
     rows = sorted(run(sweep_chains(weights, chains)), key=lambda r: -r["W"])
     hard = tuple(r["W"] for r in rows
                  if not r["feasible"] or r["gap"] is None or r["gap"] > seeding.fallback_gap)
+    models = {len(periods.medoids): periods}
     if hard and 0 < seeding.fallback_periods < len(periods.medoids):
-        # weights the fine model could not solve in time: the coarser model as well;
+        # weights above the fallback gap (by default all): the coarser model as well;
         # both designs are seeds (the full year judges them)
         coarse = typical_periods(case, seeding.fallback_periods, seeding.period_length,
                                  hours)
+        models[len(coarse.medoids)] = coarse
         progress(f"seeding: {len(hard)} weights above a {seeding.fallback_gap:.0%} gap "
                  f"solved on {len(coarse.medoids)} typical periods as well")
         rows += run(sweep_chains(hard, chains), coarse)
-    models = {len(periods.medoids): periods}
-    if hard and 0 < seeding.fallback_periods < len(periods.medoids):
-        models[len(coarse.medoids)] = coarse
     for model, targets in model_targets(rows, seeding.epsilon_seeds).items():
         n = max(1, min(chains, len(targets)))
         rows += run([(tuple(t[0] for t in targets[i::n]), tuple(t[1] for t in targets[i::n]),
