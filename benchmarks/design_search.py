@@ -18,7 +18,7 @@ import pandas as pd
 def main() -> None:
     """Run the search and summarise its history."""
     out = Path(__file__).with_name("results") / "design-default"
-    cmd = [sys.executable, "-m", "design.cli", "design", *sys.argv[1:], "--out", str(out)]
+    cmd = [sys.executable, "-m", "design.cli.commands", "design", *sys.argv[1:], "--out", str(out)]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t0

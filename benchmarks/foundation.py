@@ -21,7 +21,7 @@ import pandas as pd
 def run(case: str, method: str, hours: int, time_limit: float | None, weight: float) -> dict:
     """One ``lcen operate`` run in its own process; returns its summary.json."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "design.cli", "operate", case, "--method", method,
+        cmd = [sys.executable, "-m", "design.cli.commands", "operate", case, "--method", method,
                "--horizon", str(hours), "--weight", str(weight), "--solver", "highs",
                "--out", tmp]
         if time_limit:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 
 from decomp.dw import DWSettings
-from design.builtin import resolve_case
-from design.operate import OperationSettings, operate
+from design.network.builtin import resolve_case
+from design.network.operate import OperationSettings, operate
 
 
 def main() -> None:

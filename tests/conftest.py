@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from design.builtin import resolve_case
-from design.case import Case, load_case
+from design.network.builtin import resolve_case
+from design.network.case import Case, load_case
 
 TOL = 1e-6
 

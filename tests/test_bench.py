@@ -17,14 +17,14 @@ from design.bench.design_compare import (
     weights_covered,
 )
 from design.bench.scaling import ScalingBench, bench_scaling, sample_candidates
-from design.case import CaseError
-from design.cli import main
-from design.design_milp import build_design_milp, solve_design_milp
-from design.evaluate import Candidate, evaluate
-from design.model import TIE_BREAK
-from design.operate import OperationSettings, operate
-from design.results import annualised_capex
-from design.space import DesignSpace
+from design.cli.commands import main
+from design.network.case import CaseError
+from design.network.design_milp import build_design_milp, solve_design_milp
+from design.network.model import TIE_BREAK
+from design.network.operate import OperationSettings, operate
+from design.network.results import annualised_capex
+from design.search.evaluate import Candidate, evaluate
+from design.search.space import DesignSpace
 
 EXACT = SolveOptions(solver="highs", gap=1e-9)
 HOURS = 24

@@ -7,14 +7,14 @@ from __future__ import annotations
 import json
 import time
 
-import design.evaluate as evaluate_module
+import design.search.evaluate as evaluate_module
 from decomp.dw import DWSettings
-from design.cli import main
-from design.evaluate import Candidate, expected_work
-from design.executors import RayExecutor, SerialExecutor
-from design.operate import OperationSettings
-from design.report import write_results
-from design.search import load_checkpoint, run_search
+from design.cli.commands import main
+from design.network.operate import OperationSettings
+from design.report.results_folder import write_results
+from design.search.evaluate import Candidate, expected_work
+from design.search.executors import RayExecutor, SerialExecutor
+from design.search.nsga import load_checkpoint, run_search
 from tests.test_design_search import OP, front_table, settings
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import yaml
 
-from design.builtin import resolve_case
-from design.case import CaseError, load_case
+from design.network.builtin import resolve_case
+from design.network.case import CaseError, load_case
 from tests.conftest import tiny_series, tiny_spec, write_case
 
 BATTERY = {"name": "bat", "kind": "battery", "node": "home",
@@ -162,7 +162,7 @@ def test_implausible_weather_is_refused(tmp_path, column, value, field):
 
 
 def test_negative_prices_of_a_dynamic_tariff_are_allowed(tmp_path):
-    from design.operate import OperationSettings, operate
+    from design.network.operate import OperationSettings, operate
 
     series = tiny_series()
     series["buy"] = [0.1, -0.05, 0.5, 0.5]  # an hour of surplus wind: paid to consume

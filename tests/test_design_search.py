@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-import design.evaluate as evaluate_module
+import design.search.evaluate as evaluate_module
 from decomp.dw import DWSettings
-from design.cli import main
-from design.executors import RayExecutor, SerialExecutor
-from design.operate import OperationSettings
-from design.report import write_results
-from design.search import SearchSettings, run_search
+from design.cli.commands import main
+from design.network.operate import OperationSettings
+from design.report.results_folder import write_results
+from design.search.executors import (
+    MEASURED_HEADROOM,
+    RayExecutor,
+    SerialExecutor,
+    memory_estimate_mb,
+)
+from design.search.nsga import run_search
+from design.search.pool import code_runtime_env
+from design.search.settings import SearchSettings
 
 OP = OperationSettings(method="dw", horizon=12, dw=DWSettings(interval=6, gap=0.01))
 
@@ -71,11 +80,21 @@ def test_same_seed_same_front_and_resume_matches(small_case, tmp_path):
                          resume=True, progress=lambda m: None)
     assert resumed.generation == 3
     assert front_table(resumed) == front_table(full)
+    # a finished run is extended by resuming with more generations, to the same front as
+    # a run that had that many generations from the start
+    longer = run_search(small_case, settings(seed=5, generations=4),
+                        SerialExecutor(small_case, OP), tmp_path / "longer",
+                        progress=lambda m: None)
+    extended = run_search(small_case, settings(seed=5, generations=4),
+                          SerialExecutor(small_case, OP), part, resume=True,
+                          progress=lambda m: None)
+    assert [h["generation"] for h in extended.history] == [1, 2, 3, 4]
+    assert front_table(extended) == front_table(longer)
     with pytest.raises(ValueError, match=r"settings\.seed: 5 -> 6"):
         run_search(small_case, settings(seed=6), SerialExecutor(small_case, OP), part,
                    resume=True, progress=lambda m: None)
     # another case (here: the same case with a purchase price changed) is refused too
-    from design.case import Case
+    from design.network.case import Case
 
     spec = small_case.spec.model_copy(update={"description": "prices changed"})
     series = small_case.series.copy()
@@ -107,9 +126,18 @@ def test_failing_candidate_is_recorded_and_run_finishes(small_case, tmp_path, mo
 
 
 def test_ray_executor_matches_serial(small_case, tmp_path, ray_cluster):
-    ray_state = run_search(small_case, settings(seed=4, generations=2),
-                           RayExecutor(small_case, OP, workers=2), tmp_path / "ray",
-                           progress=lambda m: None)
+    executor = RayExecutor(small_case, OP, workers=2)
+    # before any evaluation the tasks declare the estimate (more for longer horizons)
+    estimate = executor.task_memory()
+    assert estimate == int(memory_estimate_mb(small_case, OP) * 2**20)
+    year = OperationSettings(method="dw", horizon=None)
+    assert memory_estimate_mb(small_case, year) > memory_estimate_mb(small_case, OP)
+    ray_state = run_search(small_case, settings(seed=4, generations=2), executor,
+                           tmp_path / "ray", progress=lambda m: None)
+    # afterwards the largest measured peak, with headroom
+    peaks = [e.peak_rss_mb for e in ray_state.evaluations() if e.peak_rss_mb]
+    assert peaks and executor.measured_mb == pytest.approx(max(peaks))
+    assert executor.task_memory() == int(max(peaks) * MEASURED_HEADROOM * 2**20)
     serial = run_search(small_case, settings(seed=4, generations=2),
                         SerialExecutor(small_case, OP), tmp_path / "serial",
                         progress=lambda m: None)
@@ -130,3 +158,15 @@ def test_bad_search_settings():
     with pytest.raises(ValueError, match="generations"):
         SearchSettings(generations=0)
 
+
+
+def test_cluster_runtime_env_ships_the_code():
+    env = code_runtime_env()
+    names = sorted(Path(m).name for m in env["py_modules"])
+    assert names == ["cases", "decomp", "design"]
+    assert all(Path(m, "__init__.py").exists() or Path(m).is_dir() for m in env["py_modules"])
+
+
+def test_zero_workers_refused(small_case):
+    with pytest.raises(ValueError, match="--workers must be >= 1"):
+        RayExecutor(small_case, OP, workers=0)

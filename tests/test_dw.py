@@ -16,9 +16,9 @@ from decomp.methods import solve_direct
 from decomp.pricing import IntervalSolver
 from decomp.repair import Repairer
 from decomp.solvers import SolveOptions
-from design.model import EnergyProvider
-from design.operate import OperationSettings, operate
-from design.operation_data import prepare
+from design.network.model import EnergyProvider
+from design.network.operate import OperationSettings, operate
+from design.network.operation_data import prepare
 from tests.conftest import check_balances
 from tests.test_operation import check_commitment
 from tests.toy_provider import ToyProvider

@@ -12,26 +12,21 @@ from pymoo.core.individual import Individual
 
 from decomp.dw import DWSettings
 from decomp.solvers import PersistentSolver, SolveOptions
-from design.design_milp import (
+from design.network.design_milp import (
     LEVEL_LIMITS,
     build_design_milp,
     build_reduced_design_milp,
     reduced_sweep,
     solve_design_milp,
 )
-from design.executors import SerialExecutor
-from design.model import TIE_BREAK
-from design.operate import OperationSettings, operate
-from design.search import (
-    SEED_WEIGHTS,
-    DesignProblem,
-    PolishSettings,
-    SearchSettings,
-    SeedSettings,
-    run_search,
-)
-from design.space import SWITCH, DecodedDuplicateElimination, DesignSpace, SpreadSampling
-from design.typical import TypicalPeriods, typical_periods
+from design.network.model import TIE_BREAK
+from design.network.operate import OperationSettings, operate
+from design.network.typical import TypicalPeriods, typical_periods
+from design.report.tables import read_table
+from design.search.executors import SerialExecutor
+from design.search.nsga import DesignProblem, run_search
+from design.search.settings import SEED_WEIGHTS, PolishSettings, SearchSettings, SeedSettings
+from design.search.space import SWITCH, DecodedDuplicateElimination, DesignSpace, SpreadSampling
 
 EXACT = SolveOptions(solver="highs", gap=1e-9)
 HOURS = 24
@@ -186,7 +181,7 @@ def test_polish_certifies_front_points(small_case, tmp_path):
                               polish=PolishSettings(gap=0.01, time_limit=60))
     state = run_search(small_case, settings, SerialExecutor(small_case, loose), tmp_path,
                        progress=lambda m: None)
-    from design.report import write_results
+    from design.report.results_folder import write_results
 
     front = state.front()
     assert front and all(e.gap is not None and e.gap <= 0.01 for e in front)
@@ -221,7 +216,7 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
                                                                 monkeypatch):
     import design.bench.front as front_module
     from design.bench.front import FrontBench, bench_front
-    from design.evaluate import Candidate
+    from design.search.evaluate import Candidate
 
     space = DesignSpace.from_case(small_case)
     few = front_module.simple_designs(space, (1.0,))[:6]
@@ -232,7 +227,7 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
     results = tmp_path / "search"
     state = run_search(small_case, settings, SerialExecutor(small_case, op), results,
                        progress=lambda m: None)
-    from design.report import write_results
+    from design.report.results_folder import write_results
 
     write_results(results, state, {"case": "small"})
     bench = FrontBench(typical_periods=1, screen_periods=1, seed_weights=(1.0, 0.5, 0.0),
@@ -282,7 +277,7 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
 
 
 def test_summary_says_where_hydrogen_enters():
-    from design.report import hydrogen_note
+    from design.report.summary import hydrogen_note
 
     kinds = {"pv": "pv", "electrolyser": "electrolyser", "mh_tank": "mh_tank"}
     front = pd.DataFrame({"pv": [100.0, 200.0, 400.0], "electrolyser": [0.0, 0.0, 2.0],
@@ -298,7 +293,7 @@ def test_summary_says_where_hydrogen_enters():
 
 
 def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path, capsys):
-    from design.cli import main
+    from design.cli.commands import main
 
     out = tmp_path / "run"
     rc = main(["design", "small", "--horizon", "12", "--pop", "4", "--generations", "1",
@@ -325,7 +320,7 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path, capsy
     assert rc == 0
     drill = out / "operate-cost-weighted"
     summary = json.loads((drill / "summary.json").read_text())
-    picks = pd.read_csv(out / "picks.csv")
+    picks = read_table(out / "picks.csv")
     row = picks[picks["pick"] == "cost-weighted"].iloc[0]
     assert summary["weight"] == pytest.approx(row["W"])
     assert all(summary["design"][n] == pytest.approx(row[n]) for n in summary["design"]
@@ -344,7 +339,7 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path, capsy
 
 
 def test_weights_the_fine_model_leaves_open_are_solved_on_the_coarse_one(small_case):
-    from design.search import seed_designs
+    from design.search.seeding import seed_designs
 
     seeding = SeedSettings(typical_periods=2, weights=(1.0, 0.3), epsilon_seeds=0,
                            fallback_periods=1, fallback_gap=-1.0)  # every gap counts as open
@@ -383,7 +378,7 @@ def test_design_milp_reference_starts_from_a_known_plan(small_case):
     (["--seed-fallback-gap", "2"], "--seed-fallback-gap must be in [0, 1]"),
 ])
 def test_bad_run_settings_are_refused_before_solving(tmp_path, capsys, flags, message):
-    from design.cli import main
+    from design.cli.commands import main
 
     out = tmp_path / "run"
     rc = main(["design", "small", "--executor", "serial", "--out", str(out), *flags])
@@ -405,9 +400,9 @@ def test_results_are_written_after_every_generation(small_case, tmp_path):
 
 def test_a_candidate_without_a_plan_is_not_solved_again(small_case, monkeypatch):
     """"No plan within the limits" is the solver's answer, not a crash: no retry."""
-    import design.evaluate as evaluate_module
-    from design.evaluate import Candidate
-    from design.executors import evaluate_with_retries
+    import design.search.evaluate as evaluate_module
+    from design.search.evaluate import Candidate
+    from design.search.executors import evaluate_with_retries
 
     real = evaluate_module.operate
     calls = {"n": 0}
@@ -426,7 +421,7 @@ def test_a_candidate_without_a_plan_is_not_solved_again(small_case, monkeypatch)
 
 
 def test_epsilon_targets_split_the_widest_gaps():
-    from design.search import epsilon_targets
+    from design.search.seeding import epsilon_targets
 
     rows = [{"feasible": True, "W": w, "reduced_annual_total_cost": c, "reduced_autonomy": a,
              "design": {"pv": a}}
@@ -440,7 +435,7 @@ def test_epsilon_targets_split_the_widest_gaps():
 
 
 def test_epsilon_targets_stay_within_each_models_front():
-    from design.search import model_targets
+    from design.search.seeding import model_targets
 
     def row(model, w, c, a):
         return {"feasible": True, "W": w, "reduced_annual_total_cost": c,
@@ -456,7 +451,7 @@ def test_epsilon_targets_stay_within_each_models_front():
 
 
 def test_sweep_chains_start_near_their_first_weights_optimum():
-    from design.search import sweep_chains
+    from design.search.seeding import sweep_chains
 
     chains = sweep_chains((1.0, 0.8, 0.5, 0.3, 0.1, 0.0), 2)
     assert [c[0] for c in chains] == [(1.0, 0.8, 0.5), (0.0, 0.1, 0.3)]

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from decomp.horizon import build_glued, build_horizon, interval_cuts
 from decomp.solvers import PersistentSolver, SolveOptions
-from design.model import TIE_BREAK, EnergyProvider
-from design.operate import OperationSettings, operate
-from design.operation_data import prepare
+from design.network.model import TIE_BREAK, EnergyProvider
+from design.network.operate import OperationSettings, operate
+from design.network.operation_data import prepare
 from tests.conftest import TOL, check_balances
 
 HIGHS = SolveOptions(solver="highs", gap=1e-9)

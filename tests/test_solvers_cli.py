@@ -9,10 +9,10 @@ from pyomo.contrib.solver.common.base import Availability
 
 from decomp.horizon import build_horizon
 from decomp.solvers import SolveOptions, SolverError, choose_solver, gurobi_availability
-from design.cli import main
-from design.model import EnergyProvider
-from design.operate import OperationSettings, operate
-from design.operation_data import prepare
+from design.cli.commands import main
+from design.network.model import EnergyProvider
+from design.network.operate import OperationSettings, operate
+from design.network.operation_data import prepare
 
 GUROBI = gurobi_availability() in (Availability.FullLicense, Availability.LimitedLicense)
 

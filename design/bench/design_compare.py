@@ -20,10 +20,11 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from decomp.solvers import SolveOptions
 from design.bench.figures import axes, save
-from design.case import Case
-from design.design_milp import solve_design_milp
-from design.search import SearchSettings, run_search
-from design.space import DesignSpace
+from design.network.case import Case
+from design.network.design_milp import solve_design_milp
+from design.search.nsga import run_search
+from design.search.settings import SearchSettings
+from design.search.space import DesignSpace
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def bench_design(case: Case, bench: DesignBench, executor, out: Path,
     state = run_search(case, bench.search, executor, out / "search", progress=progress,
                        time_budget=budget)
     search_s = time.perf_counter() - t1
-    from design.report import write_results
+    from design.report.results_folder import write_results
 
     write_results(out / "search", state, {"case": case.name, "bench": "design",
                                           "time_budget": budget, "stopped": state.stopped})

@@ -26,13 +26,15 @@ from decomp.dw import DWSettings
 from decomp.solvers import PersistentSolver, SolveOptions
 from design.bench.design_compare import hypervolume, weight_grid
 from design.bench.figures import axes, save
-from design.case import Case
-from design.design_milp import build_reduced_design_milp, solve_design_milp
-from design.evaluate import Candidate, Evaluation
-from design.operate import OperationSettings, operate
-from design.search import SeedSettings, seed_designs
-from design.space import DesignSpace
-from design.typical import TypicalPeriods, typical_periods
+from design.network.case import Case
+from design.network.design_milp import build_reduced_design_milp, solve_design_milp
+from design.network.operate import OperationSettings, operate
+from design.network.typical import TypicalPeriods, typical_periods
+from design.report.tables import read_table
+from design.search.evaluate import Candidate, Evaluation
+from design.search.seeding import seed_designs
+from design.search.settings import SeedSettings
+from design.search.space import DesignSpace
 
 #: the reference seeds' weights: more than the search's, on a finer model (48 typical days
 #: against the search's 24), so that the reference is not the search's own seeding
@@ -331,7 +333,7 @@ def bench_front(case: Case, bench: FrontBench, executor, out: Path,
     known: list[Evaluation] = []
     front = None
     if front_dir is not None:
-        front = pd.read_csv(front_dir / "pareto.csv")
+        front = read_table(front_dir / "pareto.csv")
         known = as_evaluations(front, DesignSpace.from_case(case))
     t0 = time.perf_counter()
     if reuse and (out / "reference-all.csv").exists():

@@ -28,7 +28,7 @@ class OperateRun:
 
     def command(self, out: Path) -> list[str]:
         """The ``lcen operate`` command line writing into ``out``."""
-        cmd = [sys.executable, "-m", "design.cli", "operate", self.case, "--method",
+        cmd = [sys.executable, "-m", "design.cli.commands", "operate", self.case, "--method",
                self.method, "--solver", self.solver, "--out", str(out)]
         for flag, value in (("--horizon", self.horizon), ("--weight", self.weight),
                             ("--time-limit", self.time_limit), ("--gap", self.gap)):

@@ -18,11 +18,11 @@ import pandas as pd
 
 from design.bench.figures import axes, save
 from design.bench.runner import OperateRun, run_operate
-from design.builtin import resolve_case
-from design.evaluate import Candidate, expected_work
-from design.executors import ORDERS, RayExecutor
-from design.operate import OperationSettings
-from design.space import DesignSpace
+from design.network.builtin import resolve_case
+from design.network.operate import OperationSettings
+from design.search.evaluate import Candidate, expected_work
+from design.search.executors import ORDERS, RayExecutor
+from design.search.space import DesignSpace
 
 
 @dataclass(frozen=True)

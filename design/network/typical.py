@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from design.case import Case, CaseError
-from design.operation_data import OperationData, prepare
-from design.space import DesignSpace
+from design.network.case import Case, CaseError
+from design.network.operation_data import OperationData, prepare
+from design.search.space import DesignSpace
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import pandas as pd
 import pyomo.environ as pyo
 
 from decomp.provider import IntervalModel
-from design.case import Case
-from design.operation_data import OperationData
+from design.network.case import Case
+from design.network.operation_data import OperationData
 
 
 def capital_recovery_factor(rate: float, lifetime: float) -> float:
@@ -117,3 +117,68 @@ def objective_parts(
         annual_total_cost=capex + c_op * scale,
         hours=len(schedule),
     )
+
+
+def capex_by_component(case: Case, design: dict[str, float]) -> dict[str, float]:
+    """Annualised capital cost (annuity + O&M, EUR/a) of each installed component."""
+    out = {}
+    for c in case.spec.components:
+        size = design.get(c.name, 0.0)
+        if size > 0:
+            out[c.name] = (c.cost.unit_cost * size + c.cost.fixed_cost) * annual_cost_factor(
+                case, c)
+    return out
+
+
+def cost_breakdown(parts: ObjectiveParts, case: Case, design: dict[str, float]
+                   ) -> dict[str, float]:
+    """Where the annual total cost goes (EUR/a, operation scaled to a year): capex per
+    component (``capex.<name>``), grid purchases, sales revenue (negative), backup fuel and
+    start-up costs. The items sum to the annual total cost."""
+    scale = 8760.0 / parts.hours
+    out = {f"capex.{n}": v for n, v in capex_by_component(case, design).items()}
+    out["purchases"] = parts.purchase_cost * scale
+    out["sales"] = -parts.sales_revenue * scale
+    out["backup_fuel"] = parts.fuel_cost * scale
+    out["start_ups"] = parts.start_cost * scale
+    return out
+
+
+#: energy figures of a plan, with their units (kWh scaled to a year; shares 0..1)
+ENERGY_UNITS = {
+    "electricity_demand_kwh": "kWh/a", "heat_demand_kwh": "kWh/a",
+    "grid_import_kwh": "kWh/a", "grid_export_kwh": "kWh/a", "pv_generation_kwh": "kWh/a",
+    "backup_heat_kwh": "kWh/a", "self_sufficiency": "share", "pv_self_consumption": "share",
+}
+
+
+def energy_figures(schedule: pd.DataFrame, case: Case) -> dict[str, float]:
+    """Energy a designer reads off a plan (kWh scaled to a year).
+
+    ``self_sufficiency``: the share of the electricity used in the district (grid import
+    plus local generation by PV and fuel cells, less export; losses of links and storage
+    included) that did not come from the grid; ``pv_self_consumption``: the share of PV
+    generation not exported (1 - export / PV generation, at least 0; None without PV).
+    """
+    scale = 8760.0 / len(schedule)
+
+    def total(suffix: str, kinds: tuple[str, ...] | None = None) -> float:
+        cols = [c for c in schedule.columns if c.endswith(suffix)]
+        if kinds is not None:
+            names = {c.name for c in case.spec.components if c.kind in kinds}
+            cols = [c for c in cols if c.rsplit(".", 1)[0] in names]
+        return float(schedule[cols].to_numpy().sum()) if cols else 0.0
+
+    imported, exported = float(schedule["grid.buy"].sum()), float(schedule["grid.sell"].sum())
+    pv = total(".power", ("pv",))
+    used = imported + pv + total(".power", ("fuel_cell",)) - exported
+    return {
+        "electricity_demand_kwh": total(".electricity_demand") * scale,
+        "heat_demand_kwh": total(".heat_demand") * scale,
+        "grid_import_kwh": imported * scale,
+        "grid_export_kwh": exported * scale,
+        "pv_generation_kwh": pv * scale,
+        "backup_heat_kwh": total(".backup") * scale,
+        "self_sufficiency": 1.0 - imported / used if used > 0 else None,
+        "pv_self_consumption": max(0.0, 1.0 - exported / pv) if pv > 0 else None,
+    }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from cases import BUILTIN
-from design.case import Case, CaseError, load_case, parse_spec
+from design.network.case import Case, CaseError, load_case, parse_spec
 
 _DWELLINGS = ["efh1", "efh2", "efh3", "efh4", "efh5", "efh6", "mfh1"]
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import time
+from concurrent.futures import wait
 from dataclasses import replace
 
-from design.case import Case
-from design.evaluate import Candidate, Evaluation, evaluate, expected_work
-from design.operate import OperationSettings
+from design.network.case import Case
+from design.network.operate import OperationSettings
+from design.search.evaluate import Candidate, Evaluation, evaluate, expected_work
+from design.search.pool import SharedRayPool
 
 ORDERS: tuple[str, ...] = ("longest-first", "given")
 """How a Ray executor hands out a batch: hardest candidates first, or as given."""
@@ -94,8 +95,40 @@ class SerialExecutor:
 
 
 def _ray_task(case: Case, candidate: Candidate, settings: OperationSettings,
-              retries: int) -> Evaluation:
-    return evaluate_with_retries(case, candidate, settings, retries)
+              retries: int, wall_deadline: float | None = None) -> Evaluation | None:
+    """One evaluation on a Ray worker; with ``wall_deadline`` (UNIX time: the nodes'
+    clocks, unlike their monotonic ones, agree) it gets at most the time left when it
+    starts, and a plan-less end cut short by it is None (not evaluated)."""
+    left = None if wall_deadline is None else wall_deadline - time.time()
+    if left is not None and left <= 0:
+        return None
+    run, capped = _for_time_left(settings, left)
+    e = _within_budget(evaluate_with_retries(case, candidate, run, retries), capped)
+    return None if e is None else replace(e, node=_node_id())
+
+
+def _node_id() -> str | None:
+    """The Ray node this process runs on (None outside Ray)."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id()
+    except Exception:  # noqa: BLE001 - not in a Ray worker
+        return None
+
+
+#: peak memory of one evaluation: a fixed part (Python, pyomo, solver) plus a part per hour
+#: and component, fitted to measured peaks (benchmarks/RESULTS.md: 2.8 GB for dw on the
+#: 8760 h reference case with 8 components, 0.3 GB for a day)
+BASE_MB, MB_PER_HOUR_AND_COMPONENT = 300.0, 0.036
+#: headroom on the largest measured peak once evaluations have reported theirs
+MEASURED_HEADROOM = 1.25
+
+
+def memory_estimate_mb(case: Case, settings: OperationSettings) -> float:
+    """Expected peak memory (MiB) of one evaluation before any has been measured."""
+    hours = settings.horizon or case.hours
+    return BASE_MB + MB_PER_HOUR_AND_COMPONENT * hours * max(1, len(case.spec.components))
 
 
 class RayExecutor:
@@ -104,7 +137,9 @@ class RayExecutor:
     The case is put in the object store once. Worker crashes are retried by Ray
     (``max_retries``); a candidate whose task still fails is recorded as failed. With
     ``longest_first`` the candidates are handed out hardest first (``expected_work``), so
-    the batch does not end with one worker busy and the others idle.
+    the batch does not end with one worker busy and the others idle. Given a ``pool``
+    (a :class:`SharedRayPool`), its tasks share that pool's queue with other runs';
+    otherwise the executor has a pool of its own.
     """
 
     name = "ray"
@@ -117,28 +152,36 @@ class RayExecutor:
         workers: int | None = None,
         address: str | None = None,
         longest_first: bool = True,
+        pool: SharedRayPool | None = None,
     ) -> None:
-        import ray
-
-        if workers is not None and workers < 1:
-            raise ValueError(f"--workers must be >= 1, not {workers}")
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        self.ray = ray
-        self.owns_cluster = False
-        if not ray.is_initialized():
-            if address:
-                ray.init(address=address, include_dashboard=False, log_to_driver=False)
-            else:
-                ray.init(address="local", num_cpus=workers or os.cpu_count(),
-                         include_dashboard=False, log_to_driver=False)
-                self.owns_cluster = True
-        self.workers = workers or max(1, int(ray.available_resources().get("CPU", 1)))
+        self.owns_pool = pool is None
+        self.pool = pool if pool is not None else SharedRayPool(workers, address)
+        self.ray = self.pool.ray
+        self.workers = self.pool.workers
         self.case = case
         self.settings = _single_thread(settings)
         self.retries = retries
         self.longest_first = longest_first
-        self.case_ref = ray.put(case)
-        self.task = ray.remote(num_cpus=1, max_retries=max(retries, 0))(_ray_task)
+        self.case_ref = self.pool.put(case)
+        self.memory_mb = memory_estimate_mb(case, settings)
+        self.measured_mb: float | None = None
+
+    def task_memory(self) -> int:
+        """Bytes a task declares to Ray: the estimate, or the measured peak with headroom
+        once evaluations have reported theirs; never more than the largest node has (a
+        task no node can hold would wait forever)."""
+        mb = self.memory_mb if self.measured_mb is None else self.measured_mb * MEASURED_HEADROOM
+        largest = self.pool.largest_node_memory()
+        want = int(mb * 2**20)
+        return min(want, int(largest)) if largest > 0 else want
+
+    def _measured(self, e: Evaluation | None) -> None:
+        if e is not None and e.peak_rss_mb:
+            self.measured_mb = max(self.measured_mb or 0.0, float(e.peak_rss_mb))
+
+    def priority(self, candidate: Candidate) -> tuple:
+        """Queue priority of a candidate: its expected work (hardest first), or none."""
+        return tuple(expected_work(self.case, candidate)) if self.longest_first else ()
 
     def order(self, candidates: list[Candidate]) -> list[int]:
         """Indices of the candidates in the order they are handed out."""
@@ -151,50 +194,43 @@ class RayExecutor:
     def map(self, candidates: list[Candidate], deadline: float | None = None,
             settings: OperationSettings | None = None) -> list[Evaluation | None]:
         """Evaluations in the order of the candidates. With a ``deadline``
-        (``time.monotonic()``) each task gets at most the time left, and at the deadline
-        the tasks still running are cancelled: those and the ones never started are None
-        (not evaluated). ``settings`` replaces the executor's operation settings for this
+        (``time.monotonic()``) each task gets at most the time left when it is queued,
+        and at the deadline the tasks not finished are stopped: those are None (not
+        evaluated). ``settings`` replaces the executor's operation settings for this
         call."""
-        ray = self.ray
         base = self.settings if settings is None else _single_thread(settings)
-        results: dict[int, Evaluation | None] = {}
-        pending: dict = {}
-        queue = self.order(candidates)
-        while queue or pending:
-            left = _left(deadline)
-            if left is not None and left <= 0:
-                for ref, (i, _) in pending.items():
-                    ray.cancel(ref, force=True)
-                    results[i] = None
-                results.update({i: None for i in queue})
-                break
-            while queue and len(pending) < self.workers:
-                i = queue.pop(0)
-                settings, capped = _for_time_left(base, left)
-                ref = self.task.remote(self.case_ref, candidates[i], settings, self.retries)
-                pending[ref] = (i, capped)
-            done, _ = ray.wait(list(pending), num_returns=1, timeout=left)
-            for ref in done:
-                i, capped = pending.pop(ref)
-                try:
-                    results[i] = _within_budget(ray.get(ref), capped)
-                except Exception as exc:  # noqa: BLE001 - a lost task is a failed candidate
-                    cand = candidates[i]
-                    results[i] = Evaluation(cand.design, cand.weight, ok=False,
-                                            attempts=self.retries + 1,
-                                            error=f"ray task failed: {exc}")
-        return [results[i] for i in range(len(candidates))]
+        left = _left(deadline)
+        if left is not None and left <= 0:
+            return [None] * len(candidates)
+        wall = None if left is None else time.time() + left
+        futures = [self.pool.submit(_ray_task, (self.case_ref, c, base, self.retries, wall),
+                                    self.priority(c), self.retries, self.task_memory())
+                   for c in candidates]
+        wait(futures, timeout=_left(deadline))
+        results: list[Evaluation | None] = []
+        for cand, fut in zip(candidates, futures, strict=True):
+            if not fut.done():
+                self.pool.cancel(fut)
+            try:
+                e = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a lost task is a failed candidate
+                e = Evaluation(cand.design, cand.weight, ok=False, attempts=self.retries + 1,
+                               error=f"ray task failed: {exc}")
+            self._measured(e)
+            results.append(e)
+        return results
 
     def call(self, func, arguments: list[tuple]) -> list:
         """``func(case, *args)`` for each tuple of ``arguments`` as Ray tasks (one CPU
         each, the case from the object store); results in the order of ``arguments``."""
-        task = self.ray.remote(num_cpus=1, max_retries=0)(func)
-        return self.ray.get([task.remote(self.case_ref, *args) for args in arguments])
+        futures = [self.pool.submit(func, (self.case_ref, *args), (1_000,))
+                   for args in arguments]
+        return [f.result() for f in futures]
 
     def close(self) -> None:
-        """Shut down the local cluster this executor started."""
-        if self.owns_cluster:
-            self.ray.shutdown()
+        """Release the pool (and the local cluster) this executor started."""
+        if self.owns_pool:
+            self.pool.close()
 
 
 def make_executor(kind: str, case: Case, settings: OperationSettings, retries: int = 1,

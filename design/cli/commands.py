@@ -1,9 +1,10 @@
-"""Command line: ``lcen operate|design|report|bench``, ``lcen case info|validate``."""
+"""Command line: ``lcen operate|design|report|batch|bench`` and ``lcen case ...``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -12,23 +13,22 @@ import pandas as pd
 from decomp.certificate import WITH_PLAN
 from decomp.dw import DWSettings
 from decomp.solvers import SolveOptions, SolverError
-from design.bench.cli import add_bench_parser, add_order_argument
-from design.builtin import builtin_names, resolve_case
-from design.case import CAPACITY_UNITS, Case, CaseError
-from design.operate import METHODS, OperationSettings, operate
-
-
-def _design_overrides(items: list[str]) -> dict[str, float]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise CaseError(f"--design {item!r}: expected COMPONENT=SIZE")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise CaseError(f"--design {item!r}: size {value!r} is not a number") from None
-    return out
+from design.cli.batch import add_batch_parser
+from design.cli.bench import add_bench_parser, add_order_argument
+from design.cli.common import (
+    ADDRESS_HELP,
+    CASE_HELP,
+    EXECUTOR_HELP,
+    HORIZON_HELP,
+    SOLVER_HELP,
+    WORKERS_HELP,
+    HelpFormatter,
+    design_overrides,
+)
+from design.network.builtin import builtin_names, resolve_case
+from design.network.case import CAPACITY_UNITS, Case, CaseError
+from design.network.operate import METHODS, OperationSettings, operate
+from design.report.tables import read_table
 
 
 def _fmt(x: float | None, spec: str = ".4g") -> str:
@@ -45,7 +45,7 @@ def picked_design(folder: Path, pick: str) -> tuple[str, dict[str, float], float
             raise CaseError(f"--from {folder}: {path.name} not found (not a results folder "
                             "of lcen design?)")
     settings = json.loads(settings_path.read_text())
-    front = pd.read_csv(front_path)
+    front = read_table(front_path)
     if pick.isdigit():
         n = int(pick)
         if not 1 <= n <= len(front):
@@ -53,7 +53,7 @@ def picked_design(folder: Path, pick: str) -> tuple[str, dict[str, float], float
         row = front.iloc[n - 1]
     else:
         picks_path = folder / "picks.csv"
-        picks = pd.read_csv(picks_path) if picks_path.exists() else pd.DataFrame()
+        picks = read_table(picks_path) if picks_path.exists() else pd.DataFrame()
         names = list(picks["pick"]) if "pick" in picks else []
         if pick not in names:
             raise CaseError(f"--pick {pick!r}: not a row number of {front_path} nor one of "
@@ -84,7 +84,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
         raise CaseError("a case is needed (or --from RESULTS_DIR)")
     args.method = args.method or "direct"
     case = resolve_case(args.case)
-    design = case.design(picked if run is not None else _design_overrides(args.design or []))
+    design = case.design(picked if run is not None else design_overrides(args.design or []))
     if args.gap is None:
         args.gap = 0.01 if args.method == "dw" else 1e-4
     settings = OperationSettings(
@@ -122,7 +122,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
         outcome.schedule.to_csv(out / "schedule.csv")
         levels = [c for c in outcome.schedule.columns if c.endswith(".level")]
         if levels:
-            from design.report import draw_levels
+            from design.report.figures import draw_levels
 
             kinds = {c.name: c.kind for c in case.spec.components}
             draw_levels(outcome.schedule[levels], out / "storage.png",
@@ -169,57 +169,35 @@ def _check_run_settings(args: argparse.Namespace, case: Case) -> None:
 
 def cmd_design(args: argparse.Namespace) -> int:
     """NSGA-II over capacities and W; writes the results folder."""
-    from dataclasses import asdict
-
-    from design.executors import make_executor
-    from design.report import write_results
-    from design.search import SearchSettings, run_search
+    from design.search.executors import make_executor
+    from design.search.run import run_design
+    from design.search.settings import search_settings
 
     case = resolve_case(args.case)
-    op = OperationSettings(
-        method=args.method,
-        horizon=args.horizon,
-        solve=SolveOptions(solver=args.solver, time_limit=args.time_limit),
-        dw=DWSettings(gap=args.gap, time_limit=args.time_limit, interval=args.interval,
-                      solve=SolveOptions(solver=args.solver)),
-    )
-    from design.search import PolishSettings, SeedSettings
-
-    settings = SearchSettings(
+    _check_run_settings(args, case)
+    settings = search_settings(
         pop=args.pop, generations=args.generations, seed=args.seed, retries=args.retries,
-        operation=op,
-        seeding=SeedSettings(typical_periods=args.typical_periods,
-                             time_limit=args.seed_time_limit,
-                             fallback_gap=args.seed_fallback_gap),
-        polish=PolishSettings(gap=args.polish_gap if args.polish_gap > 0 else None,
-                              time_limit=args.polish_time_limit),
-    )
+        method=args.method, horizon=args.horizon, gap=args.gap, interval=args.interval,
+        time_limit=args.time_limit, solver=args.solver, typical_periods=args.typical_periods,
+        seed_time_limit=args.seed_time_limit, seed_fallback_gap=args.seed_fallback_gap,
+        polish_gap=args.polish_gap, polish_time_limit=args.polish_time_limit)
+    op = settings.operation
     out = Path(args.out or f"results/design-{case.name}")
     hours = args.horizon or case.hours
-    _check_run_settings(args, case)
     budget = "" if args.time_budget is None else f", budget {args.time_budget:.0f} s"
     print(f"lcen design: case {case.name}, {hours} h, method {args.method}, pop {args.pop}, "
           f"{args.generations} generations, seed {args.seed}, executor {args.executor}"
           f"{budget}")
     executor = make_executor(args.executor, case, op, args.retries, args.workers, args.address,
                              longest_first=args.order == "longest-first")
-    def record(state) -> dict:
-        return {"case": case.name,
-                "case_path": None if case.path is None else str(Path(case.path).resolve()),
-                "executor": args.executor, "workers": args.workers,
-                "order": args.order, "time_budget": args.time_budget,
-                "stopped": state.stopped, "seconds": state.seconds,
-                "component_kinds": {c.name: c.kind for c in case.spec.components},
-                **asdict(settings)}
-
     try:
-        state = run_search(case, settings, executor, out, resume=args.resume,
-                           progress=lambda m: print(f"  {m}", flush=True),
+        state = run_design(case, settings, executor, out, resume=args.resume,
                            time_budget=args.time_budget,
-                           on_generation=lambda st: write_results(out, st, record(st)))
+                           progress=lambda m: print(f"  {m}", flush=True),
+                           record={"executor": args.executor, "workers": args.workers,
+                                   "order": args.order})
     finally:
         executor.close()
-    write_results(out, state, record(state))
     print(f"  {len(state.front())} non-dominated designs of {len(state.cache)} evaluated; "
           f"wrote {out}/ (pareto.csv, evaluations.parquet, history.csv, figures, summary.md)")
     return 0
@@ -227,7 +205,7 @@ def cmd_design(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Redraw figures and summary.md from a results folder."""
-    from design.report import draw
+    from design.report.results_folder import draw
 
     out = Path(args.dir)
     if not (out / "evaluations.parquet").exists():
@@ -260,8 +238,30 @@ def case_info_text(case: Case) -> str:
     return "\n".join(lines)
 
 
+def write_template(folder: Path) -> list[Path]:
+    """Write the documented template case (``case.yaml``, every field with its unit and
+    meaning) and its series into ``folder``; existing files are not overwritten."""
+    from cases import BUILTIN, CASES_DIR
+
+    files = {folder / "case.yaml": CASES_DIR / "template" / "case.yaml",
+             folder / "series.csv": BUILTIN["small"].parent / "series.csv"}
+    there = [str(p) for p in files if p.exists()]
+    if there:
+        raise CaseError(f"case template: {', '.join(there)} exist already (choose another "
+                        "folder)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for target, source in files.items():
+        shutil.copyfile(source, target)
+    return list(files)
+
+
 def cmd_case(args: argparse.Namespace) -> int:
-    """``case info CASE`` or ``case validate PATH``."""
+    """``case info CASE``, ``case validate PATH`` or ``case template DIR``."""
+    if args.case_command == "template":
+        written = write_template(Path(args.dir))
+        print(f"wrote {', '.join(map(str, written))}: every field is explained in "
+              f"{written[0]}; check your edits with lcen case validate {written[0]}")
+        return 0
     case = resolve_case(args.case)
     if args.case_command == "info":
         print(case_info_text(case))
@@ -273,7 +273,7 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``lcen`` argument parser."""
-    from design.search import SearchSettings, SeedSettings
+    from design.search.settings import SearchSettings, SeedSettings
     p = argparse.ArgumentParser(prog="lcen", description="Low-carbon energy network design")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -293,7 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--method", choices=METHODS, default=None,
                     help="default direct; with --from the run's method")
     op.add_argument("--horizon", type=int, default=None, help="first HOURS of the series")
-    op.add_argument("--time-limit", type=float, default=None)
+    op.add_argument("--time-limit", type=float, default=None,
+                    help="seconds; direct: the solver's limit, dw: every step within it "
+                         "(default: none)")
     op.add_argument("--gap", type=float, default=None,
                     help="target relative gap (default 1e-4 direct, 0.01 dw)")
     op.add_argument("--interval", type=int, default=24, help="dw/rolling interval hours")
@@ -308,23 +310,26 @@ def build_parser() -> argparse.ArgumentParser:
                          "and bound (default lp)")
     op.add_argument("--workers", type=int, default=1,
                     help="dw: processes pricing intervals in parallel")
-    op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
+    op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",
+                    help=SOLVER_HELP)
     op.add_argument("--out", default=None, help="output folder")
     op.add_argument("--verbose", action="store_true", help="show the solver log")
     op.set_defaults(func=cmd_operate)
 
     de = sub.add_parser("design", help="search capacities and W (NSGA-II): Pareto front")
-    de.add_argument("case", nargs="?", default="reference")
+    de.add_argument("case", nargs="?", default="reference", help=CASE_HELP)
     de.add_argument("--pop", type=int, default=SearchSettings().pop,
                     help="NSGA-II population (default %(default)s)")
     de.add_argument("--generations", type=int, default=SearchSettings().generations,
                     help="most generations; the time budget usually ends the run first "
                          "(default %(default)s)")
-    de.add_argument("--method", choices=METHODS, default="dw")
-    de.add_argument("--horizon", type=int, default=None)
+    de.add_argument("--method", choices=METHODS, default="dw",
+                    help="how each candidate's year-long operation is solved")
+    de.add_argument("--horizon", type=int, default=None, help=HORIZON_HELP)
     de.add_argument("--gap", type=float, default=0.01,
                     help="dw target certified gap per evaluation (default 0.01)")
-    de.add_argument("--interval", type=int, default=24)
+    de.add_argument("--interval", type=int, default=24,
+                    help="dw: hours per decomposition interval")
     de.add_argument("--time-limit", type=float, default=120.0,
                     help="per evaluation: dw stops there with its best certified plan "
                          "(default 120 s)")
@@ -343,34 +348,57 @@ def build_parser() -> argparse.ArgumentParser:
                          "results are written; 0 = no polish (default 0.01)")
     de.add_argument("--polish-time-limit", type=float, default=240.0,
                     help="polish: seconds per design (default 240)")
-    de.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
-    de.add_argument("--workers", type=int, default=None)
-    de.add_argument("--executor", choices=("ray", "serial"), default="ray")
-    de.add_argument("--address", default=None, help="join an existing Ray cluster")
+    de.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",
+                    help=SOLVER_HELP)
+    de.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
+    de.add_argument("--executor", choices=("ray", "serial"), default="ray",
+                    help=EXECUTOR_HELP)
+    de.add_argument("--address", default=None, help=ADDRESS_HELP)
     add_order_argument(de)
     de.add_argument("--time-budget", type=float, default=1080.0, metavar="SECONDS",
                     help="wall time of seeding, search and polish together; the search "
                          "stops when only the polish share (20 %%) is left (checkpointed; "
                          "--resume goes on; default 1080 s)")
-    de.add_argument("--retries", type=int, default=1)
-    de.add_argument("--seed", type=int, default=1)
-    de.add_argument("--resume", action="store_true")
-    de.add_argument("--out", default=None)
+    de.add_argument("--retries", type=int, default=1,
+                    help="times a candidate whose evaluation raised is tried again (one "
+                         "that ended without a plan is not: it would end the same way)")
+    de.add_argument("--seed", type=int, default=1,
+                    help="random seed: the same seed and settings give the same front")
+    de.add_argument("--resume", action="store_true",
+                    help="continue the run checkpointed in --out (same case and settings; "
+                         "more --generations extend a finished run)")
+    de.add_argument("--out", default=None,
+                    help="results folder (default: results/design-<case>)")
     de.set_defaults(func=cmd_design)
 
-    rep = sub.add_parser("report", help="redraw figures and summary of a results folder")
-    rep.add_argument("dir")
+    rep = sub.add_parser("report", help="redraw figures, summary.md and report.html "
+                                           "of a results folder")
+    rep.add_argument("dir", help="results folder of lcen design")
     rep.set_defaults(func=cmd_report)
 
     case = sub.add_parser("case", help="inspect or validate a case")
     case_sub = case.add_subparsers(dest="case_command", required=True)
     info = case_sub.add_parser("info", help="print a summary of a case")
-    info.add_argument("case")
+    info.add_argument("case", help=CASE_HELP)
     val = case_sub.add_parser("validate", help="check a case file and its series")
-    val.add_argument("case")
+    val.add_argument("case", help=CASE_HELP)
+    tpl = case_sub.add_parser("template", help="write a documented starting case (every "
+                              "field with its unit and meaning) and its series")
+    tpl.add_argument("dir", help="folder to write case.yaml and series.csv into")
     case.set_defaults(func=cmd_case)
     add_bench_parser(sub)
+    add_batch_parser(sub)
+    _use_formatter(p)
     return p
+
+
+def _use_formatter(parser: argparse.ArgumentParser) -> None:
+    """Every (sub)command's help shows the options' defaults."""
+    parser.formatter_class = HelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _use_formatter(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from pymoo.core.duplicate import ElementwiseDuplicateElimination
 from pymoo.core.sampling import Sampling
 from pymoo.core.variable import Binary, Integer, Real
 
-from design.case import Case
+from design.network.case import Case
 
 SNAP_FRACTION = 0.05
 WEIGHT = "W"

@@ -7,8 +7,19 @@ from pathlib import Path
 
 from decomp.dw import DWSettings
 from decomp.solvers import SolveOptions
-from design.executors import ORDERS
-from design.operate import METHODS, OperationSettings
+from design.cli.common import (
+    ADDRESS_HELP,
+    CASE_HELP,
+    EXECUTOR_HELP,
+    HORIZON_HELP,
+    OUT_HELP,
+    SOLVER_HELP,
+    WORKERS_HELP,
+    HelpFormatter,
+    design_overrides,
+)
+from design.network.operate import METHODS, OperationSettings
+from design.search.executors import ORDERS
 
 
 def _say(msg: str) -> None:
@@ -16,15 +27,13 @@ def _say(msg: str) -> None:
 
 
 def _design_pairs(items: list[str] | None) -> tuple[tuple[str, float], ...]:
-    from design.cli import _design_overrides
-
-    return tuple(_design_overrides(items or []).items())
+    return tuple(design_overrides(items or []).items())
 
 
 def cmd_bench_operation(args: argparse.Namespace) -> int:
     """direct vs dw vs lp vs rolling on one case."""
     from design.bench.operation import OperationBench, bench_operation
-    from design.builtin import resolve_case
+    from design.network.builtin import resolve_case
 
     resolve_case(args.case)  # a bad case name fails here, before any run
     bench = OperationBench(
@@ -44,9 +53,9 @@ def cmd_bench_operation(args: argparse.Namespace) -> int:
 def cmd_bench_design(args: argparse.Namespace) -> int:
     """Design MILP per weight vs NSGA-II + decomposition under equal wall time."""
     from design.bench.design_compare import DesignBench, bench_design
-    from design.builtin import resolve_case
-    from design.executors import make_executor
-    from design.search import SearchSettings
+    from design.network.builtin import resolve_case
+    from design.search.executors import make_executor
+    from design.search.settings import SearchSettings
 
     case = resolve_case(args.case)
     op = OperationSettings(
@@ -72,8 +81,8 @@ def cmd_bench_design(args: argparse.Namespace) -> int:
 def cmd_bench_front(args: argparse.Namespace) -> int:
     """A reference set of full-year designs; the front of a results folder judged on it."""
     from design.bench.front import FrontBench, bench_front
-    from design.builtin import resolve_case
-    from design.executors import make_executor
+    from design.network.builtin import resolve_case
+    from design.search.executors import make_executor
 
     case = resolve_case(args.case)
     op = OperationSettings(method="dw", horizon=args.horizon,
@@ -133,46 +142,54 @@ def add_order_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_bench_parser(sub) -> None:
     """Register ``lcen bench`` and its three commands."""
-    bench = sub.add_parser("bench", help="comparisons with direct solves, scaling studies")
+    bench = sub.add_parser("bench", help="comparisons with direct solves, scaling studies",
+                           formatter_class=HelpFormatter)
     bs = bench.add_subparsers(dest="bench_command", required=True)
 
     op = bs.add_parser("operation", help="direct vs dw vs lp vs rolling on one case")
-    op.add_argument("case")
+    op.add_argument("case", help=CASE_HELP)
     op.add_argument("--methods", nargs="+", choices=METHODS,
-                    default=["direct", "dw", "lp", "rolling"])
-    op.add_argument("--weights", nargs="*", type=float, default=None)
-    op.add_argument("--design", nargs="*", metavar="COMPONENT=SIZE")
-    op.add_argument("--horizon", type=int, default=None)
+                    default=["direct", "dw", "lp", "rolling"], help="methods to compare")
+    op.add_argument("--weights", nargs="*", type=float, default=None,
+                    help="operation weights W to run (default: the case's W)")
+    op.add_argument("--design", nargs="*", metavar="COMPONENT=SIZE",
+                    help="sizes that differ from the case's default design")
+    op.add_argument("--horizon", type=int, default=None, help=HORIZON_HELP)
     op.add_argument("--time-limit", type=float, default=3600.0, help="per method run")
     op.add_argument("--gap", type=float, default=0.01, help="dw/rolling target gap")
-    op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto")
-    op.add_argument("--out", default=None)
+    op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",
+                    help=SOLVER_HELP)
+    op.add_argument("--out", default=None, help=OUT_HELP)
     op.set_defaults(func=cmd_bench_operation)
 
     de = bs.add_parser("design", help="design MILP per weight vs NSGA-II, equal wall time")
-    de.add_argument("case", nargs="?", default="reference")
+    de.add_argument("case", nargs="?", default="reference", help=CASE_HELP)
     de.add_argument("--weights", type=int, default=10, help="number of fixed weights")
-    de.add_argument("--time-per-weight", type=float, default=600.0)
+    de.add_argument("--time-per-weight", type=float, default=600.0,
+                    help="seconds of the design MILP per weight")
     de.add_argument("--search-budget", type=float, default=None, metavar="SECONDS",
                     help="the search's wall time (default: what the design MILPs took)")
-    de.add_argument("--horizon", type=int, default=None)
-    de.add_argument("--method", choices=METHODS, default="dw")
+    de.add_argument("--horizon", type=int, default=None, help=HORIZON_HELP)
+    de.add_argument("--method", choices=METHODS, default="dw",
+                    help="how the search solves each candidate's operation")
     de.add_argument("--gap", type=float, default=0.03, help="dw gap per evaluation")
-    de.add_argument("--eval-time-limit", type=float, default=90.0)
-    de.add_argument("--pop", type=int, default=10)
+    de.add_argument("--eval-time-limit", type=float, default=90.0,
+                    help="seconds per candidate evaluation")
+    de.add_argument("--pop", type=int, default=10, help="NSGA-II population")
     de.add_argument("--max-generations", type=int, default=1000,
                     help="the wall-time budget normally ends the search first")
-    de.add_argument("--seed", type=int, default=1)
-    de.add_argument("--workers", type=int, default=None)
-    de.add_argument("--executor", choices=("ray", "serial"), default="ray")
-    de.add_argument("--address", default=None)
+    de.add_argument("--seed", type=int, default=1, help="random seed of the search")
+    de.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
+    de.add_argument("--executor", choices=("ray", "serial"), default="ray",
+                    help=EXECUTOR_HELP)
+    de.add_argument("--address", default=None, help=ADDRESS_HELP)
     add_order_argument(de)
-    de.add_argument("--out", default=None)
+    de.add_argument("--out", default=None, help=OUT_HELP)
     de.set_defaults(func=cmd_bench_design)
 
     fr = bs.add_parser("front", help="reference set of full-year designs; judge a front "
                                      "(epsilon indicator, hypervolume share)")
-    fr.add_argument("case", nargs="?", default="reference")
+    fr.add_argument("case", nargs="?", default="reference", help=CASE_HELP)
     fr.add_argument("--front", default=None, metavar="RESULTS_DIR",
                     help="results folder whose pareto.csv is judged")
     fr.add_argument("--reuse", action="store_true",
@@ -196,29 +213,41 @@ def add_bench_parser(sub) -> None:
     fr.add_argument("--milp-weights", type=int, default=0,
                     help="full-year design MILP for this many weights, MIP-started from "
                          "the best known design (default 0: none)")
-    fr.add_argument("--time-per-weight", type=float, default=600.0)
-    fr.add_argument("--horizon", type=int, default=None)
+    fr.add_argument("--time-per-weight", type=float, default=600.0,
+                    help="seconds of the full-year design MILP per weight")
+    fr.add_argument("--horizon", type=int, default=None, help=HORIZON_HELP)
     fr.add_argument("--gap", type=float, default=0.01, help="dw gap per full-year design")
-    fr.add_argument("--eval-time-limit", type=float, default=240.0)
-    fr.add_argument("--workers", type=int, default=None)
-    fr.add_argument("--executor", choices=("ray", "serial"), default="ray")
-    fr.add_argument("--out", default=None)
+    fr.add_argument("--eval-time-limit", type=float, default=240.0,
+                    help="seconds per full-year design evaluation (dw)")
+    fr.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
+    fr.add_argument("--executor", choices=("ray", "serial"), default="ray",
+                    help=EXECUTOR_HELP)
+    fr.add_argument("--out", default=None, help=OUT_HELP)
     fr.set_defaults(func=cmd_bench_front)
 
     sc = bs.add_parser("scaling", help="throughput vs workers; time vs horizon and nodes")
-    sc.add_argument("--case", default="reference")
-    sc.add_argument("--workers", nargs="*", type=int, default=[1, 2])
-    sc.add_argument("--candidates", type=int, default=8)
-    sc.add_argument("--candidate-horizon", type=int, default=720)
+    sc.add_argument("--case", default="reference", help=CASE_HELP)
+    sc.add_argument("--workers", nargs="*", type=int, default=[1, 2],
+                    help="worker counts of the throughput study")
+    sc.add_argument("--candidates", type=int, default=8,
+                    help="seeded candidate designs evaluated per worker count")
+    sc.add_argument("--candidate-horizon", type=int, default=720,
+                    help="hours of each candidate's operation (8760: a full year)")
     sc.add_argument("--orders", nargs="+", choices=ORDERS, default=[ORDERS[0]],
                     help="Ray hand-out orders to measure (each with every worker count)")
-    sc.add_argument("--eval-method", choices=METHODS, default="dw")
-    sc.add_argument("--horizons", nargs="*", type=int, default=[168, 720, 2160, 8760])
-    sc.add_argument("--nodes", nargs="*", type=int, default=[1, 5, 10, 20])
-    sc.add_argument("--node-horizon", type=int, default=168)
-    sc.add_argument("--methods", nargs="+", choices=METHODS, default=["dw", "direct"])
-    sc.add_argument("--time-limit", type=float, default=600.0)
-    sc.add_argument("--gap", type=float, default=0.01)
-    sc.add_argument("--seed", type=int, default=1)
-    sc.add_argument("--out", default=None)
+    sc.add_argument("--eval-method", choices=METHODS, default="dw",
+                    help="operation method of the throughput study")
+    sc.add_argument("--horizons", nargs="*", type=int, default=[168, 720, 2160, 8760],
+                    help="horizons (hours) of the time-vs-horizon study")
+    sc.add_argument("--nodes", nargs="*", type=int, default=[1, 5, 10, 20],
+                    help="district sizes (nodes) of the time-vs-nodes study")
+    sc.add_argument("--node-horizon", type=int, default=168,
+                    help="hours of the time-vs-nodes study")
+    sc.add_argument("--methods", nargs="+", choices=METHODS, default=["dw", "direct"],
+                    help="methods of the time studies")
+    sc.add_argument("--time-limit", type=float, default=600.0,
+                    help="seconds per solve of the time studies")
+    sc.add_argument("--gap", type=float, default=0.01, help="dw target gap")
+    sc.add_argument("--seed", type=int, default=1, help="seed of the candidate sample")
+    sc.add_argument("--out", default=None, help=OUT_HELP)
     sc.set_defaults(func=cmd_bench_scaling)

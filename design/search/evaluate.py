@@ -9,8 +9,9 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
 
-from design.case import Case
-from design.operate import OperationSettings, operate
+from design.network.case import Case
+from design.network.operate import OperationSettings, operate
+from design.network.results import cost_breakdown, energy_figures
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,23 @@ class Evaluation:
     seconds: float = 0.0
     started_at: float | None = None
     worker: str | None = None
+    node: str | None = None
     attempts: int = 1
     error: str | None = None
+    peak_rss_mb: float | None = None
+    costs: dict = field(default_factory=dict)
+    energy: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
 
     def row(self) -> dict:
-        """Flat record for tables (capacities as columns)."""
+        """Flat record for tables: capacities, W, objectives and certificate, then the cost
+        breakdown (``cost.<item>``, EUR/a) and the energy figures."""
         d = asdict(self)
         design = d.pop("design")
         d.pop("extra")
-        return {**design, "W": d.pop("weight"), **d}
+        costs, energy = d.pop("costs"), d.pop("energy")
+        return {**design, "W": d.pop("weight"), **d,
+                **{f"cost.{k}": v for k, v in costs.items()}, **energy}
 
 
 def expected_work(case: Case, candidate: Candidate) -> tuple[int, int]:
@@ -90,14 +98,16 @@ def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> E
                   for c in out.schedule.columns if c.endswith(".level")}
     if p is None:
         return Evaluation(candidate.design, candidate.weight, ok=False, status=r.status,
-                          seconds=time.perf_counter() - t0, **where,
+                          seconds=time.perf_counter() - t0, peak_rss_mb=r.peak_rss_mb, **where,
                           error=f"no operation plan found ({r.status})")
     return Evaluation(
         candidate.design, candidate.weight, ok=True,
         annual_total_cost=p.annual_total_cost, autonomy=p.autonomy * 8760.0 / p.hours,
         capex=p.capex, c_op=p.c_op * 8760.0 / p.hours, status=r.status, gap=r.gap,
         lower_bound=r.bound, upper_bound=r.objective, hours=p.hours,
-        seconds=time.perf_counter() - t0,
+        seconds=time.perf_counter() - t0, peak_rss_mb=r.peak_rss_mb,
+        costs=cost_breakdown(p, case, candidate.design),
+        energy=energy_figures(out.schedule, case),
         **where, extra={"levels": levels},
     )
 

@@ -21,8 +21,8 @@ import numpy as np
 import pyomo.environ as pyo
 
 from decomp.provider import BoundaryCondition, IntervalModel
-from design.case import Commitment
-from design.operation_data import H2_LHV_KWH_PER_NM3, OperationData
+from design.network.case import Commitment
+from design.network.operation_data import H2_LHV_KWH_PER_NM3, OperationData
 
 TIE_BREAK = 1e-4
 

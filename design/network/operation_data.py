@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from design.case import Case, CaseError, Component
-from design.physics import heat_pump_cop, pv_output_per_m2
+from design.network.case import Case, CaseError, Component
+from design.network.physics import heat_pump_cop, pv_output_per_m2
 
 H2_LHV_KWH_PER_NM3 = 3.0
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from design.case import PV, Case, HeatPump
+from design.network.case import PV, Case, HeatPump
 
 
 def hourly_times(case: Case) -> pd.DatetimeIndex:

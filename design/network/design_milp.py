@@ -21,12 +21,12 @@ from pyomo.common.collections import ComponentMap
 from decomp.horizon import add_boundary_conditions
 from decomp.provider import BoundaryCondition
 from decomp.solvers import PersistentSolver, SolveOptions
-from design.case import Case, CaseError
-from design.model import EnergyProvider
-from design.operation_data import prepare
-from design.results import annual_cost_factor, annualised_capex
-from design.space import DesignSpace
-from design.typical import TypicalPeriods
+from design.network.case import Case, CaseError
+from design.network.model import EnergyProvider
+from design.network.operation_data import prepare
+from design.network.results import annual_cost_factor, annualised_capex
+from design.network.typical import TypicalPeriods
+from design.search.space import DesignSpace
 
 
 @dataclass(frozen=True)

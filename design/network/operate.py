@@ -10,10 +10,10 @@ import pandas as pd
 from decomp.dw import DWSettings, solve_dw, solve_rolling
 from decomp.methods import MethodResult, solve_direct, solve_lp
 from decomp.solvers import SolveOptions
-from design.case import Case
-from design.model import EnergyProvider
-from design.operation_data import prepare
-from design.results import ObjectiveParts, objective_parts, schedule_frame
+from design.network.case import Case
+from design.network.model import EnergyProvider
+from design.network.operation_data import prepare
+from design.network.results import ObjectiveParts, objective_parts, schedule_frame
 
 Method = Literal["direct", "lp", "dw", "rolling"]
 METHODS: tuple[str, ...] = ("direct", "lp", "dw", "rolling")

@@ -1,0 +1,1 @@
+"""Results folders of design searches: tables, figures, summary.md and report.html."""

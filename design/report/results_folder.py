@@ -1,0 +1,103 @@
+"""Results folder of a design search: tables, figures, summary.md and report.html, all
+redrawable from the tables (``lcen report DIR``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from design.report.figures import (
+    draw_capacities,
+    draw_costs,
+    draw_energy,
+    draw_levels,
+    draw_pareto,
+)
+from design.report.html import write_html
+from design.report.summary import write_summary
+from design.report.tables import read_table, with_units
+from design.search.evaluate import Evaluation
+
+PICKS = ("cost-weighted", "balanced", "autonomy-weighted")
+
+
+def pick_designs(front: list[Evaluation]) -> dict[str, Evaluation]:
+    """Cheapest, most autonomous, and the one closest to the normalised ideal point."""
+    if not front:
+        return {}
+    F = np.array([[e.annual_total_cost, e.autonomy] for e in front])
+    span = np.where(F.max(0) > F.min(0), F.max(0) - F.min(0), 1.0)
+    norm = (F - F.min(0)) / span
+    return {
+        "cost-weighted": front[int(F[:, 0].argmin())],
+        "balanced": front[int(np.linalg.norm(norm, axis=1).argmin())],
+        "autonomy-weighted": front[int(F[:, 1].argmin())],
+    }
+
+
+def write_results(out: Path, state, settings_dict: dict) -> None:
+    """pareto.csv, evaluations.parquet, history.csv, settings.json, picks, figures,
+    summary.md and report.html. Capacity columns of the CSV tables carry their units."""
+    out.mkdir(parents=True, exist_ok=True)
+    kinds = settings_dict.get("component_kinds") or {}
+    front = state.front()
+    columns = list(Evaluation({}, 0.0, ok=False).row())
+    table = pd.DataFrame([e.row() for e in front])
+    if table.empty:  # nothing evaluated (yet): the header still says what would be there
+        table = pd.DataFrame(columns=columns)
+    with_units(table, kinds).to_csv(out / "pareto.csv", index=False)
+    records = pd.DataFrame(state.records)
+    if records.empty:
+        records = pd.DataFrame({"ok": pd.Series(dtype=bool),
+                                "annual_total_cost": pd.Series(dtype=float),
+                                "autonomy": pd.Series(dtype=float)})
+    if "error" in records:
+        records["error"] = records["error"].astype("string")
+    records.to_parquet(out / "evaluations.parquet", index=False)
+    pd.DataFrame(state.history).to_csv(out / "history.csv", index=False)
+    ref = None if state.ref_point is None else [float(x) for x in state.ref_point]
+    (out / "settings.json").write_text(
+        json.dumps({**settings_dict, "hypervolume_reference_point": ref}, indent=2,
+                   default=str))
+    if getattr(state, "seeds", None):
+        pd.DataFrame([{**r["design"], **{k: v for k, v in r.items() if k != "design"}}
+                      if r["design"] else {k: v for k, v in r.items() if k != "design"}
+                      for r in state.seeds]).to_csv(out / "seeds.csv", index=False)
+    picks = pick_designs(front)
+    for name, e in picks.items():
+        if e.extra.get("levels"):
+            pd.DataFrame(e.extra["levels"]).to_parquet(out / f"levels-{name}.parquet")
+    pick_table = pd.DataFrame([{"pick": k, **e.row()} for k, e in picks.items()])
+    with_units(pick_table, kinds).to_csv(out / "picks.csv", index=False)
+    draw(out)
+
+
+def draw(out: Path) -> None:
+    """(Re)draw figures, summary.md and report.html from the files in a results folder."""
+    evals = pd.read_parquet(out / "evaluations.parquet")
+    front = read_table(out / "pareto.csv")
+    picks = read_table(out / "picks.csv") if (out / "picks.csv").stat().st_size > 1 else None
+    if picks is not None and picks.empty:
+        picks = None
+    kinds = _component_kinds(out)
+    draw_pareto(evals, front, picks, out / "pareto.png")
+    draw_capacities(front, kinds, out / "capacities.png")
+    draw_energy(front, out / "energy.png")
+    if picks is not None:
+        draw_costs(picks, out / "costs.png")
+    for path in sorted(out.glob("levels-*.parquet")):
+        name = path.stem.removeprefix("levels-")
+        draw_levels(pd.read_parquet(path), out / f"storage-{name}.png",
+                    f"storage levels: {name} design", kinds)
+    write_summary(out, evals, front, picks)
+    write_html(out, evals, front, picks)
+
+
+def _component_kinds(out: Path) -> dict[str, str]:
+    try:
+        return json.loads((out / "settings.json").read_text()).get("component_kinds", {})
+    except (OSError, ValueError):
+        return {}

@@ -1,0 +1,141 @@
+"""summary.md of a results folder: the picks like the source report's Table 1, their cost
+breakdown and energy figures, where hydrogen enters the front, and how the run went."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from design.network.results import ENERGY_UNITS
+from design.report.tables import with_unit
+
+#: figures of a results folder and what each shows (drawn when there is data for them)
+FIGURES = {
+    "pareto.png": "Pareto front: every evaluation, the front with W, gap and certified "
+                  "interval per point",
+    "capacities.png": "capacities (and W) along the front",
+    "energy.png": "self-sufficiency, PV self-consumption, grid import/export along the front",
+    "costs.png": "cost breakdown of the picks",
+}
+
+
+def hydrogen_note(front: pd.DataFrame, kinds: dict[str, str]) -> str | None:
+    """Where hydrogen (electrolyser, MH tank, fuel cell) enters the front, in numbers;
+    None when the case has no hydrogen components."""
+    h2 = [c for c, k in kinds.items() if k in ("electrolyser", "mh_tank", "fuel_cell")
+          and c in front]
+    if not h2 or not len(front):
+        return None
+    has = (front[h2] > 0).any(axis=1)
+    names = ", ".join(h2)
+    if not has.any():
+        best = front.loc[front["autonomy"].idxmin()]
+        return (f"Hydrogen never pays in this case: no front design installs {names}; the "
+                f"most autonomous front design reaches A {best['autonomy']:,.0f} EUR/a at "
+                f"{best['annual_total_cost']:,.0f} EUR/a without it.")
+    with_h2, without = front[has], front[~has]
+    line = (f"Hydrogen ({names}) is on {int(has.sum())} of {len(front)} front designs, "
+            f"only at A <= {with_h2['autonomy'].max():,.0f} EUR/a and from "
+            f"{with_h2['annual_total_cost'].min():,.0f} EUR/a")
+    if len(without):
+        best = without.loc[without["autonomy"].idxmin()]
+        line += (f"; the most autonomous design without it reaches A "
+                 f"{best['autonomy']:,.0f} EUR/a at {best['annual_total_cost']:,.0f} EUR/a")
+    return line + "."
+
+
+def run_lines(out: Path, evals: pd.DataFrame, front: pd.DataFrame) -> list[str]:
+    """Sentences on the run: evaluations, stop reason, wall time, certificates, hydrogen."""
+    n_fail = int((~evals["ok"]).sum()) if "ok" in evals else 0
+    lines = [f"{len(evals)} evaluations ({n_fail} failed), {len(front)} non-dominated "
+             "designs."]
+    saved = _settings(out)
+    if saved.get("stopped"):
+        lines.append(f"The search stopped: {saved['stopped']}.")
+    seconds = saved.get("seconds") or {}
+    if seconds:
+        parts = ", ".join(f"{k} {v:,.0f} s" for k, v in seconds.items())
+        lines.append(f"Wall time: {parts} (seeding: the design MILP on typical periods; "
+                     "polish: front designs solved again to the certified gap).")
+    if len(front) and "gap" in front:
+        gaps = front["gap"]
+        lines.append(f"Certified gaps on the front: at most {gaps.max():.2%} "
+                     f"({int((gaps <= 0.01 + 1e-12).sum())} of {len(front)} within 1 %).")
+    note = hydrogen_note(front, saved.get("component_kinds") or {})
+    if note:
+        lines.append(note)
+    return lines
+
+
+def picks_table(picks: pd.DataFrame, kinds: dict[str, str]) -> list[list[str]]:
+    """Rows (label, value per pick) of the picks table: objectives, W, gap, capacities."""
+    cols = list(picks.columns)  # pick, the capacities, W, ... (Evaluation.row order)
+    caps = cols[cols.index("pick") + 1:cols.index("W")]
+    rows = [["annual total cost [EUR/a]", *(f"{v:,.0f}" for v in picks["annual_total_cost"])],
+            ["autonomy A [EUR/a]", *(f"{v:,.0f}" for v in picks["autonomy"])],
+            ["annualised capex [EUR/a]", *(f"{v:,.0f}" for v in picks["capex"])],
+            ["C_op [EUR/a]", *(f"{v:,.0f}" for v in picks["c_op"])],
+            ["weight W", *(f"{v:.3f}" for v in picks["W"])],
+            ["certified gap", *("-" if pd.isna(v) else f"{v:.3%}" for v in picks["gap"])]]
+    rows += [[with_unit(c, kinds), *(f"{v:g}" for v in picks[c])] for c in caps]
+    return rows
+
+
+def cost_table(picks: pd.DataFrame) -> list[list[str]]:
+    """Rows of the cost breakdown per pick (EUR/a); empty when the picks carry none."""
+    items = [c for c in picks.columns if c.startswith("cost.")]
+    return [[f"{c.removeprefix('cost.')} [EUR/a]",
+             *("-" if pd.isna(v) else f"{v:,.0f}" for v in picks[c])] for c in items]
+
+
+def energy_table(picks: pd.DataFrame) -> list[list[str]]:
+    """Rows of the energy figures per pick (kWh/a, shares in %)."""
+    rows = []
+    for c, unit in ENERGY_UNITS.items():
+        if c not in picks:
+            continue
+        if unit == "share":
+            vals = ["-" if pd.isna(v) else f"{100 * v:.1f} %" for v in picks[c]]
+            rows.append([c.replace("_", " "), *vals])
+        else:
+            vals = ["-" if pd.isna(v) else f"{v:,.0f}" for v in picks[c]]
+            rows.append([f"{c.removesuffix('_kwh').replace('_', ' ')} [{unit}]", *vals])
+    return rows
+
+
+def markdown_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    """A Markdown table."""
+    return (["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+            + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
+                  picks: pd.DataFrame | None) -> None:
+    """summary.md: the three picks like the source report's Table 1, plus run figures."""
+    kinds = _settings(out).get("component_kinds") or {}
+    lines = ["# Design search summary", "", *run_lines(out, evals, front), ""]
+    if picks is not None and len(picks):
+        head = ["", *picks["pick"]]
+        lines += markdown_table(head, picks_table(picks, kinds)) + [""]
+        costs = cost_table(picks)
+        if costs:
+            lines += ["## Cost breakdown of the picks", ""]
+            lines += markdown_table(head, costs) + [""]
+        energy = energy_table(picks)
+        if energy:
+            lines += ["## Energy of the picks (a year)", ""]
+            lines += markdown_table(head, energy) + [""]
+    shown = [f"`{f}`" for f in FIGURES if (out / f).exists()]
+    shown += [f"`{p.name}`" for p in sorted(out.glob("storage-*.png"))]
+    lines.append(f"Figures: {', '.join(shown)}. Tables: `pareto.csv`, `picks.csv`, "
+                 "`evaluations.parquet`, `history.csv`. All in one page: `report.html`.")
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+
+
+def _settings(out: Path) -> dict:
+    try:
+        return json.loads((out / "settings.json").read_text())
+    except (OSError, ValueError):
+        return {}

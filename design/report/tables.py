@@ -1,0 +1,30 @@
+"""Tables of a results folder: capacity columns carry their units in the header
+(``pv [m2]``); readers strip them again, so code addresses columns by component name."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from design.network.case import CAPACITY_UNITS
+
+_UNIT = re.compile(r" \[[^\]]*\]$")
+
+
+def with_unit(name: str, kinds: dict[str, str]) -> str:
+    """A capacity's name with its unit, e.g. ``pv [m2]`` (as given without a known kind)."""
+    unit = CAPACITY_UNITS.get(kinds.get(name, ""))
+    return f"{name} [{unit}]" if unit else name
+
+
+def with_units(table: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
+    """The table with each capacity column renamed to carry its unit."""
+    return table.rename(columns={c: with_unit(c, kinds) for c in table.columns if c in kinds})
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV table of a results folder with the unit suffixes stripped from its header."""
+    table = pd.read_csv(path)
+    return table.rename(columns={c: _UNIT.sub("", c) for c in table.columns})

@@ -1,0 +1,50 @@
+"""Polish: the front's designs solved again to a certified gap before results are written."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+from design.search.evaluate import Candidate, Evaluation
+from design.search.settings import SearchSettings
+
+
+def polish_front(state, settings: SearchSettings, executor,
+                 deadline: float | None, progress=print) -> int:
+    """Solve the front's designs again to the polish gap until every front point is
+    certified within it, or none is left to try, or the deadline. A design is polished
+    at most once; its new evaluation replaces the old one when its certified gap is no
+    looser (points that then become dominated leave the front). Returns how many were
+    replaced."""
+    gap = settings.polish.gap
+    op = settings.operation
+    target = replace(op, dw=replace(op.dw, gap=gap, time_limit=settings.polish.time_limit),
+                     solve=replace(op.solve, gap=min(op.solve.gap, gap),
+                                   time_limit=settings.polish.time_limit))
+    tried: set[str] = set()
+    count = 0
+    while deadline is None or time.monotonic() < deadline:
+        todo = [e for e in state.front()
+                if (e.gap is None or e.gap > gap) and _key(e) not in tried]
+        if not todo:
+            break
+        tried.update(_key(e) for e in todo)
+        progress(f"polish: {len(todo)} front designs to a certified {gap:.1%}")
+        done = executor.map([Candidate(e.design, e.weight) for e in todo], deadline, target)
+        for old, new in zip(todo, done, strict=True):
+            if new is None or not new.ok or new.gap is None:
+                continue
+            if old.gap is not None and new.gap > old.gap:
+                continue  # cut short by the budget with a looser certificate: keep the old
+            count += 1
+            state.cache[_key(old)] = new
+            state.records.append({**new.row(), "generation": state.generation,
+                                  "phase": "polish"})
+    left = sum(1 for e in state.front() if e.gap is None or e.gap > gap)
+    progress(f"polish: {count} solved again; {len(state.front())} on the front, "
+             f"{left} above {gap:.1%}")
+    return count
+
+
+def _key(e: Evaluation) -> str:
+    return Candidate(e.design, e.weight).key

@@ -1,0 +1,50 @@
+"""One design run: the search, with the results folder written after every generation
+and at the end (an interrupted run leaves a readable folder)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from pathlib import Path
+
+from design.network.case import Case
+from design.report.results_folder import write_results
+from design.search.nsga import SearchState, run_search
+from design.search.settings import SearchSettings
+
+#: figures are drawn with pyplot's global state: one results folder at a time
+_WRITING = threading.Lock()
+
+
+def run_record(case: Case, settings: SearchSettings, state: SearchState | None,
+               **extra) -> dict:
+    """settings.json of a run: the case (name, path, component kinds), the settings, why
+    and when it stopped, and ``extra`` (executor, workers, budget...)."""
+    return {"case": case.name,
+            "case_path": None if case.path is None else str(Path(case.path).resolve()),
+            **extra,
+            "stopped": None if state is None else state.stopped,
+            "seconds": {} if state is None else state.seconds,
+            "component_kinds": {c.name: c.kind for c in case.spec.components},
+            **asdict(settings)}
+
+
+def write_folder(out: Path, case: Case, settings: SearchSettings, state: SearchState,
+                 **extra) -> None:
+    """Write the results folder of a run's current state (thread-safe)."""
+    with _WRITING:
+        write_results(out, state, run_record(case, settings, state, **extra))
+
+
+def run_design(case: Case, settings: SearchSettings, executor, out: Path, *,
+               resume: bool = False, time_budget: float | None = None, progress=print,
+               stop_after: int | None = None, record: dict | None = None) -> SearchState:
+    """Run (or resume) the search of one case into ``out`` and write its results folder
+    after every generation and at the end; ``record`` goes into settings.json."""
+    extra = {"time_budget": time_budget, **(record or {})}
+    state = run_search(case, settings, executor, out, resume=resume, progress=progress,
+                       time_budget=time_budget, stop_after=stop_after,
+                       on_generation=lambda st: write_folder(out, case, settings, st,
+                                                             **extra))
+    write_folder(out, case, settings, state, **extra)
+    return state

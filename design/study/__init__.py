@@ -1,0 +1,1 @@
+"""Batch studies: several cases, variations and seeds, one shared Ray queue, one report."""

@@ -1,0 +1,123 @@
+"""Results folder a designer reads: units in tables, cost breakdown and energy figures
+that add up, capacities along the front, one self-contained HTML report."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from design.cli.commands import main
+from design.network.operate import OperationSettings, operate
+from design.report.results_folder import write_results
+from design.report.tables import read_table
+from design.search.evaluate import Candidate, evaluate
+
+OP = OperationSettings(method="direct", horizon=24)
+DESIGNS = [({"pv": 0, "battery": 0, "electrolyser": 0, "mh_tank": 0, "fuel_cell": 0,
+             "heat_pump_house": 0, "heat_pump_flats": 0, "tank_flats": 0}, 1.0),
+           ({"pv": 60, "battery": 20, "electrolyser": 0, "mh_tank": 0, "fuel_cell": 0,
+             "heat_pump_house": 5, "heat_pump_flats": 8, "tank_flats": 1}, 0.5),
+           ({"pv": 100, "battery": 40, "electrolyser": 1, "mh_tank": 20, "fuel_cell": 1,
+             "heat_pump_house": 5, "heat_pump_flats": 8, "tank_flats": 1}, 0.0)]
+
+
+@dataclass
+class _State:
+    """What write_results reads of a search state, from plain evaluations."""
+
+    evals: list
+    history: list = field(default_factory=list)
+    ref_point: np.ndarray | None = None
+    seeds: list = field(default_factory=list)
+
+    def front(self):
+        ok = [e for e in self.evals if e.ok]
+        keep = [e for e in ok if not any(
+            o.annual_total_cost <= e.annual_total_cost and o.autonomy <= e.autonomy
+            and (o.annual_total_cost, o.autonomy) != (e.annual_total_cost, e.autonomy)
+            for o in ok)]
+        return sorted(keep, key=lambda e: e.annual_total_cost)
+
+    @property
+    def records(self):
+        return [e.row() for e in self.evals]
+
+
+@pytest.fixture(scope="module")
+def folder(small_case, tmp_path_factory):
+    out = tmp_path_factory.mktemp("results")
+    evals = [evaluate(small_case, Candidate(d, w), OP) for d, w in DESIGNS]
+    kinds = {c.name: c.kind for c in small_case.spec.components}
+    write_results(out, _State(evals), {"case": "small", "component_kinds": kinds})
+    return out, evals
+
+
+def test_capacity_columns_carry_units_and_read_back(folder):
+    out, _ = folder
+    header = pd.read_csv(out / "pareto.csv").columns
+    assert {"pv [m2]", "battery [kWh]", "electrolyser [Nm3/h]", "mh_tank [Nm3]",
+            "fuel_cell [kW]", "heat_pump_house [kW]", "tank_flats [m3]"} <= set(header)
+    assert "pv [m2]" in pd.read_csv(out / "picks.csv").columns
+    assert "pv" in read_table(out / "pareto.csv").columns
+    assert "[m2]" in (out / "summary.md").read_text()
+
+
+def test_cost_breakdown_adds_up_to_the_annual_total_cost(folder, small_case):
+    _, evals = folder
+    for e in evals:
+        assert e.ok
+        assert sum(e.costs.values()) == pytest.approx(e.annual_total_cost, rel=1e-9)
+        installed = {n for n, v in e.design.items() if v > 0}
+        assert {k.removeprefix("capex.") for k in e.costs if k.startswith("capex.")} \
+            == installed
+        assert e.costs["sales"] <= 0 <= e.costs["purchases"]
+
+
+def test_energy_figures_agree_with_the_schedule(folder, small_case):
+    _, evals = folder
+    e = evals[1]
+    out = operate(small_case, e.design, OperationSettings(method="direct", horizon=24,
+                                                          weight=e.weight))
+    s, scale = out.schedule, 8760.0 / 24
+    assert e.energy["grid_import_kwh"] == pytest.approx(s["grid.buy"].sum() * scale)
+    assert e.energy["grid_export_kwh"] == pytest.approx(s["grid.sell"].sum() * scale)
+    assert e.energy["pv_generation_kwh"] == pytest.approx(s["pv.power"].sum() * scale)
+    used = s["grid.buy"].sum() + s["pv.power"].sum() - s["grid.sell"].sum()  # no fuel cell
+    assert used >= (s["house.electricity_demand"] + s["flats.electricity_demand"]).sum()
+    assert e.energy["self_sufficiency"] == pytest.approx(1 - s["grid.buy"].sum() / used)
+    assert 0 < e.energy["self_sufficiency"] < 1
+    assert 0 <= e.energy["pv_self_consumption"] <= 1
+    nothing = evals[0].energy
+    assert nothing["pv_self_consumption"] is None and nothing["pv_generation_kwh"] == 0
+    assert nothing["self_sufficiency"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_figures_summary_and_self_contained_html(folder):
+    out, _ = folder
+    for name in ("pareto.png", "capacities.png", "energy.png", "costs.png"):
+        assert (out / name).stat().st_size > 1000, name
+    summary = (out / "summary.md").read_text()
+    assert "## Cost breakdown of the picks" in summary and "self sufficiency" in summary
+    page = (out / "report.html").read_text()
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert len(re.findall(r'src="data:image/png;base64,', page)) == len(pngs)
+    for name in pngs:
+        assert f'alt="{name}"' in page
+    # nothing outside the file: no linked images, scripts or style sheets
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    for heading in ("Picks", "Cost breakdown of the picks", "Energy of the picks",
+                    "Pareto front"):
+        assert f"<h2>{heading}" in page
+    assert page.count("<table") >= 4
+
+
+def test_report_command_redraws_everything(folder):
+    out, _ = folder
+    for name in ("report.html", "capacities.png", "summary.md"):
+        (out / name).unlink()
+    assert main(["report", str(out)]) == 0
+    assert (out / "report.html").exists() and (out / "capacities.png").exists()
