@@ -170,3 +170,16 @@ def test_cluster_runtime_env_ships_the_code():
 def test_zero_workers_refused(small_case):
     with pytest.raises(ValueError, match="--workers must be >= 1"):
         RayExecutor(small_case, OP, workers=0)
+
+
+def test_front_drops_points_equal_up_to_rounding_and_worse_elsewhere():
+    from design.search.evaluate import Evaluation
+    from design.search.nsga import SearchState
+
+    def ev(cost, a, w):
+        return Evaluation({"pv": w}, w, ok=True, annual_total_cost=cost, autonomy=a)
+
+    evals = [ev(6035.33, 2214.04274, 0.1), ev(6167.03, 2214.04274 - 1e-10, 0.2),
+             ev(5000.0, 3000.0, 0.3), ev(7000.0, 2000.0, 0.4)]
+    state = SearchState(None, {str(i): e for i, e in enumerate(evals)}, [], [], None, 0, "")
+    assert [e.weight for e in state.front()] == [0.3, 0.1, 0.4]

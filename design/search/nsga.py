@@ -32,6 +32,8 @@ from design.search.space import DecodedDuplicateElimination, DesignSpace, Spread
 
 FAILED = 1e12
 CHECKPOINT = "checkpoint.pkl"
+#: relative tolerance below which two objective values count as equal on the front
+FRONT_TOLERANCE = 1e-9
 
 
 class DesignProblem(Problem):
@@ -63,13 +65,21 @@ class SearchState:
         return list(self.cache.values())
 
     def front(self) -> list[Evaluation]:
-        """Non-dominated successful evaluations (annual total cost, autonomy)."""
+        """Non-dominated successful evaluations (annual total cost, autonomy); values
+        equal within ``FRONT_TOLERANCE`` (relative) count as equal, so a point that is
+        only as good as another on one objective by rounding noise and worse on the other
+        is dominated."""
         ok = [e for e in self.cache.values() if e.ok]
         if not ok:
             return []
         F = np.array([[e.annual_total_cost, e.autonomy] for e in ok])
         idx = NonDominatedSorting().do(F, only_non_dominated_front=True)
-        return sorted((ok[i] for i in idx), key=lambda e: e.annual_total_cost)
+        G = F[idx]
+        slack = FRONT_TOLERANCE * np.maximum(np.abs(G), 1.0)
+        keep = [i for k, i in enumerate(idx)
+                if not ((G <= G[k] + slack[k]).all(axis=1)
+                        & (G < G[k] - slack[k]).any(axis=1)).any()]
+        return sorted((ok[i] for i in keep), key=lambda e: e.annual_total_cost)
 
 
 def _hypervolume(front: list[Evaluation], ref: np.ndarray | None) -> float:
