@@ -183,3 +183,24 @@ def test_front_drops_points_equal_up_to_rounding_and_worse_elsewhere():
              ev(5000.0, 3000.0, 0.3), ev(7000.0, 2000.0, 0.4)]
     state = SearchState(None, {str(i): e for i, e in enumerate(evals)}, [], [], None, 0, "")
     assert [e.weight for e in state.front()] == [0.3, 0.1, 0.4]
+
+
+def test_run_where_every_candidate_fails_ends_clearly(tmp_path, monkeypatch, capsys):
+    def boom(*args, **kwargs):
+        raise RuntimeError("solver exploded")
+
+    monkeypatch.setattr(evaluate_module, "operate", boom)
+    rc = main(["design", "small", "--horizon", "8", "--pop", "4", "--generations", "2",
+               "--executor", "serial", "--typical-periods", "0", "--retries", "0",
+               "--out", str(tmp_path)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "every candidate failed: RuntimeError: solver exploded" in err
+    # a valid results folder all the same
+    front = pd.read_csv(tmp_path / "pareto.csv")
+    assert front.empty and "pv [m2]" in front.columns
+    evals = pd.read_parquet(tmp_path / "evaluations.parquet")
+    assert len(evals) > 0 and not evals["ok"].any()
+    assert "Every evaluation failed: RuntimeError: solver exploded" in (
+        tmp_path / "summary.md").read_text()
+    assert (tmp_path / "report.html").exists()

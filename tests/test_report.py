@@ -3,6 +3,7 @@ that add up, capacities along the front, one self-contained HTML report."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -113,6 +114,26 @@ def test_figures_summary_and_self_contained_html(folder):
                     "Pareto front"):
         assert f"<h2>{heading}" in page
     assert page.count("<table") >= 4
+
+
+def test_storage_figures_carry_the_usable_range(folder, small_case):
+    out, _ = folder
+    picks = read_table(out / "picks.csv").set_index("pick")
+    drawn = 0
+    for path in out.glob("levels-*.json"):
+        name = path.stem.removeprefix("levels-")
+        limits = json.loads(path.read_text())
+        battery = small_case.component("battery")
+        size = picks.loc[name, "battery"]
+        if size > 0:
+            assert limits["battery.level"] == pytest.approx(
+                [battery.soc_min * size, battery.soc_max * size])
+            drawn += 1
+        levels = pd.read_parquet(out / f"levels-{name}.parquet")
+        for col, (lo, hi) in limits.items():
+            assert levels[col].min() >= lo - 1e-3 and levels[col].max() <= hi + 1e-3
+        assert (out / f"storage-{name}.png").exists()
+    assert drawn >= 1
 
 
 def test_report_command_redraws_everything(folder):

@@ -28,6 +28,7 @@ from design.cli.common import (
 from design.network.builtin import builtin_names, resolve_case
 from design.network.case import CAPACITY_UNITS, Case, CaseError
 from design.network.operate import METHODS, OperationSettings, operate
+from design.report.summary import failure_reason
 from design.report.tables import read_table
 
 
@@ -122,11 +123,13 @@ def cmd_operate(args: argparse.Namespace) -> int:
         outcome.schedule.to_csv(out / "schedule.csv")
         levels = [c for c in outcome.schedule.columns if c.endswith(".level")]
         if levels:
+            from design.network.results import storage_limits
             from design.report.figures import draw_levels
 
             kinds = {c.name: c.kind for c in case.spec.components}
             draw_levels(outcome.schedule[levels], out / "storage.png",
-                        f"{case.name}: storage levels (W = {outcome.weight:g})", kinds)
+                        f"{case.name}: storage levels (W = {outcome.weight:g})", kinds,
+                        storage_limits(case, design))
     if outcome.result.log:
         pd.DataFrame(outcome.result.log).to_csv(out / "log.csv", index=False)
     r, p = outcome.result, outcome.parts
@@ -199,7 +202,14 @@ def cmd_design(args: argparse.Namespace) -> int:
     finally:
         executor.close()
     print(f"  {len(state.front())} non-dominated designs of {len(state.cache)} evaluated; "
-          f"wrote {out}/ (pareto.csv, evaluations.parquet, history.csv, figures, summary.md)")
+          f"wrote {out}/ (pareto.csv, evaluations.parquet, history.csv, figures, summary.md, "
+          "report.html)")
+    if state.cache and not any(e.ok for e in state.cache.values()):
+        import pandas as pd
+
+        reason = failure_reason(pd.DataFrame([e.row() for e in state.cache.values()]))
+        print(f"lcen: error: every candidate failed: {reason}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -182,3 +182,20 @@ def energy_figures(schedule: pd.DataFrame, case: Case) -> dict[str, float]:
         "self_sufficiency": 1.0 - imported / used if used > 0 else None,
         "pv_self_consumption": max(0.0, 1.0 - exported / pv) if pv > 0 else None,
     }
+
+
+def storage_limits(case: Case, design: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """Usable level range of each installed storage, in its level's unit (battery and
+    hot-water tank kWh, metal-hydride tank Nm3), keyed like the schedule (``<name>.level``)."""
+    out = {}
+    for c in case.spec.components:
+        cap = design.get(c.name, 0.0)
+        if cap <= 0:
+            continue
+        if c.kind == "battery":
+            out[f"{c.name}.level"] = (c.soc_min * cap, c.soc_max * cap)
+        elif c.kind == "mh_tank":
+            out[f"{c.name}.level"] = (c.level_min * cap, cap)
+        elif c.kind == "hot_water_tank":
+            out[f"{c.name}.level"] = (0.0, cap * c.kwh_per_m3)
+    return out

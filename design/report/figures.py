@@ -162,8 +162,8 @@ def draw_levels(levels: pd.DataFrame, path: Path, title: str,
         ax.plot(levels.index, levels[col], lw=0.6)
         if limits and col in limits:
             lo, hi = limits[col]
-            ax.axhline(hi, color="grey", ls="--", lw=0.8, label="usable range")
-            ax.axhline(lo, color="grey", ls=":", lw=0.8)
+            ax.axhline(hi, color="grey", ls="--", lw=0.8, label="upper limit (capacity)")
+            ax.axhline(lo, color="grey", ls=":", lw=0.8, label="lower limit")
             ax.legend(fontsize=7, loc="upper right")
         ax.set_ylabel(f"{comp} [{unit}]" if unit else comp, fontsize=8)
         ax.grid(alpha=0.3)

@@ -44,7 +44,7 @@ def write_results(out: Path, state, settings_dict: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     kinds = settings_dict.get("component_kinds") or {}
     front = state.front()
-    columns = list(Evaluation({}, 0.0, ok=False).row())
+    columns = [*kinds, *Evaluation({}, 0.0, ok=False).row()]
     table = pd.DataFrame([e.row() for e in front])
     if table.empty:  # nothing evaluated (yet): the header still says what would be there
         table = pd.DataFrame(columns=columns)
@@ -70,6 +70,7 @@ def write_results(out: Path, state, settings_dict: dict) -> None:
     for name, e in picks.items():
         if e.extra.get("levels"):
             pd.DataFrame(e.extra["levels"]).to_parquet(out / f"levels-{name}.parquet")
+            (out / f"levels-{name}.json").write_text(json.dumps(e.extra.get("limits", {})))
     pick_table = pd.DataFrame([{"pick": k, **e.row()} for k, e in picks.items()])
     with_units(pick_table, kinds).to_csv(out / "picks.csv", index=False)
     draw(out)
@@ -90,8 +91,10 @@ def draw(out: Path) -> None:
         draw_costs(picks, out / "costs.png")
     for path in sorted(out.glob("levels-*.parquet")):
         name = path.stem.removeprefix("levels-")
+        limits = path.with_suffix(".json")
         draw_levels(pd.read_parquet(path), out / f"storage-{name}.png",
-                    f"storage levels: {name} design", kinds)
+                    f"storage levels: {name} design", kinds,
+                    json.loads(limits.read_text()) if limits.exists() else None)
     write_summary(out, evals, front, picks)
     write_html(out, evals, front, picks)
 

@@ -51,6 +51,8 @@ def run_lines(out: Path, evals: pd.DataFrame, front: pd.DataFrame) -> list[str]:
     n_fail = int((~evals["ok"]).sum()) if "ok" in evals else 0
     lines = [f"{len(evals)} evaluations ({n_fail} failed), {len(front)} non-dominated "
              "designs."]
+    if len(evals) and n_fail == len(evals):
+        lines.append(f"Every evaluation failed: {failure_reason(evals)}.")
     saved = _settings(out)
     if saved.get("stopped"):
         lines.append(f"The search stopped: {saved['stopped']}.")
@@ -67,6 +69,17 @@ def run_lines(out: Path, evals: pd.DataFrame, front: pd.DataFrame) -> list[str]:
     if note:
         lines.append(note)
     return lines
+
+
+def failure_reason(evals: pd.DataFrame) -> str:
+    """The most frequent first line of the failed evaluations' errors, with its count."""
+    if "error" not in evals:
+        return "no error recorded"
+    first = evals.loc[~evals["ok"], "error"].dropna().astype(str).str.split("\n").str[0]
+    if first.empty:
+        return "no error recorded"
+    counts = first.value_counts()
+    return f"{counts.index[0]} ({counts.iloc[0]} of {len(evals)}; see evaluations.parquet)"
 
 
 def picks_table(picks: pd.DataFrame, kinds: dict[str, str]) -> list[list[str]]:

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from design.network.case import Case
 from design.network.operate import OperationSettings, operate
-from design.network.results import cost_breakdown, energy_figures
+from design.network.results import cost_breakdown, energy_figures, storage_limits
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,7 @@ def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> E
         seconds=time.perf_counter() - t0, peak_rss_mb=r.peak_rss_mb,
         costs=cost_breakdown(p, case, candidate.design),
         energy=energy_figures(out.schedule, case),
-        **where, extra={"levels": levels},
+        **where, extra={"levels": levels,
+                        "limits": storage_limits(case, candidate.design) if levels else {}},
     )
 
