@@ -19,10 +19,10 @@ from design.bench.design_compare import (
 from design.bench.scaling import ScalingBench, bench_scaling, sample_candidates
 from design.cli.commands import main
 from design.network.case import CaseError
-from design.network.design_milp import build_design_milp, solve_design_milp
 from design.network.model import TIE_BREAK
 from design.network.operate import OperationSettings, operate
 from design.network.results import annualised_capex
+from design.search.design_milp import build_design_milp, solve_design_milp
 from design.search.evaluate import Candidate, evaluate
 from design.search.space import DesignSpace
 

@@ -68,3 +68,34 @@ def test_template_documents_every_field_and_validates(tmp_path, capsys):
     assert case.hours == 96 and len(case.spec.components) == 8
     assert main(["case", "template", str(tmp_path / "new")]) == 1
     assert "exist already" in capsys.readouterr().err
+
+
+def _imports(path) -> set[str]:
+    import ast
+
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+    return found
+
+
+@pytest.mark.parametrize("package, forbidden", [
+    ("decomp", ("design",)),
+    ("design/network", ("design.search", "design.report", "design.study", "design.cli",
+                        "design.bench")),
+    ("design/search", ("design.study", "design.cli", "design.bench")),
+    ("design/report", ("design.study", "design.cli", "design.bench")),
+    ("design/study", ("design.cli", "design.bench")),
+    ("design/bench", ("design.cli",)),
+])
+def test_imports_run_one_way(package, forbidden):
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    bad = [f"{p.relative_to(root)} imports {m}" for p in (root / package).rglob("*.py")
+           for m in _imports(p) if m.startswith(forbidden)]
+    assert bad == []

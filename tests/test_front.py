@@ -12,21 +12,21 @@ from pymoo.core.individual import Individual
 
 from decomp.dw import DWSettings
 from decomp.solvers import PersistentSolver, SolveOptions
-from design.network.design_milp import (
+from design.network.model import TIE_BREAK
+from design.network.operate import OperationSettings, operate
+from design.report.tables import read_table
+from design.search.design_milp import (
     LEVEL_LIMITS,
     build_design_milp,
     build_reduced_design_milp,
     reduced_sweep,
     solve_design_milp,
 )
-from design.network.model import TIE_BREAK
-from design.network.operate import OperationSettings, operate
-from design.network.typical import TypicalPeriods, typical_periods
-from design.report.tables import read_table
 from design.search.executors import SerialExecutor
 from design.search.nsga import DesignProblem, run_search
 from design.search.settings import SEED_WEIGHTS, PolishSettings, SearchSettings, SeedSettings
 from design.search.space import SWITCH, DecodedDuplicateElimination, DesignSpace, SpreadSampling
+from design.search.typical import TypicalPeriods, typical_periods
 
 EXACT = SolveOptions(solver="highs", gap=1e-9)
 HOURS = 24

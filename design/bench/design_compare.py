@@ -21,7 +21,7 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from decomp.solvers import SolveOptions
 from design.bench.figures import axes, save
 from design.network.case import Case
-from design.network.design_milp import solve_design_milp
+from design.search.design_milp import solve_design_milp
 from design.search.nsga import run_search
 from design.search.settings import SearchSettings
 from design.search.space import DesignSpace

@@ -27,14 +27,14 @@ from decomp.solvers import PersistentSolver, SolveOptions
 from design.bench.design_compare import hypervolume, weight_grid
 from design.bench.figures import axes, save
 from design.network.case import Case
-from design.network.design_milp import build_reduced_design_milp, solve_design_milp
 from design.network.operate import OperationSettings, operate
-from design.network.typical import TypicalPeriods, typical_periods
 from design.report.tables import read_table
+from design.search.design_milp import build_reduced_design_milp, solve_design_milp
 from design.search.evaluate import Candidate, Evaluation
 from design.search.seeding import seed_designs
 from design.search.settings import SeedSettings
 from design.search.space import DesignSpace
+from design.search.typical import TypicalPeriods, typical_periods
 
 #: the reference seeds' weights: more than the search's, on a finer model (48 typical days
 #: against the search's 24), so that the reference is not the search's own seeding

@@ -9,9 +9,9 @@ import numpy as np
 
 from decomp.solvers import SolveOptions
 from design.network.case import Case
-from design.network.design_milp import reduced_sweep
-from design.network.typical import typical_periods
+from design.search.design_milp import reduced_sweep
 from design.search.settings import SeedSettings
+from design.search.typical import typical_periods
 
 
 def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline: float | None,

@@ -25,8 +25,8 @@ from design.network.case import Case, CaseError
 from design.network.model import EnergyProvider
 from design.network.operation_data import prepare
 from design.network.results import annual_cost_factor, annualised_capex
-from design.network.typical import TypicalPeriods
 from design.search.space import DesignSpace
+from design.search.typical import TypicalPeriods
 
 
 @dataclass(frozen=True)
