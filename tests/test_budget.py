@@ -37,6 +37,9 @@ class CutInGeneration:
         done = self.inner.map(candidates[:self.keep], deadline, settings)
         return done + [None] * (len(candidates) - self.keep)
 
+    def map_groups(self, groups, deadline=None):
+        return [self.map(cands, deadline, settings) for cands, settings in groups]
+
 
 class Counting(SerialExecutor):
     def __init__(self, *args) -> None:
@@ -58,8 +61,11 @@ def test_budget_cut_inside_a_generation_keeps_its_evaluations_and_resumes(small_
                      progress=lambda m: None, time_budget=1e6)
     assert cut.generation == 1 and len(cut.history) == 1
     assert "during generation 2 (2 of" in cut.stopped
-    gen2 = [r for r in cut.records if r["generation"] == 2]
+    gen2 = [r for r in cut.records if r["generation"] == 2 and r["phase"] == "search"]
     assert len(gen2) == 2  # the two evaluated candidates of the cut generation are kept
+    # the polish's idle workers finished the others of the cut generation
+    late = [r for r in cut.records if r["phase"] == "search (during polish)"]
+    assert late and all(r["generation"] == 2 for r in late) and cut.pending == []
     write_results(part, cut, {"case": "small"})
     assert (part / "pareto.csv").exists()
     saved = load_checkpoint(part)

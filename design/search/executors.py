@@ -86,6 +86,11 @@ class SerialExecutor:
 
     workers = 1
 
+    def map_groups(self, groups: list[tuple[list[Candidate], OperationSettings | None]],
+                   deadline: float | None = None) -> list[list[Evaluation | None]]:
+        """:meth:`map` for each (candidates, settings) group, in the order given."""
+        return [self.map(cands, deadline, settings) for cands, settings in groups]
+
     def call(self, func, arguments: list[tuple]) -> list:
         """``func(case, *args)`` for each tuple of ``arguments``, one after the other."""
         return [func(self.case, *args) for args in arguments]
@@ -194,31 +199,46 @@ class RayExecutor:
     def map(self, candidates: list[Candidate], deadline: float | None = None,
             settings: OperationSettings | None = None) -> list[Evaluation | None]:
         """Evaluations in the order of the candidates. With a ``deadline``
-        (``time.monotonic()``) each task gets at most the time left when it is queued,
-        and at the deadline the tasks not finished are stopped: those are None (not
+        (``time.monotonic()``) each task gets at most the time left when it starts, and
+        at the deadline the tasks not finished are stopped: those are None (not
         evaluated). ``settings`` replaces the executor's operation settings for this
         call."""
-        base = self.settings if settings is None else _single_thread(settings)
+        return self.map_groups([(candidates, settings)], deadline)[0]
+
+    def map_groups(self, groups: list[tuple[list[Candidate], OperationSettings | None]],
+                   deadline: float | None = None) -> list[list[Evaluation | None]]:
+        """:meth:`map` for several (candidates, settings) groups at once: all their
+        tasks share the queue (hardest first), so no worker idles while another group
+        has work."""
         left = _left(deadline)
         if left is not None and left <= 0:
-            return [None] * len(candidates)
+            return [[None] * len(cands) for cands, _ in groups]
         wall = None if left is None else time.time() + left
-        futures = [self.pool.submit(_ray_task, (self.case_ref, c, base, self.retries, wall),
-                                    self.priority(c), self.retries, self.task_memory())
-                   for c in candidates]
-        wait(futures, timeout=_left(deadline))
-        results: list[Evaluation | None] = []
-        for cand, fut in zip(candidates, futures, strict=True):
-            if not fut.done():
-                self.pool.cancel(fut)
-            try:
-                e = fut.result()
-            except Exception as exc:  # noqa: BLE001 - a lost task is a failed candidate
-                e = Evaluation(cand.design, cand.weight, ok=False, attempts=self.retries + 1,
-                               error=f"ray task failed: {exc}")
-            self._measured(e)
-            results.append(e)
-        return results
+        submitted = []
+        for cands, settings in groups:
+            base = self.settings if settings is None else _single_thread(settings)
+            submitted.append([self.pool.submit(_ray_task,
+                                               (self.case_ref, c, base, self.retries, wall),
+                                               self.priority(c), self.retries,
+                                               self.task_memory())
+                              for c in cands])
+        wait([f for futures in submitted for f in futures], timeout=_left(deadline))
+        out = []
+        for (cands, _), futures in zip(groups, submitted, strict=True):
+            results: list[Evaluation | None] = []
+            for cand, fut in zip(cands, futures, strict=True):
+                if not fut.done():
+                    self.pool.cancel(fut)
+                try:
+                    e = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a lost task is a failed candidate
+                    e = Evaluation(cand.design, cand.weight, ok=False,
+                                   attempts=self.retries + 1,
+                                   error=f"ray task failed: {exc}")
+                self._measured(e)
+                results.append(e)
+            out.append(results)
+        return out
 
     def call(self, func, arguments: list[tuple]) -> list:
         """``func(case, *args)`` for each tuple of ``arguments`` as Ray tasks (one CPU

@@ -59,6 +59,7 @@ class SearchState:
     stopped: str | None = None
     seeds: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    pending: list[Candidate] = field(default_factory=list)
 
     def evaluations(self) -> list[Evaluation]:
         """Every distinct evaluation, in the order it was made."""
@@ -206,12 +207,14 @@ def run_search(
             np.random.set_state(rng)
             state.rng_state = rng
             finished = sum(e is not None for e in done)
+            state.pending = [c for c, e in zip(todo.values(), done, strict=True) if e is None]
             state.stopped = (f"time budget of {time_budget:.0f} s spent during generation "
                              f"{state.generation + 1} ({finished} of {len(done)} new "
                              "candidates evaluated)")
             _save(state, out)
             progress(state.stopped)
             break
+        state.pending = []
         evals = [state.cache[c.key] for c in candidates]
         F = np.array([[e.annual_total_cost, e.autonomy] if e.ok else [FAILED, FAILED]
                       for e in evals])

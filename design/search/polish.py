@@ -15,7 +15,11 @@ def polish_front(state, settings: SearchSettings, executor,
     certified within it, or none is left to try, or the deadline. A design is polished
     at most once; its new evaluation replaces the old one when its certified gap is no
     looser (points that then become dominated leave the front). Returns how many were
-    replaced."""
+    replaced.
+
+    Workers the polish leaves idle finish the candidates of the generation the budget cut
+    (``state.pending``, with the search's own settings, in the same queue): the reserve
+    is spent on evaluations, not on waiting for the slowest polish."""
     gap = settings.polish.gap
     op = settings.operation
     target = replace(op, dw=replace(op.dw, gap=gap, time_limit=settings.polish.time_limit),
@@ -26,11 +30,15 @@ def polish_front(state, settings: SearchSettings, executor,
     while deadline is None or time.monotonic() < deadline:
         todo = [e for e in state.front()
                 if (e.gap is None or e.gap > gap) and _key(e) not in tried]
-        if not todo:
+        pending = [c for c in state.pending if c.key not in state.cache]
+        if not todo and not pending:
             break
         tried.update(_key(e) for e in todo)
-        progress(f"polish: {len(todo)} front designs to a certified {gap:.1%}")
-        done = executor.map([Candidate(e.design, e.weight) for e in todo], deadline, target)
+        extra = f" and {len(pending)} candidates the budget cut" if pending else ""
+        progress(f"polish: {len(todo)} front designs to a certified {gap:.1%}{extra}")
+        done, finished = executor.map_groups(
+            [([Candidate(e.design, e.weight) for e in todo], target), (pending, None)],
+            deadline)
         for old, new in zip(todo, done, strict=True):
             if new is None or not new.ok or new.gap is None:
                 continue
@@ -40,6 +48,14 @@ def polish_front(state, settings: SearchSettings, executor,
             state.cache[_key(old)] = new
             state.records.append({**new.row(), "generation": state.generation,
                                   "phase": "polish"})
+        for cand, e in zip(pending, finished, strict=True):
+            if e is not None:
+                state.cache[cand.key] = e
+                state.records.append({**e.row(), "generation": state.generation + 1,
+                                      "phase": "search (during polish)"})
+        state.pending = [c for c in state.pending if c.key not in state.cache]
+        if not todo:
+            break  # only cut candidates were left; those not finished stay pending
     left = sum(1 for e in state.front() if e.gap is None or e.gap > gap)
     progress(f"polish: {count} solved again; {len(state.front())} on the front, "
              f"{left} above {gap:.1%}")
