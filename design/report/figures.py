@@ -15,6 +15,12 @@ import pandas as pd  # noqa: E402
 from design.report.tables import with_unit  # noqa: E402
 
 
+def cost_items(columns) -> list[str]:
+    """The ``cost.`` columns in reading order: capex per component, then operation."""
+    items = [c for c in columns if c.startswith("cost.")]
+    return sorted(items, key=lambda c: (not c.startswith("cost.capex."), items.index(c)))
+
+
 def draw_pareto(evals: pd.DataFrame, front: pd.DataFrame, picks: pd.DataFrame | None,
                 path: Path) -> None:
     """Every evaluation in grey, the front with W, gap and certified interval per point."""
@@ -72,11 +78,11 @@ def draw_capacities(front: pd.DataFrame, kinds: dict[str, str], path: Path) -> b
 def draw_costs(picks: pd.DataFrame, path: Path) -> bool:
     """Stacked cost breakdown per pick (EUR/a): capex per component, purchases, backup
     fuel, start-ups above zero, sales revenue below. False when the picks carry none."""
-    items = [c for c in picks.columns if c.startswith("cost.")] if picks is not None else []
+    items = cost_items(picks.columns) if picks is not None else []
     if not items:
         return False
     data = picks.set_index("pick")[items].fillna(0.0)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     pos = np.zeros(len(data))
     neg = np.zeros(len(data))
     colours = plt.get_cmap("tab20")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from design.network.results import ENERGY_UNITS
+from design.report.figures import cost_items
 from design.report.tables import with_unit
 
 #: figures of a results folder and what each shows (drawn when there is data for them)
@@ -96,11 +97,14 @@ def picks_table(picks: pd.DataFrame, kinds: dict[str, str]) -> list[list[str]]:
     return rows
 
 
+def _eur(v) -> str:
+    return "-" if pd.isna(v) else f"{round(v):,}"  # round() to an int: no "-0"
+
+
 def cost_table(picks: pd.DataFrame) -> list[list[str]]:
     """Rows of the cost breakdown per pick (EUR/a); empty when the picks carry none."""
-    items = [c for c in picks.columns if c.startswith("cost.")]
-    return [[f"{c.removeprefix('cost.')} [EUR/a]",
-             *("-" if pd.isna(v) else f"{v:,.0f}" for v in picks[c])] for c in items]
+    return [[f"{c.removeprefix('cost.')} [EUR/a]", *(_eur(v) for v in picks[c])]
+            for c in cost_items(picks.columns)]
 
 
 def energy_table(picks: pd.DataFrame) -> list[list[str]]:
