@@ -455,25 +455,36 @@ def read_series(path: Path, spec: Spec, yaml_path: Path) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def parse_spec(data: object, path: Path) -> Spec:
-    """Validate YAML content into a :class:`Spec` or raise :class:`CaseError`."""
+def validate_yaml(model: type[BaseModel], data: object, path: Path):
+    """Validate YAML content (a mapping) into ``model``; every problem becomes one line of
+    a :class:`CaseError` naming the file, the field and the value."""
     if not isinstance(data, dict):
         raise CaseError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     try:
-        return Spec.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as err:
         raise CaseError(_format_validation(path, err)) from None
 
 
-def load_case(path: str | Path) -> Case:
-    """Load a case from a YAML file path, validating the spec and its series."""
+def read_yaml(path: str | Path, what: str) -> tuple[Path, object]:
+    """(path, content) of a YAML file; a missing or unparsable file is a CaseError."""
     path = Path(path)
     if not path.exists():
-        raise CaseError(f"{path}: case file not found")
+        raise CaseError(f"{path}: {what} file not found")
     try:
-        data = yaml.safe_load(path.read_text())
+        return path, yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise CaseError(f"{path}: not valid YAML: {exc}") from None
+
+
+def parse_spec(data: object, path: Path) -> Spec:
+    """Validate YAML content into a :class:`Spec` or raise :class:`CaseError`."""
+    return validate_yaml(Spec, data, path)
+
+
+def load_case(path: str | Path) -> Case:
+    """Load a case from a YAML file path, validating the spec and its series."""
+    path, data = read_yaml(path, "case")
     spec = parse_spec(data, path)
     series = read_series(path.parent / spec.series, spec, path)
     return Case(spec, series, path)

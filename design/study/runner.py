@@ -98,8 +98,9 @@ def run_study(study: StudySpec, study_path: Path, out: Path, pool: SharedRayPool
         run, folder = p.run, out / p.run.folder
         row = {**run.__dict__, "status": "failed", "error": None}
         started = time.perf_counter()
-        executor = RayExecutor(p.case, p.settings.operation, p.settings.retries, pool=pool)
         try:
+            executor = RayExecutor(p.case, p.settings.operation, p.settings.retries,
+                                   pool=pool)
             state = run_design(
                 p.case, p.settings, executor, folder,
                 resume=resume and (folder / CHECKPOINT).exists(),
@@ -115,7 +116,7 @@ def run_study(study: StudySpec, study_path: Path, out: Path, pool: SharedRayPool
         except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the others go on
             row["error"] = f"{type(exc).__name__}: {exc}"
             progress(f"[{run.folder}] failed: {row['error']}")
-            (folder).mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
             (folder / "error.txt").write_text(traceback.format_exc())
         row["seconds"] = time.perf_counter() - started
         with lock:

@@ -7,10 +7,16 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from design.network.case import Case, CaseError, Spec, _format_validation
+from design.network.case import (
+    Case,
+    CaseError,
+    Spec,
+    _format_validation,
+    read_yaml,
+    validate_yaml,
+)
 from design.search.settings import SearchSettings, search_settings
 
 
@@ -97,20 +103,8 @@ class StudySpec(_Frozen):
 
 def load_study(path: str | Path) -> StudySpec:
     """Read and validate a study file."""
-    path = Path(path)
-    if not path.exists():
-        raise CaseError(f"{path}: study file not found")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise CaseError(f"{path}: expected a mapping at the top level, got "
-                        f"{type(data).__name__}")
-    try:
-        spec = StudySpec.model_validate(data)
-    except ValidationError as err:
-        raise CaseError(_format_validation(path, err)) from None
+    path, data = read_yaml(path, "study")
+    spec = validate_yaml(StudySpec, data, path)
     try:
         spec.search.settings(spec.seeds[0])
     except ValueError as exc:
