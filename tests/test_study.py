@@ -46,6 +46,7 @@ def study_file(tmp_path: Path, **over) -> Path:
      "give either value or factor"),
     ({"variations": [{"name": "bad name!"}]}, "field 'variations.0.name'"),
     ({"cases": []}, "field 'cases'"),
+    ({"queue": "fastest"}, "field 'queue' = 'fastest'"),
 ])
 def test_bad_study_files_get_one_clear_error(tmp_path, over, message):
     with pytest.raises(CaseError, match=message) as err:
@@ -157,3 +158,26 @@ def test_study_case_path_is_relative_to_the_study_file(tmp_path):
     path = study_file(tmp_path, cases=["mine/case.yaml"], variations=[{"name": "base"}])
     prepared = expand(load_study(path), path)
     assert [p.run.folder for p in prepared] == ["my-district-base-s1", "my-district-base-s2"]
+
+
+def test_fair_share_puts_the_run_with_least_compute_first(small_case, ray_cluster):
+    from design.network.operate import OperationSettings
+    from design.search.evaluate import Candidate
+    from design.search.executors import RayExecutor
+
+    pool = SharedRayPool()
+    op = OperationSettings(method="direct", horizon=8)
+    busy = RayExecutor(small_case, op, pool=pool, fair_share=True)
+    idle = RayExecutor(small_case, op, pool=pool, fair_share=True)
+    hard = Candidate(small_case.design(), 0.5)
+    easy = Candidate({k: 0.0 for k in small_case.design()}, 0.5)
+    busy.used_seconds, idle.used_seconds = 120.0, 15.0
+    # the idle run's easy candidate before the busy run's hard one; within a run the
+    # hardest first; without fair share, hardest first whichever run
+    assert idle.priority(easy) > busy.priority(hard)
+    assert busy.priority(hard) > busy.priority(easy)
+    plain = RayExecutor(small_case, op, pool=pool)
+    assert plain.priority(hard) > plain.priority(easy)
+    e = idle.map([easy])[0]
+    assert e.ok and idle.used_seconds == pytest.approx(15.0 + e.seconds)
+    pool.close()

@@ -143,7 +143,8 @@ class RayExecutor:
     (``max_retries``); a candidate whose task still fails is recorded as failed. With
     ``longest_first`` the candidates are handed out hardest first (``expected_work``), so
     the batch does not end with one worker busy and the others idle. Given a ``pool``
-    (a :class:`SharedRayPool`), its tasks share that pool's queue with other runs';
+    (a :class:`SharedRayPool`), its tasks share that pool's queue with other runs'
+    (``fair_share``: the run that has used the fewest worker-seconds goes first);
     otherwise the executor has a pool of its own.
     """
 
@@ -158,6 +159,7 @@ class RayExecutor:
         address: str | None = None,
         longest_first: bool = True,
         pool: SharedRayPool | None = None,
+        fair_share: bool = False,
     ) -> None:
         self.owns_pool = pool is None
         self.pool = pool if pool is not None else SharedRayPool(workers, address)
@@ -167,6 +169,8 @@ class RayExecutor:
         self.settings = _single_thread(settings)
         self.retries = retries
         self.longest_first = longest_first
+        self.fair_share = fair_share
+        self.used_seconds = 0.0
         self.case_ref = self.pool.put(case)
         self.memory_mb = memory_estimate_mb(case, settings)
         self.measured_mb: float | None = None
@@ -181,12 +185,17 @@ class RayExecutor:
         return min(want, int(largest)) if largest > 0 else want
 
     def _measured(self, e: Evaluation | None) -> None:
+        if e is not None:
+            self.used_seconds += e.seconds
         if e is not None and e.peak_rss_mb:
             self.measured_mb = max(self.measured_mb or 0.0, float(e.peak_rss_mb))
 
     def priority(self, candidate: Candidate) -> tuple:
-        """Queue priority of a candidate: its expected work (hardest first), or none."""
-        return tuple(expected_work(self.case, candidate)) if self.longest_first else ()
+        """Queue priority of a candidate: its expected work (hardest first), or none;
+        with ``fair_share`` first the worker-seconds this executor's evaluations have
+        used so far (least first), so runs sharing a pool get equal compute."""
+        work = tuple(expected_work(self.case, candidate)) if self.longest_first else ()
+        return ((-round(self.used_seconds, 1),) + work) if self.fair_share else work
 
     def order(self, candidates: list[Candidate]) -> list[int]:
         """Indices of the candidates in the order they are handed out."""

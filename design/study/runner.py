@@ -100,7 +100,7 @@ def run_study(study: StudySpec, study_path: Path, out: Path, pool: SharedRayPool
         started = time.perf_counter()
         try:
             executor = RayExecutor(p.case, p.settings.operation, p.settings.retries,
-                                   pool=pool)
+                                   pool=pool, fair_share=study.queue == "fair-share")
             state = run_design(
                 p.case, p.settings, executor, folder,
                 resume=resume and (folder / CHECKPOINT).exists(),

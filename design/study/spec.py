@@ -79,7 +79,10 @@ class StudySearch(_Frozen):
 
 
 class StudySpec(_Frozen):
-    """The YAML of a study."""
+    """The YAML of a study. ``queue``: how the shared queue orders the runs' candidates:
+    hardest first whichever run they come from, or the run that has used the fewest
+    worker-seconds first (then hardest first), so that runs with time budgets get equal
+    compute and their fronts can be compared."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.+-]+$")]
     description: str = ""
@@ -87,6 +90,7 @@ class StudySpec(_Frozen):
     variations: list[Variation] = [Variation(name="base")]
     seeds: Annotated[list[int], Field(min_length=1)] = [1]
     search: StudySearch = StudySearch()
+    queue: Literal["hardest-first", "fair-share"] = "hardest-first"
 
     @model_validator(mode="after")
     def _unique(self) -> StudySpec:
