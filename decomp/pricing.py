@@ -9,8 +9,9 @@ import numpy as np
 import pyomo.environ as pyo
 
 from decomp.columns import Column
+from decomp.matrix_gurobi import MatrixGurobi
 from decomp.provider import IntervalModel
-from decomp.solvers import PersistentSolver, SolveOptions, SolverError
+from decomp.solvers import PersistentSolver, SolveOptions, SolverError, choose_solver
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,11 @@ class PricingResult:
 class IntervalSolver:
     """An interval model kept loaded in its solver; only prices and state bounds change.
 
-    Objective: ``cost + p_entry . entry + p_exit . exit`` with ``p_*`` mutable parameters,
-    so a new price vector is an objective update, not a rebuild.
+    Objective: ``cost + p_entry . entry + p_exit . exit``, so a new price vector is an
+    objective update, not a rebuild. Where Gurobi takes the model it is compiled once to
+    matrices and loaded into gurobipy directly (:class:`~decomp.matrix_gurobi.MatrixGurobi`:
+    prices are objective coefficients, bound changes are pushed before each solve);
+    otherwise the prices are mutable Pyomo parameters of a persistent HiGHS model.
     """
 
     def __init__(self, k: int, im: IntervalModel, options: SolveOptions) -> None:
@@ -40,6 +44,17 @@ class IntervalSolver:
         self.exit_names = list(im.exit)
         self._entry = [im.entry[s] for s in self.entry_names]
         self._exit = [im.exit[s] for s in self.exit_names]
+        self.bin_vars = [v for t in sorted(im.binaries) for v in im.binaries[t]]
+        self._saved: dict[int, tuple] = {}
+        self._dirty: dict[int, object] = {}
+        self.matrix = None
+        if choose_solver(options.solver, m) == "gurobi":
+            self.matrix = MatrixGurobi(m, im.cost, options)
+            self.solver = self.matrix
+            self._entry_cols = np.array([self.matrix.column(v) for v in self._entry], dtype=int)
+            self._exit_cols = np.array([self.matrix.column(v) for v in self._exit], dtype=int)
+            self._bin_cols = np.array([self.matrix.column(v) for v in self.bin_vars], dtype=int)
+            return
         m.p_entry = pyo.Param(range(len(self._entry)), mutable=True, initialize=0.0)
         m.p_exit = pyo.Param(range(len(self._exit)), mutable=True, initialize=0.0)
         m.objective = pyo.Objective(
@@ -48,12 +63,16 @@ class IntervalSolver:
             + sum(m.p_exit[i] * v for i, v in enumerate(self._exit)),
             sense=pyo.minimize,
         )
-        self.bin_vars = [v for t in sorted(im.binaries) for v in im.binaries[t]]
         self.solver = PersistentSolver(m, options, fast_updates=True)
-        self._saved: dict[int, tuple] = {}
 
     def set_prices(self, p_entry: np.ndarray, p_exit: np.ndarray) -> None:
         """Set the objective prices on entry and exit states."""
+        if self.matrix is not None:
+            extra = np.zeros(len(self.matrix.columns))
+            np.add.at(extra, self._entry_cols, np.asarray(p_entry, dtype=float))
+            np.add.at(extra, self._exit_cols, np.asarray(p_exit, dtype=float))
+            self.matrix.set_objective(extra)
+            return
         m = self.im.model
         for i, p in enumerate(p_entry):
             m.p_entry[i] = float(p)
@@ -65,6 +84,16 @@ class IntervalSolver:
             self._saved[id(var)] = (var, var.lb, var.ub)
         var.setlb(lb)
         var.setub(ub)
+        self._dirty[id(var)] = var
+
+    def _push_bounds(self) -> None:
+        """Bounds changed on the Pyomo variables since the last solve, into the matrix
+        model (the persistent HiGHS model reads them itself)."""
+        if self.matrix is not None and self._dirty:
+            vs = list(self._dirty.values())
+            self.matrix.set_bounds([self.matrix.column(v) for v in vs],
+                                   [v.lb for v in vs], [v.ub for v in vs])
+        self._dirty.clear()
 
     def fix_entry(self, values: dict[str, float]) -> None:
         """Hold entry states at given values (rolling horizon)."""
@@ -84,6 +113,7 @@ class IntervalSolver:
         for var, lb, ub in self._saved.values():
             var.setlb(lb)
             var.setub(ub)
+            self._dirty[id(var)] = var
         self._saved.clear()
 
     def fix_integral(self, values: np.ndarray) -> None:
@@ -101,6 +131,7 @@ class IntervalSolver:
                 var, lb, ub = self._saved.pop(id(v))
                 var.setlb(lb)
                 var.setub(ub)
+                self._dirty[id(var)] = var
 
     def entry_lower_bound(self, name: str) -> float:
         """Lower bound of an entry state (0 when unbounded)."""
@@ -111,6 +142,7 @@ class IntervalSolver:
               allow_infeasible: bool = False) -> PricingResult:
         """Solve with the current prices; the bound is the solver's proven dual bound."""
         t0 = time.perf_counter()
+        self._push_bounds()
         res = self.solver.solve(time_limit=time_limit, gap=gap)
         seconds = time.perf_counter() - t0
         if res.status == "infeasible" and allow_infeasible:
@@ -123,7 +155,16 @@ class IntervalSolver:
         if res.bound is None:
             raise SolverError(f"interval {self.k}: solver returned no bound ({res.termination})")
         column = None
-        if res.has_solution:
+        if res.has_solution and self.matrix is not None:
+            x = self.matrix.values
+            column = Column(
+                k=self.k,
+                cost=float(self.matrix.cost @ x + self.matrix.offset),
+                entry=x[self._entry_cols].copy(),
+                exit=x[self._exit_cols].copy(),
+                binaries=np.round(x[self._bin_cols]),
+            )
+        elif res.has_solution:
             column = Column(
                 k=self.k,
                 cost=float(pyo.value(self.im.cost)),
