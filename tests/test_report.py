@@ -103,6 +103,11 @@ def test_figures_summary_and_self_contained_html(folder):
         assert (out / name).stat().st_size > 1000, name
     summary = (out / "summary.md").read_text()
     assert "## Cost breakdown of the picks" in summary and "self sufficiency" in summary
+    # capex rows in the case's component order, then the operation items
+    rows = [summary.index(f"| {item} [EUR/a]") for item in (
+        "capex.pv", "capex.battery", "capex.electrolyser", "capex.heat_pump_house",
+        "capex.tank_flats", "purchases", "sales", "backup_fuel")]
+    assert rows == sorted(rows)
     page = (out / "report.html").read_text()
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert len(re.findall(r'src="data:image/png;base64,', page)) == len(pngs)

@@ -15,10 +15,13 @@ import pandas as pd  # noqa: E402
 from design.report.tables import with_unit  # noqa: E402
 
 
-def cost_items(columns) -> list[str]:
-    """The ``cost.`` columns in reading order: capex per component, then operation."""
+def cost_items(columns, kinds: dict[str, str] | None = None) -> list[str]:
+    """The ``cost.`` columns in reading order: capex per component (in the case's order
+    when ``kinds`` lists the components), then the operation items."""
     items = [c for c in columns if c.startswith("cost.")]
-    return sorted(items, key=lambda c: (not c.startswith("cost.capex."), items.index(c)))
+    order = {f"cost.capex.{name}": i for i, name in enumerate(kinds or {})}
+    return sorted(items, key=lambda c: (not c.startswith("cost.capex."),
+                                        order.get(c, len(order)), items.index(c)))
 
 
 def draw_pareto(evals: pd.DataFrame, front: pd.DataFrame, picks: pd.DataFrame | None,
@@ -75,10 +78,10 @@ def draw_capacities(front: pd.DataFrame, kinds: dict[str, str], path: Path) -> b
     return True
 
 
-def draw_costs(picks: pd.DataFrame, path: Path) -> bool:
+def draw_costs(picks: pd.DataFrame, path: Path, kinds: dict[str, str] | None = None) -> bool:
     """Stacked cost breakdown per pick (EUR/a): capex per component, purchases, backup
     fuel, start-ups above zero, sales revenue below. False when the picks carry none."""
-    items = cost_items(picks.columns) if picks is not None else []
+    items = cost_items(picks.columns, kinds) if picks is not None else []
     if not items:
         return False
     data = picks.set_index("pick")[items].fillna(0.0)

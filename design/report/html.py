@@ -54,8 +54,9 @@ def write_html(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
     if picks is not None and len(picks):
         head = ["", *picks["pick"]]
         parts += ["<h2>Picks</h2>", _table(head, picks_table(picks, kinds))]
-        if cost_table(picks):
-            parts += ["<h2>Cost breakdown of the picks</h2>", _table(head, cost_table(picks))]
+        costs = cost_table(picks, kinds)
+        if costs:
+            parts += ["<h2>Cost breakdown of the picks</h2>", _table(head, costs)]
         if energy_table(picks):
             parts += ["<h2>Energy of the picks (a year)</h2>", _table(head, energy_table(picks))]
     parts.append("<h2>Figures</h2>")

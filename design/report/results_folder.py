@@ -88,7 +88,7 @@ def draw(out: Path) -> None:
     draw_capacities(front, kinds, out / "capacities.png")
     draw_energy(front, out / "energy.png")
     if picks is not None:
-        draw_costs(picks, out / "costs.png")
+        draw_costs(picks, out / "costs.png", kinds)
     for path in sorted(out.glob("levels-*.parquet")):
         name = path.stem.removeprefix("levels-")
         limits = path.with_suffix(".json")

@@ -101,10 +101,10 @@ def _eur(v) -> str:
     return "-" if pd.isna(v) else f"{round(v):,}"  # round() to an int: no "-0"
 
 
-def cost_table(picks: pd.DataFrame) -> list[list[str]]:
+def cost_table(picks: pd.DataFrame, kinds: dict[str, str] | None = None) -> list[list[str]]:
     """Rows of the cost breakdown per pick (EUR/a); empty when the picks carry none."""
     return [[f"{c.removeprefix('cost.')} [EUR/a]", *(_eur(v) for v in picks[c])]
-            for c in cost_items(picks.columns)]
+            for c in cost_items(picks.columns, kinds)]
 
 
 def energy_table(picks: pd.DataFrame) -> list[list[str]]:
@@ -136,7 +136,7 @@ def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
     if picks is not None and len(picks):
         head = ["", *picks["pick"]]
         lines += markdown_table(head, picks_table(picks, kinds)) + [""]
-        costs = cost_table(picks)
+        costs = cost_table(picks, kinds)
         if costs:
             lines += ["## Cost breakdown of the picks", ""]
             lines += markdown_table(head, costs) + [""]
