@@ -57,10 +57,10 @@ class MatrixGurobi:
         n = len(self.columns)
         lb = np.array([_bound(v.lb, -math.inf) for v in self.columns])
         ub = np.array([_bound(v.ub, math.inf) for v in self.columns])
-        self.integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
+        integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
         m = gp.Model(env=_env())
         m.Params.Threads = options.threads or 1
-        vtype = np.where(self.integer, gp.GRB.INTEGER, gp.GRB.CONTINUOUS)
+        vtype = np.where(integer, gp.GRB.INTEGER, gp.GRB.CONTINUOUS)
         self.x = m.addMVar(n, lb=lb, ub=ub, vtype=vtype)
         sense = np.array(["=", "<", ">"])[[{0: 0, 1: 1, -1: 2}[r.bound_type]
                                            for r in form.rows]]

@@ -17,11 +17,11 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     path = Path(args.study)
     study = load_study(path)
-    expand(study, path)  # every case and variation checked before Ray starts
+    prepared = expand(study, path)  # every case and variation checked before Ray starts
     out = Path(args.out or f"results/study-{study.name}")
     pool = SharedRayPool(args.workers, args.address)
     try:
-        table = run_study(study, path, out, pool, resume=args.resume,
+        table = run_study(study, path, out, pool, resume=args.resume, prepared=prepared,
                           progress=lambda m: print(f"  {m}", flush=True))
     finally:
         pool.close()

@@ -283,7 +283,15 @@ def cmd_case(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``lcen`` argument parser."""
-    from design.search.settings import SearchSettings, SeedSettings
+    from design.search.settings import (
+        EVALUATION_GAP,
+        EVALUATION_TIME_LIMIT,
+        INTERVAL,
+        TIME_BUDGET,
+        PolishSettings,
+        SearchSettings,
+        SeedSettings,
+    )
     p = argparse.ArgumentParser(prog="lcen", description="Low-carbon energy network design")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -336,28 +344,29 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--method", choices=METHODS, default="dw",
                     help="how each candidate's year-long operation is solved")
     de.add_argument("--horizon", type=int, default=None, help=HORIZON_HELP)
-    de.add_argument("--gap", type=float, default=0.01,
-                    help="dw target certified gap per evaluation (default 0.01)")
-    de.add_argument("--interval", type=int, default=24,
+    de.add_argument("--gap", type=float, default=EVALUATION_GAP,
+                    help="dw target certified gap per evaluation (default %(default)s)")
+    de.add_argument("--interval", type=int, default=INTERVAL,
                     help="dw: hours per decomposition interval")
-    de.add_argument("--time-limit", type=float, default=120.0,
+    de.add_argument("--time-limit", type=float, default=EVALUATION_TIME_LIMIT,
                     help="per evaluation: dw stops there with its best certified plan "
-                         "(default 120 s)")
+                         "(default %(default)s s)")
     de.add_argument("--typical-periods", type=int, default=SeedSettings().typical_periods,
                     help="seeding: design MILP on this many typical days (tsam), one per "
                          "seed weight; 0 = no seeding (default %(default)s)")
-    de.add_argument("--seed-time-limit", type=float, default=30.0,
-                    help="seeding: seconds per weight (default 30)")
+    de.add_argument("--seed-time-limit", type=float, default=SeedSettings().time_limit,
+                    help="seeding: seconds per weight (default %(default)s)")
     de.add_argument("--seed-fallback-gap", type=float,
                     default=SeedSettings().fallback_gap,
                     help="seeding: a weight whose design MILP ends above this gap is solved "
                          f"on {SeedSettings().fallback_periods} typical days as well; 0 = "
                          "every weight, 1 = none (default %(default)s)")
-    de.add_argument("--polish-gap", type=float, default=0.01,
+    de.add_argument("--polish-gap", type=float, default=PolishSettings().gap,
                     help="front designs are solved again to this certified gap before the "
-                         "results are written; 0 = no polish (default 0.01)")
-    de.add_argument("--polish-time-limit", type=float, default=240.0,
-                    help="polish: seconds per design (default 240)")
+                         "results are written; 0 = no polish (default %(default)s)")
+    de.add_argument("--polish-time-limit", type=float,
+                    default=PolishSettings().time_limit,
+                    help="polish: seconds per design (default %(default)s)")
     de.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",
                     help=SOLVER_HELP)
     de.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)
@@ -365,11 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help=EXECUTOR_HELP)
     de.add_argument("--address", default=None, help=ADDRESS_HELP)
     add_order_argument(de)
-    de.add_argument("--time-budget", type=float, default=1080.0, metavar="SECONDS",
+    de.add_argument("--time-budget", type=float, default=TIME_BUDGET, metavar="SECONDS",
                     help="wall time of seeding, search and polish together; the search "
                          "stops when only the polish share (20 %%) is left (checkpointed; "
-                         "--resume goes on; default 1080 s)")
-    de.add_argument("--retries", type=int, default=1,
+                         "--resume goes on; default %(default)s s)")
+    de.add_argument("--retries", type=int, default=SearchSettings().retries,
                     help="times a candidate whose evaluation raised is tried again (one "
                          "that ended without a plan is not: it would end the same way)")
     de.add_argument("--seed", type=int, default=1,

@@ -29,14 +29,7 @@ def annual_cost_factor(case: Case, component) -> float:
 
 def annualised_capex(case: Case, design: dict[str, float]) -> float:
     """Annual capital cost (annuity + O&M) of the installed components of a design."""
-    total = 0.0
-    for c in case.spec.components:
-        size = design.get(c.name, 0.0)
-        if size <= 0:
-            continue
-        invest = c.cost.unit_cost * size + c.cost.fixed_cost
-        total += invest * annual_cost_factor(case, c)
-    return total
+    return sum(capex_by_component(case, design).values())
 
 
 def schedule_frame(plans: list[IntervalModel], data: OperationData) -> pd.DataFrame:

@@ -11,13 +11,12 @@ import pandas as pd
 
 from design.report.summary import (
     FIGURES,
-    _settings,
     cost_table,
     energy_table,
     picks_table,
     run_lines,
 )
-from design.report.tables import with_units
+from design.report.tables import read_settings, with_units
 
 _STYLE = """
 body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
@@ -46,7 +45,7 @@ def _figure(path: Path, caption: str) -> str:
 def write_html(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
                picks: pd.DataFrame | None) -> Path:
     """Write ``out/report.html`` from the folder's tables and figures; returns its path."""
-    saved = _settings(out)
+    saved = read_settings(out)
     kinds = saved.get("component_kinds") or {}
     title = f"lcen design: {saved.get('case', out.name)}"
     parts = [f"<h1>{html.escape(title)}</h1>"]

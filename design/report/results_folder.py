@@ -18,10 +18,20 @@ from design.report.figures import (
 )
 from design.report.html import write_html
 from design.report.summary import write_summary
-from design.report.tables import read_table, with_units
+from design.report.tables import component_kinds, read_table, with_units
 from design.search.evaluate import Evaluation
 
 PICKS = ("cost-weighted", "balanced", "autonomy-weighted")
+
+
+def pick_indices(F: np.ndarray) -> dict[str, int]:
+    """Rows of a front's (annual total cost, autonomy) array that are the cheapest, the
+    most autonomous, and the one closest to the normalised ideal point."""
+    span = np.where(F.max(0) > F.min(0), F.max(0) - F.min(0), 1.0)
+    norm = (F - F.min(0)) / span
+    return {"cost-weighted": int(F[:, 0].argmin()),
+            "balanced": int(np.linalg.norm(norm, axis=1).argmin()),
+            "autonomy-weighted": int(F[:, 1].argmin())}
 
 
 def pick_designs(front: list[Evaluation]) -> dict[str, Evaluation]:
@@ -29,13 +39,7 @@ def pick_designs(front: list[Evaluation]) -> dict[str, Evaluation]:
     if not front:
         return {}
     F = np.array([[e.annual_total_cost, e.autonomy] for e in front])
-    span = np.where(F.max(0) > F.min(0), F.max(0) - F.min(0), 1.0)
-    norm = (F - F.min(0)) / span
-    return {
-        "cost-weighted": front[int(F[:, 0].argmin())],
-        "balanced": front[int(np.linalg.norm(norm, axis=1).argmin())],
-        "autonomy-weighted": front[int(F[:, 1].argmin())],
-    }
+    return {name: front[i] for name, i in pick_indices(F).items()}
 
 
 def write_results(out: Path, state, settings_dict: dict) -> None:
@@ -83,7 +87,7 @@ def draw(out: Path) -> None:
     picks = read_table(out / "picks.csv") if (out / "picks.csv").stat().st_size > 1 else None
     if picks is not None and picks.empty:
         picks = None
-    kinds = _component_kinds(out)
+    kinds = component_kinds(out)
     draw_pareto(evals, front, picks, out / "pareto.png")
     draw_capacities(front, kinds, out / "capacities.png")
     draw_energy(front, out / "energy.png")
@@ -97,10 +101,3 @@ def draw(out: Path) -> None:
                     json.loads(limits.read_text()) if limits.exists() else None)
     write_summary(out, evals, front, picks)
     write_html(out, evals, front, picks)
-
-
-def _component_kinds(out: Path) -> dict[str, str]:
-    try:
-        return json.loads((out / "settings.json").read_text()).get("component_kinds", {})
-    except (OSError, ValueError):
-        return {}

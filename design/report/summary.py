@@ -3,14 +3,13 @@ breakdown and energy figures, where hydrogen enters the front, and how the run w
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pandas as pd
 
 from design.network.results import ENERGY_UNITS
 from design.report.figures import cost_items
-from design.report.tables import with_unit
+from design.report.tables import component_kinds, read_settings, with_unit
 
 #: figures of a results folder and what each shows (drawn when there is data for them)
 FIGURES = {
@@ -54,7 +53,7 @@ def run_lines(out: Path, evals: pd.DataFrame, front: pd.DataFrame) -> list[str]:
              "designs."]
     if len(evals) and n_fail == len(evals):
         lines.append(f"Every evaluation failed: {failure_reason(evals)}.")
-    saved = _settings(out)
+    saved = read_settings(out)
     if saved.get("stopped"):
         lines.append(f"The search stopped: {saved['stopped']}.")
     seconds = saved.get("seconds") or {}
@@ -131,7 +130,7 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> list[str]:
 def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
                   picks: pd.DataFrame | None) -> None:
     """summary.md: the three picks like the source report's Table 1, plus run figures."""
-    kinds = _settings(out).get("component_kinds") or {}
+    kinds = component_kinds(out)
     lines = ["# Design search summary", "", *run_lines(out, evals, front), ""]
     if picks is not None and len(picks):
         head = ["", *picks["pick"]]
@@ -149,10 +148,3 @@ def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
     lines.append(f"Figures: {', '.join(shown)}. Tables: `pareto.csv`, `picks.csv`, "
                  "`evaluations.parquet`, `history.csv`. All in one page: `report.html`.")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
-
-
-def _settings(out: Path) -> dict:
-    try:
-        return json.loads((out / "settings.json").read_text())
-    except (OSError, ValueError):
-        return {}

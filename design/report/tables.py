@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -28,3 +29,16 @@ def read_table(path: Path) -> pd.DataFrame:
     """A CSV table of a results folder with the unit suffixes stripped from its header."""
     table = pd.read_csv(path)
     return table.rename(columns={c: _UNIT.sub("", c) for c in table.columns})
+
+
+def read_settings(folder: Path) -> dict:
+    """settings.json of a results folder ({} when missing or unreadable)."""
+    try:
+        return json.loads((folder / "settings.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def component_kinds(folder: Path) -> dict[str, str]:
+    """Component name -> kind of the case a results folder was made for."""
+    return read_settings(folder).get("component_kinds") or {}

@@ -184,7 +184,8 @@ class RayExecutor:
         want = int(mb * 2**20)
         return min(want, int(largest)) if largest > 0 else want
 
-    def _measured(self, e: Evaluation | None) -> None:
+    def _account(self, e: Evaluation | None) -> None:
+        """Worker-seconds used (fair share) and the largest measured peak (memory)."""
         if e is not None:
             self.used_seconds += e.seconds
         if e is not None and e.peak_rss_mb:
@@ -199,11 +200,8 @@ class RayExecutor:
 
     def order(self, candidates: list[Candidate]) -> list[int]:
         """Indices of the candidates in the order they are handed out."""
-        idx = list(range(len(candidates)))
-        if self.longest_first:
-            work = [expected_work(self.case, c) for c in candidates]
-            idx.sort(key=lambda i: work[i], reverse=True)
-        return idx
+        prio = [self.priority(c) for c in candidates]
+        return sorted(range(len(candidates)), key=lambda i: prio[i], reverse=True)
 
     def map(self, candidates: list[Candidate], deadline: float | None = None,
             settings: OperationSettings | None = None) -> list[Evaluation | None]:
@@ -223,13 +221,13 @@ class RayExecutor:
         if left is not None and left <= 0:
             return [[None] * len(cands) for cands, _ in groups]
         wall = None if left is None else time.time() + left
+        memory = self.task_memory()  # asks Ray for its nodes: once per batch, not per task
         submitted = []
         for cands, settings in groups:
             base = self.settings if settings is None else _single_thread(settings)
             submitted.append([self.pool.submit(_ray_task,
                                                (self.case_ref, c, base, self.retries, wall),
-                                               self.priority(c), self.retries,
-                                               self.task_memory())
+                                               self.priority(c), self.retries, memory)
                               for c in cands])
         wait([f for futures in submitted for f in futures], timeout=_left(deadline))
         out = []
@@ -244,7 +242,7 @@ class RayExecutor:
                     e = Evaluation(cand.design, cand.weight, ok=False,
                                    attempts=self.retries + 1,
                                    error=f"ray task failed: {exc}")
-                self._measured(e)
+                self._account(e)
                 results.append(e)
             out.append(results)
         return out

@@ -134,6 +134,11 @@ def fingerprint_difference(saved: str, current: str) -> list[str]:
             if a.get(k) != b.get(k)]
 
 
+#: defaults of ``lcen design`` (and of a study's ``search``) that no settings class holds:
+#: each candidate's dw target gap and time limit, its interval length and the run's budget
+EVALUATION_GAP, EVALUATION_TIME_LIMIT, INTERVAL, TIME_BUDGET = 0.01, 120.0, 24, 1080.0
+
+
 def search_settings(*, pop: int, generations: int, seed: int, retries: int, method: str,
                     horizon: int | None, gap: float, interval: int, time_limit: float,
                     solver: str, typical_periods: int, seed_time_limit: float,

@@ -10,24 +10,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from design.report.results_folder import pick_indices  # noqa: E402
 from design.report.summary import markdown_table  # noqa: E402
-from design.report.tables import read_table  # noqa: E402
+from design.report.tables import component_kinds, read_table  # noqa: E402
 
 MARKERS = "osD^vP*X"
 
 
 def _runs(out: Path) -> pd.DataFrame:
     return pd.DataFrame(json.loads((out / "study.json").read_text())["runs"])
-
-
-def _kinds(folder: Path) -> dict[str, str]:
-    try:
-        return json.loads((folder / "settings.json").read_text()).get("component_kinds", {})
-    except (OSError, ValueError):
-        return {}
 
 
 def study_picks(out: Path) -> pd.DataFrame:
@@ -52,7 +45,7 @@ def component_changes(out: Path) -> list[str]:
     lines = []
     for case, runs_c in runs.groupby("case", sort=False):
         variations = list(dict.fromkeys(runs_c["variation"]))
-        kinds = _kinds(out / runs_c.iloc[0]["folder"])
+        kinds = component_kinds(out / runs_c.iloc[0]["folder"])
         picks = {v: _pooled_picks(out, runs_c[runs_c["variation"] == v], kinds)
                  for v in variations}
         base = variations[0]
@@ -79,11 +72,7 @@ def _pooled_picks(out: Path, runs: pd.DataFrame, kinds: dict[str, str]) -> dict[
     keep = [i for i in range(len(F))
             if not ((F <= F[i]).all(axis=1) & (F < F[i]).any(axis=1)).any()]
     front = pool.iloc[keep].reset_index(drop=True)
-    G = front[["annual_total_cost", "autonomy"]].to_numpy(dtype=float)
-    span = np.where(G.max(0) > G.min(0), G.max(0) - G.min(0), 1.0)
-    index = {"cost-weighted": int(G[:, 0].argmin()),
-             "balanced": int(np.linalg.norm((G - G.min(0)) / span, axis=1).argmin()),
-             "autonomy-weighted": int(G[:, 1].argmin())}
+    index = pick_indices(front[["annual_total_cost", "autonomy"]].to_numpy(dtype=float))
     comps = [c for c in kinds if c in front]
     return {k: {c for c in comps if front.loc[i, c] > 0} for k, i in index.items()}
 
@@ -142,7 +131,7 @@ def write_study_report(out: Path) -> None:
         lines += ["## Picks of every run", ""]
         head = ["case", "variation", "seed", "pick", "annual total cost [EUR/a]",
                 "A [EUR/a]", "W", "installed"]
-        comps = [c for c in _kinds(out / _runs(out).iloc[0]["folder"]) if c in picks]
+        comps = [c for c in component_kinds(out / _runs(out).iloc[0]["folder"]) if c in picks]
         rows = [[str(r["case"]), str(r["variation"]), str(r["seed"]), str(r["pick"]),
                  f"{r['annual_total_cost']:,.0f}", f"{r['autonomy']:,.0f}", f"{r['W']:.2f}",
                  ", ".join(f"{c} {r[c]:g}" for c in comps if r[c] > 0) or "nothing"]

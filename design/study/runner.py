@@ -75,14 +75,15 @@ def expand(study: StudySpec, study_path: Path) -> list[PreparedRun]:
 
 
 def run_study(study: StudySpec, study_path: Path, out: Path, pool: SharedRayPool, *,
-              resume: bool = False, progress=print, stop_after: int | None = None
-              ) -> pd.DataFrame:
+              resume: bool = False, progress=print, stop_after: int | None = None,
+              prepared: list[PreparedRun] | None = None) -> pd.DataFrame:
     """Run every run of the study concurrently on ``pool``; returns (and writes to
     ``out/runs.csv``) one row per run: its status (done, stopped, failed with the error),
     evaluations, front size and wall time. A failed run does not stop the others; with
     ``resume`` each run continues from its own checkpoint (a finished one is left as
-    is). ``stop_after`` ends every run after that many generations (as an interruption)."""
-    prepared = expand(study, study_path)
+    is). ``stop_after`` ends every run after that many generations (as an interruption).
+    ``prepared``: the study's runs when :func:`expand` has built them already."""
+    prepared = expand(study, study_path) if prepared is None else prepared
     out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(
         {"study": study.model_dump(mode="json"), "study_path": str(study_path.resolve()),

@@ -17,7 +17,16 @@ from design.network.case import (
     read_yaml,
     validate_yaml,
 )
-from design.search.settings import SearchSettings, search_settings
+from design.search.settings import (
+    EVALUATION_GAP,
+    EVALUATION_TIME_LIMIT,
+    INTERVAL,
+    TIME_BUDGET,
+    PolishSettings,
+    SearchSettings,
+    SeedSettings,
+    search_settings,
+)
 
 
 class _Frozen(BaseModel):
@@ -51,20 +60,20 @@ class Variation(_Frozen):
 class StudySearch(_Frozen):
     """The search settings of every run (as the options of ``lcen design``)."""
 
-    pop: int = 10
-    generations: int = 30
+    pop: int = SearchSettings().pop
+    generations: int = SearchSettings().generations
     method: Literal["direct", "lp", "dw", "rolling"] = "dw"
     horizon: int | None = None
-    gap: float = 0.01
-    interval: int = 24
-    time_limit: float = 120.0
-    typical_periods: int = 24
-    seed_time_limit: float = 30.0
-    seed_fallback_gap: float = 0.0
-    polish_gap: float = 0.01
-    polish_time_limit: float = 240.0
-    time_budget: Annotated[float, Field(gt=0)] | None = 1080.0
-    retries: int = 1
+    gap: float = EVALUATION_GAP
+    interval: int = INTERVAL
+    time_limit: float = EVALUATION_TIME_LIMIT
+    typical_periods: int = SeedSettings().typical_periods
+    seed_time_limit: float = SeedSettings().time_limit
+    seed_fallback_gap: float = SeedSettings().fallback_gap
+    polish_gap: float = PolishSettings().gap
+    polish_time_limit: float = PolishSettings().time_limit
+    time_budget: Annotated[float, Field(gt=0)] | None = TIME_BUDGET
+    retries: int = SearchSettings().retries
     solver: Literal["auto", "highs", "gurobi"] = "auto"
 
     def settings(self, seed: int) -> SearchSettings:
