@@ -15,11 +15,10 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.common.collections import ComponentMap
 
 from decomp.certificate import FEASIBLE, NO_PLAN, certified_status
 from decomp.columns import Column, ColumnPool
+from decomp.fix_optimise import WindowImprover, improve
 from decomp.horizon import interval_cuts
 from decomp.linking import Linking
 from decomp.master import RestrictedMaster, choose_columns
@@ -30,7 +29,7 @@ from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import IntervalProvider
 from decomp.repair import Repairer
 from decomp.rolling import rolling_horizon
-from decomp.solvers import SolveOptions, relative_gap
+from decomp.solvers import SolveOptions, SolverError, relative_gap
 from decomp.stabilisation import make_stabilisation
 
 
@@ -39,7 +38,7 @@ class DWSettings:
     """Column generation as a configurable strategy (all options in one place)."""
 
     interval: int = 24
-    boundary_window: int = 2
+    boundary_window: int = 6
     gap: float = 0.01
     max_iterations: int = 30
     time_limit: float | None = None
@@ -48,6 +47,8 @@ class DWSettings:
     pricing_gap: float = 1e-4
     repair_gap: float | None = None
     repair_every: int = 5
+    improve: bool = True
+    window_intervals: int = 2
     lp_warm_start: bool = True
     rolling_start: bool = True
     box_width: float = 10.0
@@ -67,6 +68,8 @@ class DWSettings:
             raise ValueError(f"gap must be in [0, 1), not {self.gap}")
         if self.max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, not {self.max_iterations}")
+        if self.window_intervals < 2:
+            raise ValueError(f"window_intervals must be >= 2, not {self.window_intervals}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, not {self.workers}")
         if self.repair_gap is None:
@@ -76,58 +79,6 @@ class DWSettings:
         if self.stabilisation not in ("none", "wentges", "boxstep"):
             raise ValueError(f"stabilisation must be none, wentges or boxstep, not "
                              f"{self.stabilisation!r}")
-
-
-def _snapshot(model: pyo.ConcreteModel) -> list[tuple]:
-    return [(v, v.value) for v in model.component_data_objects(pyo.Var)]
-
-
-def _restore(snapshot: list[tuple]) -> None:
-    for v, val in snapshot:
-        v.set_value(val, skip_validation=True)
-
-
-@dataclass(frozen=True)
-class LPRelaxation:
-    """Whole-horizon LP relaxation: optimum, duals on the linking rows, binary values."""
-
-    bound: float
-    y: np.ndarray
-    binaries: np.ndarray
-
-
-def lp_prices(repairer: Repairer, linking: Linking, time_limit: float | None = None
-              ) -> LPRelaxation | None:
-    """LP relaxation of the horizon (the repairer's glued model with integers relaxed, each
-    variable within its own declared bounds): its optimum, duals on the linking rows and
-    the relaxed integers' values (in interval, hour order). Domains are restored
-    afterwards. None when it is not solved within ``time_limit``."""
-    glued = repairer.glued
-    saved = [(v, v.domain, v.lower, v.upper)
-             for v in glued.model.component_data_objects(pyo.Var) if v.is_integer()]
-    repairer.restore_bounds()
-    for v, _, _, _ in saved:
-        lo, up = v.bounds  # the domain's bounds as well as the declared ones
-        v.domain = pyo.Reals
-        v.setlb(lo)
-        v.setub(up)
-    try:
-        res = repairer.solver.solve(time_limit=time_limit)
-        if res.status != "optimal":
-            if time_limit is not None and res.status in ("feasible", "no plan"):
-                return None
-            raise RuntimeError(f"LP relaxation not solved: {res.status}")
-        cons = [glued.links[(row.k, row.state)] for row in linking.rows if row.kind == "link"]
-        cons += glued.boundary
-        duals = repairer.solver.duals(cons)
-        y = np.array([duals[c] for c in cons], dtype=float)
-        values = np.array([pyo.value(v) for v in repairer.vars], dtype=float)
-    finally:
-        for v, domain, lo, up in saved:
-            v.domain = domain
-            v.setlb(lo)
-            v.setub(up)
-    return LPRelaxation(float(res.objective), y, values)
 
 
 def _intervals(provider: IntervalProvider, s: DWSettings):
@@ -196,11 +147,11 @@ def solve_dw(
             pricer = ProcessPricer(provider, cuts, solvers[0].solver.options, s.workers)
         else:
             pricer = SerialPricer(solvers)
-        repairer = Repairer(provider, cuts,
+        repairer = Repairer(solvers, linking,
                             SolveOptions(solver="highs", threads=s.solve.threads))
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.lp_warm_start:
-            lp = lp_prices(repairer, linking, clock.cap(None))
+            lp = repairer.lp_relaxation(clock.cap(None))
         if lp is not None:
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound
@@ -211,6 +162,8 @@ def solve_dw(
             y = np.zeros(linking.size)
         y = linking.valid(y)
         best = _Incumbent(repairer)
+        improver = WindowImprover(solvers, options=SolveOptions(
+            solver=s.solve.solver, gap=s.pricing_gap, threads=1), width=s.window_intervals)
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
         # the master's dual box starts around the first prices, as wide as box_width times
@@ -302,21 +255,25 @@ def solve_dw(
             converged = not binding and (
                 master_sol.objective - best_lb <= 1e-6 * max(1.0, abs(master_sol.objective)))
             last = it == s.max_iterations or converged or clock.expired()
-            if lb_columns_new:
-                # the columns that proved the bound, binaries fixed away from boundaries
-                tr = time.perf_counter()
-                rep = _repair_widening(priced, repairer, starts, s, say, clock)
-                repair_s += time.perf_counter() - tr
-                best.offer(rep, priced, pool, master)
             reached = best.upper is not None and relative_gap(best.upper, best_lb) <= s.gap
-            if (it == 1 or it % s.repair_every == 0 or last) and not reached \
-                    and not clock.expired():
+            if not reached and not clock.expired() and (
+                    lb_columns_new or it % s.repair_every == 0 or last):
+                # one column per interval (those that proved the bound, else the column
+                # choice), binaries freed near the boundaries, then fix-and-optimise
                 tr = time.perf_counter()
-                rep, picked = _final_decision(pool, linking, stab.center, master_sol, repairer,
-                                              starts, s, say, clock)
-                repair_s += time.perf_counter() - tr
+                if lb_columns_new:
+                    picked = priced
+                else:
+                    picked = _choose(pool, linking, stab.center, master_sol, s, say, clock)
+                rep = _sequential_repair(picked, repairer, solvers, linking, conditions,
+                                         stab.center, starts, s, clock, say)
                 best.offer(rep, picked, pool, master)
                 last_picked = picked
+                if rep is not None and rep.solve.has_solution:
+                    # polished from these columns' commitments, cheaper or not yet
+                    _polish(best, repairer.x.copy(), picked, repairer, improver, best_lb, s,
+                            clock, say, pool, master)
+                repair_s += time.perf_counter() - tr
             gap = relative_gap(best.upper, best_lb)
             totals["pricing"] += pricing_s
             totals["master"] += master_s
@@ -365,16 +322,14 @@ def solve_dw(
             full = window >= provider.horizon
             tr = time.perf_counter()
             limit = clock.cap(None)
-            if best.snapshot is not None:
-                # the best plan fits every wider window (its binaries outside the window
-                # are the chosen columns'): a complete MIP start, so the repair starts there
-                repairer.solver.set_start(best.start())
-            if full:
-                values = np.concatenate([c.binaries for c in chosen])
-                rep = repairer.repair_values(values, np.ones(len(values), dtype=bool),
-                                             min(s.repair_gap, s.gap / 2), limit, window)
-            else:
-                rep = repairer.repair(chosen, starts, window, s.repair_gap, limit)
+            values = np.concatenate([c.binaries for c in chosen])
+            free = (np.ones(len(values), dtype=bool) if full
+                    else repairer.window_mask(starts, window))
+            # the best plan fits every wider window (its binaries outside the window are
+            # the chosen columns'): a complete MIP start, so the repair starts there
+            rep = repairer.repair_values(values, free,
+                                         min(s.repair_gap, s.gap / 2) if full else s.repair_gap,
+                                         limit, window, start=best.x)
             repair_s = time.perf_counter() - tr
             totals["repair"] += repair_s
             best.offer(rep, best.columns)
@@ -391,13 +346,13 @@ def solve_dw(
             if full:
                 break
         pricer.close()
-        best.restore()
         ub = best.ub if math.isfinite(best.ub) else None
-        if best.snapshot is not None:
-            repairer.check(ub)
+        if best.x is not None:
+            repairer.check(ub, best.x)
+            repairer.load(best.x)
     seconds = time.perf_counter() - t0
     gap = relative_gap(ub, best_lb)
-    status = certified_status(best.snapshot is not None, gap, s.gap)
+    status = certified_status(best.x is not None, gap, s.gap)
     return MethodResult(
         method="dw",
         status=status,
@@ -409,7 +364,7 @@ def solve_dw(
         solve_seconds=seconds - build_s,
         peak_rss_mb=mem.peak_mb,
         solver=f"pricing {solvers[0].solver.name}, master highs, repair highs",
-        plan=repairer.plan if best.snapshot is not None else None,
+        plan=repairer.plan if best.x is not None else None,
         log=log.rows,
         extra={"lower_bound": best_lb, "upper_bound": ub,
                "lp_bound": lp_bound, "iterations": len(log.rows), "columns": len(pool),
@@ -419,54 +374,46 @@ def solve_dw(
     )
 
 
-def _cost_scale(solvers: list[IntervalSolver], samples: int = 48) -> float:
-    """The largest absolute cost coefficient of (a spread sample of) the intervals: the
-    scale of the prices the master's duals are boxed to at first."""
-    from pyomo.repn import generate_standard_repn
-
-    pick = solvers[:: max(1, len(solvers) // samples)]
-    scale = 0.0
-    for sv in pick:
-        repn = generate_standard_repn(sv.im.cost, compute_values=True)
-        coefs = [abs(float(c)) for c in repn.linear_coefs]
-        scale = max(scale, max(coefs, default=0.0))
+def _cost_scale(solvers: list[IntervalSolver]) -> float:
+    """The largest absolute cost coefficient of the intervals: the scale of the prices
+    the master's duals are boxed to at first."""
+    scale = max((float(np.abs(sv.form.cost).max(initial=0.0)) for sv in solvers), default=0.0)
     return scale if scale > 0 else 1.0
 
 
 class _Incumbent:
-    """The best plan so far: its cost (the upper bound), a snapshot of the repair model's
-    values and the columns it was repaired from."""
+    """The best plan so far: its cost (the upper bound), its column values in the glued
+    horizon and the columns it was repaired from."""
 
     def __init__(self, repairer: Repairer) -> None:
         self.repairer = repairer
         self.ub = math.inf
-        self.snapshot: list[tuple] | None = None
+        self.x: np.ndarray | None = None
         self.columns: list[Column] | None = None
 
     def offer(self, rep, columns, pool=None, master=None) -> bool:
         """Keep ``rep``'s plan if it is cheaper; its intervals also enter the master."""
-        if rep is None or rep.solve.objective is None or rep.solve.objective >= self.ub:
+        if rep is None or rep.solve.objective is None:
             return False
-        self.ub = rep.solve.objective
-        self.snapshot = _snapshot(self.repairer.plan.model)
+        return self.offer_plan(self.repairer.x, rep.solve.objective, columns, pool, master)
+
+    def offer_plan(self, x, cost: float, columns, pool=None, master=None) -> bool:
+        """Keep plan ``x`` of cost ``cost`` if it is cheaper."""
+        if cost >= self.ub:
+            return False
+        self.ub = cost
+        # solver values within feasibility tolerance of a bound (-1e-6 for a flow) are
+        # put on it: the plan check then sees the values that are reported
+        self.x = self.repairer.clipped(x)
         self.columns = columns
         if pool is not None:
-            _add_columns(pool, master, self.repairer.columns())
+            _add_columns(pool, master, self.repairer.columns(self.x))
         return True
 
     @property
     def upper(self) -> float | None:
         """The upper bound, None while no plan is known."""
         return self.ub if math.isfinite(self.ub) else None
-
-    def start(self) -> ComponentMap:
-        """The best plan as a MIP start for the repair model."""
-        return ComponentMap((v, x) for v, x in self.snapshot if x is not None)
-
-    def restore(self) -> None:
-        """Load the best plan back into the repair model."""
-        if self.snapshot is not None:
-            _restore(self.snapshot)
 
 
 def _add_columns(pool: ColumnPool, master: RestrictedMaster, columns: list[Column]) -> None:
@@ -476,8 +423,8 @@ def _add_columns(pool: ColumnPool, master: RestrictedMaster, columns: list[Colum
             master.add(col)
 
 
-def _final_decision(pool, linking, center, master_sol, repairer, starts, s, say, clock):
-    """Choose one column per interval, then repair; widen the window while infeasible."""
+def _choose(pool, linking, center, master_sol, s, say, clock) -> list[Column]:
+    """One column per interval: the column-choice MILP, else the heaviest master columns."""
     penalty = np.abs(center) + 1e-3
     chosen = choose_columns(pool.columns, linking, penalty, clock.cap(s.choice_time_limit))
     if chosen is None:
@@ -485,31 +432,45 @@ def _final_decision(pool, linking, center, master_sol, repairer, starts, s, say,
         for col, w in master_sol.weights:
             if col.k not in best or w > best[col.k][0]:
                 best[col.k] = (w, col)
-        chosen = [best[k][1] if k in best else pool.columns[k][0] for k in range(len(starts))]
+        n = len(pool.columns)
+        chosen = [best[k][1] if k in best else pool.columns[k][0] for k in range(n)]
         say("column choice MILP found nothing; using the heaviest master columns")
-    return _repair_widening(chosen, repairer, starts, s, say, clock), chosen
+    return chosen
 
 
-def _repair_widening(chosen, repairer, starts, s, say, clock):
-    """Repair with the boundary window; widen it while the repair is infeasible."""
-    window = s.boundary_window
-    while True:
-        if window > s.boundary_window and clock.expired():
-            say(f"time limit reached before the repair with boundary window {window} h")
-            return None
-        rep = repairer.repair(chosen, starts, window, s.repair_gap,
-                              clock.cap(s.repair_time_limit))
-        if rep.solve.has_solution:
-            return rep
-        if rep.solve.status != "infeasible":
-            say(f"repair with boundary window {window} h stopped without a plan "
-                f"({rep.solve.status})")
-            return None
-        if window >= repairer.plan.stop:
-            say(f"repair infeasible even with every binary free ({rep.solve.status})")
-            return None
-        say(f"repair with boundary window {window} h: {rep.solve.status}; widening")
-        window = max(1, window * 2)
+def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts, s, clock,
+                       say):
+    """The chosen columns made into a plan of the horizon without a horizon MILP: the
+    intervals in order, each starting where the last ended, with the columns' binaries
+    fixed except within ``boundary_window`` hours of a boundary (an interval that cannot
+    keep them is solved with its binaries free) and exits valued at ``y``; then the
+    horizon's LP with every binary fixed moves storage across the whole horizon."""
+    values = np.concatenate([c.binaries for c in chosen]).astype(float)
+    guide = np.where(repairer.window_mask(starts, s.boundary_window), np.nan, values)
+    try:
+        columns = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap, guide=guide,
+                                  deadline=clock.deadline())
+    except SolverError as exc:
+        say(f"sequential repair found no plan ({exc})")
+        return None
+    floor = 0.0 if s.time_limit is None else 0.05 * s.time_limit
+    return repairer.repair(columns, starts, 0, s.repair_gap,
+                           clock.cap(s.repair_time_limit, floor))
+
+
+def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, master
+            ) -> None:
+    """Fix-and-optimise on plan ``x`` until it gains nothing, the gap is met or time is
+    up; the result becomes the incumbent if it is cheaper."""
+    if not s.improve or clock.expired():
+        return
+
+    def met(cost: float) -> bool:
+        return relative_gap(cost, lower) <= s.gap
+
+    x, cost, _ = improve(repairer, improver, x, s.pricing_gap, clock.deadline(),
+                         stop=met, say=say)
+    best.offer_plan(x, cost, columns, pool, master)
 
 
 def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=None) -> MethodResult:
@@ -523,9 +484,9 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
     with PeakMemory() as mem:
         cuts, conditions, linking, solvers = _intervals(provider, s)
         build_s = time.perf_counter() - t0
-        repairer = Repairer(provider, cuts,
+        repairer = Repairer(solvers, linking,
                             SolveOptions(solver="highs", threads=s.solve.threads))
-        lp = lp_prices(repairer, linking)
+        lp = repairer.lp_relaxation()
         lp_bound, y = lp.bound, lp.y
         say(f"LP relaxation bound {lp_bound:.6g}")
         columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap,
@@ -534,6 +495,7 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
         ub = rep.solve.objective
         if rep.solve.has_solution:
             repairer.check(ub)
+            repairer.load(repairer.x)
     seconds = time.perf_counter() - t0
     return MethodResult(
         method="rolling",

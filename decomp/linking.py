@@ -89,6 +89,10 @@ class Linking:
             p_exit[i] -= y[r] * a
         return p_entry, p_exit
 
+    def terms(self, k: int) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]:
+        """Interval k's (row, state position, coefficient) terms on entry and exit states."""
+        return self._entry_terms[k], self._exit_terms[k]
+
     def constant(self, y: np.ndarray) -> float:
         """The ``b . y`` term of the Lagrangian bound."""
         return float(self.rhs @ y)

@@ -1,6 +1,6 @@
-"""A small MILP loaded into gurobipy directly from its matrices (Pyomo's standard-form
-compiler), for the interval pricing models: loading is several times faster than Pyomo's
-persistent interface and each re-solve changes only objective coefficients and bounds."""
+"""A small MILP loaded into gurobipy directly from its matrices (:mod:`decomp.matrix_form`),
+for the interval pricing models: loading is several times faster than Pyomo's persistent
+interface and each re-solve changes only objective coefficients and bounds."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import math
 import time
 
 import numpy as np
-import pyomo.environ as pyo
-from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from decomp.certificate import FEASIBLE, GAP_MET, NO_PLAN, OPTIMAL, OPTIMAL_GAP, relative_gap
+from decomp.matrix_form import MatrixForm
 from decomp.solvers import SolveOptions, SolverError, SolveResult
 
 
@@ -32,42 +31,32 @@ def _bound(value, default: float) -> float:
 
 
 class MatrixGurobi:
-    """``cost`` over a Pyomo model's active constraints, compiled once into a gurobipy
-    model; ``set_objective`` adds linear terms on columns, ``set_bounds`` changes column
-    bounds, ``solve`` returns a :class:`SolveResult` and the column values."""
+    """A :class:`~decomp.matrix_form.MatrixForm` loaded into a gurobipy model;
+    ``set_objective`` adds linear terms on columns, ``set_bounds`` changes column bounds,
+    ``solve`` returns a :class:`SolveResult` and the column values."""
 
     name = "gurobi"
 
-    def __init__(self, model: pyo.ConcreteModel, cost, options: SolveOptions) -> None:
+    def __init__(self, form: MatrixForm, options: SolveOptions) -> None:
         import gurobipy as gp
 
         self.options = options
-        for obj in model.component_data_objects(pyo.Objective, active=True):
-            obj.deactivate()
-        model._matrix_cost = pyo.Objective(expr=cost, sense=pyo.minimize)
-        try:
-            form = LinearStandardFormCompiler().write(model, mixed_form=True,
-                                                      set_sense=None)
-        finally:
-            model.del_component("_matrix_cost")
-        if form.eliminated_vars:
-            raise SolverError("the matrix backend needs every variable as it is declared")
-        self.columns = list(form.columns)
-        self.index = {id(v): j for j, v in enumerate(self.columns)}
+        self.form = form
+        self.columns = form.columns
+        self.index = form.index()
         n = len(self.columns)
-        lb = np.array([_bound(v.lb, -math.inf) for v in self.columns])
-        ub = np.array([_bound(v.ub, math.inf) for v in self.columns])
-        integer = np.array([v.is_integer() for v in self.columns], dtype=bool)
         m = gp.Model(env=_env())
         m.Params.Threads = options.threads or 1
-        vtype = np.where(integer, gp.GRB.INTEGER, gp.GRB.CONTINUOUS)
-        self.x = m.addMVar(n, lb=lb, ub=ub, vtype=vtype)
-        sense = np.array(["=", "<", ">"])[[{0: 0, 1: 1, -1: 2}[r.bound_type]
-                                           for r in form.rows]]
-        if len(form.rows):
-            m.addMConstr(form.A.tocsr(), self.x, sense, np.asarray(form.rhs, dtype=float))
-        self.cost = np.asarray(form.c.toarray()).ravel() if n else np.zeros(0)
-        self.offset = float(form.c_offset[0]) if len(form.c_offset) else 0.0
+        vtype = np.where(form.integer, gp.GRB.INTEGER, gp.GRB.CONTINUOUS)
+        self.x = m.addMVar(n, lb=form.lb, ub=form.ub, vtype=vtype)
+        if form.A.shape[0]:
+            # Gurobi takes one sense per row: ranges never come out of the compiler
+            lo, up = form.row_lower, form.row_upper
+            sense = np.where(lo == up, "=", np.where(np.isfinite(up), "<", ">"))
+            rhs = np.where(np.isfinite(up), up, lo)
+            m.addMConstr(form.A, self.x, sense, rhs)
+        self.cost = form.cost
+        self.offset = form.offset
         self.x.Obj = self.cost
         m.ObjCon = self.offset
         m.ModelSense = gp.GRB.MINIMIZE

@@ -1,4 +1,4 @@
-"""Pricing: one persistent MILP per interval whose objective prices are mutable parameters."""
+"""Pricing: one MILP per interval, kept loaded as matrices; prices are objective terms."""
 
 from __future__ import annotations
 
@@ -6,12 +6,13 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import pyomo.environ as pyo
 
 from decomp.columns import Column
+from decomp.matrix_form import compile_form
 from decomp.matrix_gurobi import MatrixGurobi
+from decomp.matrix_highs import MatrixHighs
 from decomp.provider import IntervalModel
-from decomp.solvers import PersistentSolver, SolveOptions, SolverError, choose_solver
+from decomp.solvers import SolveOptions, SolverError, choose_solver
 
 
 @dataclass(frozen=True)
@@ -27,116 +28,127 @@ class PricingResult:
 
 
 class IntervalSolver:
-    """An interval model kept loaded in its solver; only prices and state bounds change.
+    """An interval model compiled once to matrices and kept loaded in its solver; only
+    prices and state bounds change.
 
     Objective: ``cost + p_entry . entry + p_exit . exit``, so a new price vector is an
-    objective update, not a rebuild. Where Gurobi takes the model it is compiled once to
-    matrices and loaded into gurobipy directly (:class:`~decomp.matrix_gurobi.MatrixGurobi`:
-    prices are objective coefficients, bound changes are pushed before each solve);
-    otherwise the prices are mutable Pyomo parameters of a persistent HiGHS model.
+    objective update, not a rebuild. The model goes to gurobipy where Gurobi takes it
+    (:class:`~decomp.matrix_gurobi.MatrixGurobi`) and to highspy otherwise
+    (:class:`~decomp.matrix_highs.MatrixHighs`); bound changes are pushed before each
+    solve. ``form`` is kept: the engine glues the intervals' forms into the horizon.
     """
 
     def __init__(self, k: int, im: IntervalModel, options: SolveOptions) -> None:
         self.k = k
         self.im = im
-        m = im.model
         self.entry_names = list(im.entry)
         self.exit_names = list(im.exit)
-        self._entry = [im.entry[s] for s in self.entry_names]
-        self._exit = [im.exit[s] for s in self.exit_names]
-        self.bin_vars = [v for t in sorted(im.binaries) for v in im.binaries[t]]
-        self._saved: dict[int, tuple] = {}
-        self._dirty: dict[int, object] = {}
-        self.matrix = None
-        if choose_solver(options.solver, m) == "gurobi":
-            self.matrix = MatrixGurobi(m, im.cost, options)
-            self.solver = self.matrix
-            self._entry_cols = np.array([self.matrix.column(v) for v in self._entry], dtype=int)
-            self._exit_cols = np.array([self.matrix.column(v) for v in self._exit], dtype=int)
-            self._bin_cols = np.array([self.matrix.column(v) for v in self.bin_vars], dtype=int)
-            return
-        m.p_entry = pyo.Param(range(len(self._entry)), mutable=True, initialize=0.0)
-        m.p_exit = pyo.Param(range(len(self._exit)), mutable=True, initialize=0.0)
-        m.objective = pyo.Objective(
-            expr=im.cost
-            + sum(m.p_entry[i] * v for i, v in enumerate(self._entry))
-            + sum(m.p_exit[i] * v for i, v in enumerate(self._exit)),
-            sense=pyo.minimize,
-        )
-        self.solver = PersistentSolver(m, options, fast_updates=True)
+        self.form = compile_form(im.model, im.cost)
+        bin_vars = [v for t in sorted(im.binaries) for v in im.binaries[t]]
+        index = self.form.index()
+        self.entry_cols = _columns(index, [im.entry[s] for s in self.entry_names])
+        self.exit_cols = _columns(index, [im.exit[s] for s in self.exit_names])
+        self.bin_cols = _columns(index, bin_vars)
+        if choose_solver(options.solver, im.model) == "gurobi":
+            self.solver = MatrixGurobi(self.form, options)
+        else:
+            self.solver = MatrixHighs(self.form, options)
+        self._saved: dict[int, tuple[float, float]] = {}
+        self._dirty: dict[int, tuple[float, float]] = {}
+        self._pushed: dict[int, tuple[float, float]] = {}
+
+    @property
+    def n_binaries(self) -> int:
+        """Number of integer variables listed by the provider."""
+        return len(self.bin_cols)
 
     def set_prices(self, p_entry: np.ndarray, p_exit: np.ndarray) -> None:
         """Set the objective prices on entry and exit states."""
-        if self.matrix is not None:
-            extra = np.zeros(len(self.matrix.columns))
-            np.add.at(extra, self._entry_cols, np.asarray(p_entry, dtype=float))
-            np.add.at(extra, self._exit_cols, np.asarray(p_exit, dtype=float))
-            self.matrix.set_objective(extra)
-            return
-        m = self.im.model
-        for i, p in enumerate(p_entry):
-            m.p_entry[i] = float(p)
-        for i, p in enumerate(p_exit):
-            m.p_exit[i] = float(p)
+        extra = np.zeros(len(self.form.columns))
+        np.add.at(extra, self.entry_cols, np.asarray(p_entry, dtype=float))
+        np.add.at(extra, self.exit_cols, np.asarray(p_exit, dtype=float))
+        self.solver.set_objective(extra)
 
-    def _set_bounds(self, var, lb, ub) -> None:
-        if id(var) not in self._saved:
-            self._saved[id(var)] = (var, var.lb, var.ub)
-        var.setlb(lb)
-        var.setub(ub)
-        self._dirty[id(var)] = var
+    def _current(self, j: int) -> tuple[float, float]:
+        if j in self._dirty:
+            return self._dirty[j]
+        if j in self._pushed:
+            return self._pushed[j]
+        return float(self.form.lb[j]), float(self.form.ub[j])
+
+    def _set_bounds(self, j: int, lb: float, ub: float) -> None:
+        if j not in self._saved:
+            self._saved[j] = (float(self.form.lb[j]), float(self.form.ub[j]))
+        self._dirty[j] = (lb, ub)
 
     def _push_bounds(self) -> None:
-        """Bounds changed on the Pyomo variables since the last solve, into the matrix
-        model (the persistent HiGHS model reads them itself)."""
-        if self.matrix is not None and self._dirty:
-            vs = list(self._dirty.values())
-            self.matrix.set_bounds([self.matrix.column(v) for v in vs],
-                                   [v.lb for v in vs], [v.ub for v in vs])
+        """Bounds changed since the last solve, into the solver's model."""
+        if self._dirty:
+            cols = np.array(list(self._dirty), dtype=int)
+            lo = np.array([b[0] for b in self._dirty.values()])
+            up = np.array([b[1] for b in self._dirty.values()])
+            self.solver.set_bounds(cols, lo, up)
+            self._pushed.update(self._dirty)
         self._dirty.clear()
+
+    def clip(self, j: int, value: float) -> float:
+        """A value made valid for column j: inside its declared bounds, integral if it is
+        integer (a state carried over from another solve may be 0.9999999 or -1e-16)."""
+        if self.form.integer[j]:
+            value = round(value)
+        return float(min(max(value, self.form.lb[j]), self.form.ub[j]))
 
     def fix_entry(self, values: dict[str, float]) -> None:
         """Hold entry states at given values (rolling horizon)."""
         for name, value in values.items():
-            var = self.im.entry[name]
-            value = _clip(var, value)
-            self._set_bounds(var, value, value)
+            j = int(self.entry_cols[self.entry_names.index(name)])
+            value = self.clip(j, value)
+            self._set_bounds(j, value, value)
+
+    def fix_exit(self, values: dict[str, float]) -> None:
+        """Hold exit states at given values (a window with both ends fixed)."""
+        for name, value in values.items():
+            j = int(self.exit_cols[self.exit_names.index(name)])
+            value = self.clip(j, value)
+            self._set_bounds(j, value, value)
 
     def bound_exit_below(self, values: dict[str, float]) -> None:
         """Require exit states to be at least these values."""
         for name, value in values.items():
-            var = self.im.exit[name]
-            self._set_bounds(var, _clip(var, value), var.ub)
+            j = int(self.exit_cols[self.exit_names.index(name)])
+            self._set_bounds(j, self.clip(j, value), self._current(j)[1])
 
     def release(self) -> None:
-        """Restore every bound changed by :meth:`fix_entry` / :meth:`bound_exit_below`."""
-        for var, lb, ub in self._saved.values():
-            var.setlb(lb)
-            var.setub(ub)
-            self._dirty[id(var)] = var
+        """Restore every bound changed by the fix and bound methods."""
+        for j, b in self._saved.items():
+            self._dirty[j] = b
         self._saved.clear()
 
     def fix_integral(self, values: np.ndarray) -> None:
         """Fix the integer variables whose guide value is integral (within 1e-6, and
-        inside their own bounds); leave the rest free."""
-        for v, val in zip(self.bin_vars, values, strict=True):
-            if abs(val - round(val)) < 1e-6:
-                value = _clip(v, val)
-                self._set_bounds(v, value, value)
+        inside their own bounds); leave the rest (fractional or NaN) free."""
+        for j, val in zip(self.bin_cols, values, strict=True):
+            if np.isfinite(val) and abs(val - round(val)) < 1e-6:
+                value = self.clip(int(j), val)
+                self._set_bounds(int(j), value, value)
 
     def release_binaries(self) -> None:
         """Undo :meth:`fix_integral` (state bounds stay as they are)."""
-        for v in self.bin_vars:
-            if id(v) in self._saved:
-                var, lb, ub = self._saved.pop(id(v))
-                var.setlb(lb)
-                var.setub(ub)
-                self._dirty[id(var)] = var
+        for j in self.bin_cols:
+            j = int(j)
+            if j in self._saved:
+                self._dirty[j] = self._saved.pop(j)
 
     def entry_lower_bound(self, name: str) -> float:
         """Lower bound of an entry state (0 when unbounded)."""
-        lb = self.im.entry[name].lb
-        return 0.0 if lb is None else float(lb)
+        lb = self.form.lb[self.entry_cols[self.entry_names.index(name)]]
+        return float(lb) if np.isfinite(lb) else 0.0
+
+    def column_of(self, x: np.ndarray, origin: str = "pricing") -> Column:
+        """The interval's column for its column values ``x``."""
+        return Column(k=self.k, cost=self.form.objective(x), entry=x[self.entry_cols].copy(),
+                      exit=x[self.exit_cols].copy(), binaries=np.round(x[self.bin_cols]),
+                      origin=origin)
 
     def solve(self, gap: float | None = None, time_limit: float | None = None,
               allow_infeasible: bool = False) -> PricingResult:
@@ -154,37 +166,19 @@ class IntervalSolver:
             return PricingResult(self.k, None, None, -np.inf, res.status, seconds)
         if res.bound is None:
             raise SolverError(f"interval {self.k}: solver returned no bound ({res.termination})")
-        column = None
-        if res.has_solution and self.matrix is not None:
-            x = self.matrix.values
-            column = Column(
-                k=self.k,
-                cost=float(self.matrix.cost @ x + self.matrix.offset),
-                entry=x[self._entry_cols].copy(),
-                exit=x[self._exit_cols].copy(),
-                binaries=np.round(x[self._bin_cols]),
-            )
-        elif res.has_solution:
-            column = Column(
-                k=self.k,
-                cost=float(pyo.value(self.im.cost)),
-                entry=np.array([pyo.value(v) for v in self._entry], dtype=float),
-                exit=np.array([pyo.value(v) for v in self._exit], dtype=float),
-                binaries=np.round(np.array([pyo.value(v) for v in self.bin_vars], dtype=float)),
-            )
+        column = self.column_of(self.solver.values) if res.has_solution else None
         return PricingResult(self.k, column, res.objective, float(res.bound), res.status, seconds)
 
 
-def _clip(var, value: float) -> float:
-    """A value made valid for the variable: inside its bounds, integral if it is integer
-    (a state carried over from another solve may be 0.9999999 or -1e-16)."""
-    if var.is_integer():
-        value = round(value)
-    if var.lb is not None:
-        value = max(value, var.lb)
-    if var.ub is not None:
-        value = min(value, var.ub)
-    return float(value)
+def _columns(index: dict[int, int], variables: list) -> np.ndarray:
+    """Matrix columns of Pyomo variables (each must appear in a constraint or the cost)."""
+    out = []
+    for v in variables:
+        try:
+            out.append(index[id(v)])
+        except KeyError:
+            raise SolverError(f"{v.name} is in no constraint of the interval model") from None
+    return np.array(out, dtype=int)
 
 
 def price_all(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],

@@ -1,7 +1,11 @@
-"""Final decision repair: the whole horizon with the chosen columns' binaries fixed, except
-within a window of hours around each interval boundary; continuous variables all free.
+"""The whole horizon as one matrix model, for the LP relaxation and the final-decision
+repairs: the chosen columns' binaries fixed except within a window of hours around each
+interval boundary, continuous variables all free. A repair's plan is feasible for the
+original MILP, hence an upper bound.
 
-The result is a feasible plan of the original MILP, hence an upper bound.
+The horizon is glued from the interval models' compiled forms (the pricing models'
+matrices side by side, joined by the linking rows) and loaded into highspy directly: the
+year is never built a second time in Pyomo.
 """
 
 from __future__ import annotations
@@ -11,12 +15,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyomo.environ as pyo
+import scipy.sparse as sp
 
 from decomp.certificate import PlanCheck
 from decomp.columns import Column
-from decomp.horizon import build_glued
-from decomp.provider import IntervalModel, IntervalProvider
-from decomp.solvers import PersistentSolver, SolveOptions, SolveResult
+from decomp.linking import Linking
+from decomp.matrix_form import MatrixForm, violations
+from decomp.matrix_highs import MatrixHighs
+from decomp.pricing import IntervalSolver
+from decomp.provider import IntervalModel
+from decomp.solvers import SolveOptions, SolveResult
 
 
 @dataclass(frozen=True)
@@ -29,43 +37,109 @@ class RepairResult:
     seconds: float
 
 
-class Repairer:
-    """Holds the horizon MILP (intervals glued) loaded in its solver; a repair only moves
-    bounds, and its plan splits back into one column per interval."""
+@dataclass(frozen=True)
+class LPRelaxation:
+    """Whole-horizon LP relaxation: optimum, duals on the linking rows, binary values."""
 
-    def __init__(self, provider: IntervalProvider, cuts: list[tuple[int, int]],
+    bound: float
+    y: np.ndarray
+    binaries: np.ndarray
+
+
+def glue(solvers: list[IntervalSolver], linking: Linking) -> tuple[MatrixForm, np.ndarray]:
+    """The intervals' forms side by side plus the linking rows, and each interval's first
+    column in the glued form (the last entry is the number of columns)."""
+    forms = [s.form for s in solvers]
+    offsets = np.cumsum([0] + [f.shape[1] for f in forms])
+    blocks = sp.block_diag([f.A for f in forms], format="csr")
+    rows, cols, vals = [], [], []
+    for k, s in enumerate(solvers):
+        entry, exit_ = linking.terms(k)
+        for r, i, a in entry:
+            rows.append(r)
+            cols.append(offsets[k] + s.entry_cols[i])
+            vals.append(a)
+        for r, i, a in exit_:
+            rows.append(r)
+            cols.append(offsets[k] + s.exit_cols[i])
+            vals.append(a)
+    n = int(offsets[-1])
+    links = sp.csr_matrix((vals, (rows, cols)), shape=(linking.size, n))
+    form = MatrixForm(
+        A=sp.vstack([blocks, links], format="csr"),
+        row_lower=np.concatenate([f.row_lower for f in forms] + [linking.rhs]),
+        row_upper=np.concatenate([f.row_upper for f in forms]
+                                 + [np.where(linking.inequality, np.inf, linking.rhs)]),
+        lb=np.concatenate([f.lb for f in forms]),
+        ub=np.concatenate([f.ub for f in forms]),
+        integer=np.concatenate([f.integer for f in forms]),
+        cost=np.concatenate([f.cost for f in forms]),
+        offset=sum(f.offset for f in forms),
+        columns=[v for f in forms for v in f.columns],
+        rows=[c for f in forms for c in f.rows] + [f"link {r.kind} {r.k} {r.state}"
+                                                   for r in linking.rows],
+    )
+    return form, offsets
+
+
+class Repairer:
+    """Holds the horizon MILP (intervals glued as matrices) loaded in HiGHS; a repair only
+    moves bounds, and its plan splits back into one column per interval."""
+
+    def __init__(self, solvers: list[IntervalSolver], linking: Linking,
                  options: SolveOptions) -> None:
-        self.glued = build_glued(provider, cuts)
-        self.plan: IntervalModel = self.glued.as_interval_model()
-        ims = self.glued.intervals
-        self.vars = [v for im in ims for t in sorted(im.binaries) for v in im.binaries[t]]
-        continuous = [v.name for v in self.vars if not v.is_integer()]
-        if continuous:
+        self.solvers = solvers
+        self.linking = linking
+        self.form, self.offsets = glue(solvers, linking)
+        self.link_rows = np.arange(self.form.shape[0] - linking.size, self.form.shape[0])
+        self.bin_cols = np.concatenate([self.offsets[k] + s.bin_cols
+                                        for k, s in enumerate(solvers)]).astype(int)
+        continuous = self.bin_cols[~self.form.integer[self.bin_cols]]
+        if len(continuous):
             raise ValueError(f"IntervalModel.binaries must list integer variables only; "
-                             f"{len(continuous)} are continuous, e.g. {continuous[0]}")
+                             f"{len(continuous)} are continuous, e.g. "
+                             f"{self.form.columns[continuous[0]].name}")
         # each integer variable's own bounds, as its provider declared them: restored when
         # it is freed, never replaced by [0, 1]
-        self.bounds = [(v.lower, v.upper) for v in self.vars]
-        self.lower = np.array([_value(v.lb, -np.inf) for v in self.vars])
-        self.upper = np.array([_value(v.ub, np.inf) for v in self.vars])
-        self.var_hour = np.array([t for im in ims for t in sorted(im.binaries)
-                                  for _ in im.binaries[t]])
-        self.solver = PersistentSolver(self.plan.model, options, fast_updates=True)
+        self.lower = self.form.lb[self.bin_cols]
+        self.upper = self.form.ub[self.bin_cols]
+        self.var_hour = np.concatenate([_hours(s) for s in solvers]).astype(int)
+        self.solver = MatrixHighs(self.form, options)
+        self.x: np.ndarray | None = None
+        ims = [s.im for s in solvers]
+        self.plan = IntervalModel(ims[0].start, ims[-1].stop, _parent(ims),
+                                  sum(im.cost for im in ims),
+                                  ims[0].entry, ims[-1].exit,
+                                  {t: v for im in ims for t, v in im.binaries.items()},
+                                  parts=ims)
 
-    def columns(self) -> list[Column]:
-        """The loaded plan as one column per interval (they fit together in the master)."""
-        out = []
-        for k, im in enumerate(self.glued.intervals):
-            out.append(Column(
-                k=k,
-                cost=float(pyo.value(im.cost)),
-                entry=np.array([pyo.value(v) for v in im.entry.values()], dtype=float),
-                exit=np.array([pyo.value(v) for v in im.exit.values()], dtype=float),
-                binaries=np.round(np.array([pyo.value(v) for t in sorted(im.binaries)
-                                            for v in im.binaries[t]], dtype=float)),
-                origin="repair",
-            ))
-        return out
+    @property
+    def stop(self) -> int:
+        """End of the horizon."""
+        return self.plan.stop
+
+    def columns(self, x: np.ndarray | None = None) -> list[Column]:
+        """A plan (default: the last one) as one column per interval (they fit together)."""
+        x = self.x if x is None else x
+        return [s.column_of(x[self.offsets[k]:self.offsets[k + 1]], origin="repair")
+                for k, s in enumerate(self.solvers)]
+
+    def lp_relaxation(self, time_limit: float | None = None) -> LPRelaxation | None:
+        """LP relaxation of the horizon (integers relaxed, each variable within its own
+        declared bounds): its optimum, duals on the linking rows and the relaxed integers'
+        values (in interval, hour order). None when it is not solved within ``time_limit``."""
+        self.restore_bounds()
+        self.solver.relax(True)
+        try:
+            res = self.solver.solve(time_limit=time_limit)
+        finally:
+            self.solver.relax(False)
+        if res.status != "optimal":
+            if time_limit is not None and res.status in ("feasible", "no plan"):
+                return None
+            raise RuntimeError(f"LP relaxation not solved: {res.status}")
+        y = self.solver.row_duals[self.link_rows].copy()
+        return LPRelaxation(float(res.objective), y, self.solver.values[self.bin_cols].copy())
 
     def repair(
         self,
@@ -82,7 +156,7 @@ class Repairer:
 
     def window_mask(self, starts: list[int], window: int) -> np.ndarray:
         """Binaries within ``window`` hours of an interval boundary."""
-        free = np.zeros(len(self.vars), dtype=bool)
+        free = np.zeros(len(self.bin_cols), dtype=bool)
         for b in starts[1:]:
             free |= (self.var_hour >= b - window) & (self.var_hour < b + window)
         return free
@@ -94,37 +168,87 @@ class Repairer:
         gap: float,
         time_limit: float | None = None,
         window: int = 0,
+        start: np.ndarray | None = None,
     ) -> RepairResult:
-        """Fix every binary to ``values`` except where ``free`` is set, then solve."""
+        """Fix every binary to ``values`` except where ``free`` is set, then solve;
+        ``start``: a complete plan that fits these bounds, handed over as a MIP start."""
         t0 = time.perf_counter()
-        if len(values) != len(self.vars):
-            raise ValueError(f"{len(values)} binary values given, horizon has {len(self.vars)}")
+        if len(values) != len(self.bin_cols):
+            raise ValueError(f"{len(values)} binary values given, horizon has "
+                             f"{len(self.bin_cols)}")
         fixed = np.clip(np.round(values), self.lower, self.upper)
-        for v, (lo, up), val, f in zip(self.vars, self.bounds, fixed, free, strict=True):
-            if f:
-                v.setlb(lo)
-                v.setub(up)
-            else:
-                v.setlb(float(val))
-                v.setub(float(val))
+        lo = np.where(free, self.lower, fixed)
+        up = np.where(free, self.upper, fixed)
+        self.solver.set_bounds(self.bin_cols, lo, up)
+        if not free.any():
+            # every integer fixed: an LP (simplex tolerances, a warm basis), not a MIP
+            self.solver.relax(True)
+            try:
+                res = self.solver.solve(time_limit=time_limit)
+            finally:
+                self.solver.relax(False)
+            if res.has_solution:
+                self.x = self.clipped(self.solver.values)
+            return RepairResult(res, window, 0, time.perf_counter() - t0)
+        if start is not None:
+            self.solver.set_start(start)
         res = self.solver.solve(gap=gap, time_limit=time_limit)
+        if res.has_solution:
+            self.x = self.solver.values.copy()
         return RepairResult(res, window, int(free.sum()), time.perf_counter() - t0)
 
     def restore_bounds(self) -> None:
         """Give every integer variable its declared bounds back (after repairs fixed them)."""
-        for v, (lo, up) in zip(self.vars, self.bounds, strict=True):
-            v.setlb(lo)
-            v.setub(up)
+        self.solver.set_bounds(self.bin_cols, self.lower, self.upper)
 
-    def check(self, claimed: float | None) -> PlanCheck:
-        """Check the plan now in the model against the whole glued horizon with every
+    def clipped(self, x: np.ndarray) -> np.ndarray:
+        """``x`` inside every column's declared bounds, integer columns rounded."""
+        f = self.form
+        y = np.clip(x, f.lb, f.ub)
+        y[f.integer] = np.round(y[f.integer])
+        return y
+
+    def load(self, x: np.ndarray) -> None:
+        """Make ``x`` the plan: the interval models' variables get its values."""
+        self.x = x
+        self.form.write_values(x)
+
+    def check(self, claimed: float | None, x: np.ndarray | None = None) -> PlanCheck:
+        """Check a plan (default: the last) against the whole glued horizon with every
         variable's declared bounds; raises :class:`~decomp.certificate.CertificateError`
         when a row, a bound or integrality is violated or its cost is not ``claimed``."""
-        self.restore_bounds()
-        result = self.solver.check_plan()
+        x = self.x if x is None else x
+        f = self.form
+        row, col, whole = violations(f.A, f.row_lower, f.row_upper, f.lb, f.ub, f.integer, x)
+        worst = []
+        if len(row) and row.max() > 0:
+            i = int(row.argmax())
+            name = f.rows[i] if isinstance(f.rows[i], str) else f.rows[i].name
+            worst.append(f"row {name} off by {row[i]:.3g}")
+        if len(col) and col.max() > 0:
+            j = int(col.argmax())
+            worst.append(f"{f.columns[j].name} = {x[j]!r} outside [{f.lb[j]}, {f.ub[j]}]")
+        if len(whole) and whole.max() > 0:
+            j = int(whole.argmax())
+            worst.append(f"{f.columns[j].name} = {x[j]!r} not integral")
+        result = PlanCheck(rows=len(row), columns=len(col),
+                           row_violation=float(row.max()) if len(row) else 0.0,
+                           bound_violation=float(col.max()) if len(col) else 0.0,
+                           integrality_violation=float(whole.max()) if len(whole) else 0.0,
+                           objective=f.objective(np.nan_to_num(x)), worst=tuple(worst))
         result.require(claimed, what="the final plan")
         return result
 
 
-def _value(x, default: float) -> float:
-    return default if x is None else float(x)
+def _hours(s: IntervalSolver) -> list[int]:
+    return [t for t in sorted(s.im.binaries) for _ in s.im.binaries[t]]
+
+
+def _parent(ims: list[IntervalModel]) -> pyo.ConcreteModel:
+    """One model holding the interval models as blocks (their matrices are already
+    compiled), so a plan reads as one model."""
+    parent = pyo.ConcreteModel()
+    for k, im in enumerate(ims):
+        if im.model.parent_block() is None:
+            parent.add_component(f"interval_{k}", im.model)
+    return parent

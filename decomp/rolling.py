@@ -47,8 +47,8 @@ def rolling_horizon(
     try:
         for s in solvers:
             if guide is not None:
-                part = guide[offset : offset + len(s.bin_vars)]
-                offset += len(s.bin_vars)
+                part = guide[offset : offset + s.n_binaries]
+                offset += s.n_binaries
                 s.fix_integral(part)
             _, p_exit = linking.interval_prices(y, s.k)
             s.set_prices(np.zeros(len(s.entry_names)), p_exit)

@@ -124,7 +124,18 @@ def choose_solver(requested: SolverName, model: pyo.ConcreteModel) -> str:
         Availability.LimitedLicense,
     ):
         return "highs"
-    n_vars, n_cons = model_size(model)
+    return choose_solver_for_size(requested, *model_size(model))
+
+
+def choose_solver_for_size(requested: SolverName, n_vars: int, n_cons: int) -> str:
+    """Resolve ``auto``/``highs``/``gurobi`` for a model of this many variables and rows."""
+    if requested == "highs":
+        return "highs"
+    if requested == "auto" and gurobi_availability() not in (
+        Availability.FullLicense,
+        Availability.LimitedLicense,
+    ):
+        return "highs"
     if gurobi_can_take(n_vars, n_cons):
         return "gurobi"
     if requested == "auto":

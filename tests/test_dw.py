@@ -9,13 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decomp.columns import Column, ColumnPool
-from decomp.dw import DWSettings, lp_prices, solve_dw, solve_rolling
+from decomp.dw import DWSettings, solve_dw, solve_rolling
 from decomp.horizon import build_horizon, interval_cuts
 from decomp.linking import Linking
 from decomp.methods import solve_direct
 from decomp.pricing import IntervalSolver
 from decomp.repair import Repairer
 from decomp.solvers import SolveOptions
+from decomp.solvers import solve as solve_pyomo
 from design.network.model import EnergyProvider
 from design.network.operate import OperationSettings, operate
 from design.network.operation_data import prepare
@@ -96,11 +97,15 @@ def test_lp_duals_give_lp_bound_through_lagrangian(small_case):
     ims = [provider.build(a, b, relax=True) for a, b in cuts]
     linking = Linking([list(i.entry) for i in ims], [list(i.exit) for i in ims],
                       provider.boundary_conditions())
-    repairer = Repairer(provider, cuts, EXACT)
-    relaxation = lp_prices(repairer, linking)
+    integer = [IntervalSolver(k, provider.build(a, b), EXACT) for k, (a, b) in enumerate(cuts)]
+    repairer = Repairer(integer, linking, EXACT)
+    relaxation = repairer.lp_relaxation()
     lp, y = relaxation.bound, relaxation.y
-    # the relaxation restored the integer domains of the repair model
-    assert all(v.is_binary() for v in repairer.vars)
+    # the glued matrix relaxation is the Pyomo-built whole horizon's relaxation
+    whole = solve_direct(provider, EXACT, relax=True)
+    assert lp == pytest.approx(whole.objective, rel=1e-7)
+    # the relaxation gave the repair model its integer columns back
+    assert repairer.solver.is_mip
     solvers = [IntervalSolver(k, im, EXACT) for k, im in enumerate(ims)]
     total = linking.constant(y)
     for s in solvers:
@@ -231,10 +236,10 @@ def test_design_without_any_state_has_no_linking_rows(small_case, method):
 
 
 @pytest.mark.parametrize("weight", [0.0, 0.5, 1.0])
-def test_matrix_gurobi_pricing_agrees_with_persistent_highs(small_case, weight):
-    """The interval models loaded into gurobipy from their matrices price the same as the
-    persistent HiGHS models: same optimum, columns whose cost is the model's cost, bound
-    changes honoured and released."""
+def test_matrix_pricing_gurobi_and_highs_agree(small_case, weight):
+    """The interval models compiled to matrices price the same in gurobipy and in highspy,
+    and as the Pyomo model solved through Pyomo's own HiGHS interface: same optimum,
+    columns whose cost is the model's cost, bound changes honoured and released."""
     from decomp.solvers import gurobi_can_take
 
     if not gurobi_can_take(1, 1):
@@ -244,9 +249,14 @@ def test_matrix_gurobi_pricing_agrees_with_persistent_highs(small_case, weight):
     for a, b in interval_cuts(48, 24):
         grb = IntervalSolver(0, provider.build(a, b), SolveOptions(solver="gurobi"))
         hig = IntervalSolver(0, provider.build(a, b), SolveOptions(solver="highs"))
-        assert grb.matrix is not None and hig.matrix is None
+        assert grb.solver.name == "gurobi" and hig.solver.name == "highs"
         pe = rng.uniform(-0.2, 0.2, len(grb.entry_names))
         px = rng.uniform(-0.2, 0.2, len(grb.exit_names))
+        im = provider.build(a, b)
+        im.model.objective = pyo.Objective(expr=im.cost + sum(
+            p * im.entry[n] for p, n in zip(pe, grb.entry_names, strict=True)) + sum(
+            p * im.exit[n] for p, n in zip(px, grb.exit_names, strict=True)))
+        reference = solve_pyomo(im.model, SolveOptions(solver="highs", gap=1e-6))
         entry = {n: hig.entry_lower_bound(n) for n in grb.entry_names}
         for s in (grb, hig):
             s.set_prices(pe, px)
@@ -260,6 +270,8 @@ def test_matrix_gurobi_pricing_agrees_with_persistent_highs(small_case, weight):
                 pair.append(r)
                 s.release()
             results.append(pair)
+        assert results[0][1].objective == pytest.approx(reference.objective, rel=1e-5,
+                                                        abs=1e-6)
         for rg, rh in results:
             assert rg.objective == pytest.approx(rh.objective, rel=1e-5, abs=1e-6)
             assert rg.bound <= rg.objective + 1e-6

@@ -317,8 +317,9 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--gap", type=float, default=None,
                     help="target relative gap (default 1e-4 direct, 0.01 dw)")
     op.add_argument("--interval", type=int, default=24, help="dw/rolling interval hours")
-    op.add_argument("--boundary-window", type=int, default=2,
-                    help="dw: hours around each boundary whose binaries the repair frees")
+    op.add_argument("--boundary-window", type=int, default=DWSettings.boundary_window,
+                    help="dw: hours around each boundary whose binaries the repair frees "
+                         "(default %(default)s)")
     op.add_argument("--max-iterations", type=int, default=30, help="dw iteration limit")
     op.add_argument("--stabilisation", choices=("wentges", "boxstep", "none"),
                     default="wentges", help="dw dual stabilisation (default wentges)")

@@ -1,0 +1,133 @@
+"""Fix-and-optimise on overlapping windows: a plan improved a few intervals at a time.
+
+A window is ``width`` consecutive intervals glued by their linking rows, with its entry
+states and exit states held at the plan's values and every binary free; its optimum
+replaces the plan's hours when it is cheaper. Holding both ends keeps every linking row
+and horizon condition of the plan satisfied, so the plan stays feasible and its cost never
+rises. Windows slide by one interval, so every boundary is inside one; a sweep is
+followed by the whole horizon re-solved with its binaries fixed (an LP: storage moved
+across the whole horizon), and the two alternate until a sweep gains nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from decomp.linking import Linking
+from decomp.matrix_gurobi import MatrixGurobi
+from decomp.matrix_highs import MatrixHighs
+from decomp.pricing import IntervalSolver
+from decomp.repair import Repairer, glue
+from decomp.solvers import SolveOptions, choose_solver_for_size
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One sweep: cost before and after, windows solved and improved, seconds."""
+
+    before: float
+    after: float
+    windows: int
+    improved: int
+    seconds: float
+    complete: bool
+
+
+def load_matrix(form, options: SolveOptions):
+    """The form in Gurobi where its licence takes the size, else in HiGHS."""
+    m, n = form.shape
+    if choose_solver_for_size(options.solver, n, m) == "gurobi":
+        return MatrixGurobi(form, options)
+    return MatrixHighs(form, options)
+
+
+class WindowImprover:
+    """Fix-and-optimise sweeps over windows of ``width`` intervals (built on the fly from
+    the intervals' compiled forms, so no window model outlives its solve)."""
+
+    def __init__(self, solvers: list[IntervalSolver], options: SolveOptions,
+                 width: int = 2) -> None:
+        if width < 2:
+            raise ValueError(f"a fix-and-optimise window spans at least 2 intervals, not {width}")
+        self.solvers = solvers
+        self.options = options
+        self.width = min(width, len(solvers))
+
+    def sweep(self, x: np.ndarray, offsets: np.ndarray, gap: float,
+              deadline: float | None = None) -> tuple[np.ndarray, Sweep]:
+        """One pass of windows over the horizon; returns the improved plan (a copy)."""
+        t0 = time.perf_counter()
+        x = x.copy()
+        n = len(self.solvers)
+        before = _cost(self.solvers, x, offsets)
+        solved = improved = 0
+        complete = True
+        for k in range(0, n - self.width + 1):
+            left = None if deadline is None else deadline - time.perf_counter()
+            if left is not None and left <= 0:
+                complete = False
+                break
+            sub = self.solvers[k:k + self.width]
+            linking = Linking([s.entry_names for s in sub], [s.exit_names for s in sub], [])
+            form, local = glue(sub, linking)
+            model = load_matrix(form, self.options)
+            seg = slice(int(offsets[k]), int(offsets[k + self.width]))
+            current = x[seg]
+            ends = np.r_[sub[0].entry_cols, local[-2] + sub[-1].exit_cols]
+            held = np.array([_clip(form, j, current[j]) for j in ends])
+            model.set_bounds(ends, held, held)
+            res = model.solve(time_limit=left, gap=gap)
+            solved += 1
+            if res.has_solution and res.objective < form.objective(current) - 1e-9 * max(
+                    1.0, abs(res.objective)):
+                x[seg] = model.values
+                improved += 1
+        after = _cost(self.solvers, x, offsets)
+        return x, Sweep(before, after, solved, improved, time.perf_counter() - t0, complete)
+
+
+def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: float,
+            deadline: float | None = None, stop=None, say=None, tolerance: float = 1e-4
+            ) -> tuple[np.ndarray, float, list[Sweep]]:
+    """Alternate window sweeps (window MILPs solved to ``gap``) and the horizon LP with
+    the binaries fixed until a round gains less than ``tolerance`` (relative), the
+    deadline passes or ``stop(cost)`` says the plan is good enough. Returns the best plan,
+    its cost and the sweeps."""
+    say = say or (lambda msg: None)
+    best = x.copy()
+    best_cost = repairer.form.objective(best)
+    sweeps = []
+    while deadline is None or time.perf_counter() < deadline:
+        start_cost = best_cost
+        y, sw = improver.sweep(best, repairer.offsets, gap, deadline)
+        sweeps.append(sw)
+        if sw.after < best_cost:
+            best, best_cost = y, sw.after
+        left = None if deadline is None else max(0.05, deadline - time.perf_counter())
+        rep = repairer.repair_values(best[repairer.bin_cols],
+                                     np.zeros(len(repairer.bin_cols), dtype=bool), gap, left)
+        # the LP's plan is taken when it is no dearer (its feasible set holds the sweep's
+        # plan): its values are the horizon solver's, within its tighter tolerances
+        if rep.solve.has_solution and rep.solve.objective <= best_cost + 1e-9 * max(
+                1.0, abs(best_cost)):
+            best, best_cost = repairer.x.copy(), rep.solve.objective
+        say(f"fix-and-optimise: {sw.improved} of {sw.windows} windows improved, "
+            f"{start_cost:.6g} -> {best_cost:.6g} ({sw.seconds:.1f} s sweep)")
+        if not sw.complete or start_cost - best_cost <= tolerance * max(1.0, abs(best_cost)):
+            break
+        if stop is not None and stop(best_cost):
+            break
+    return best, best_cost, sweeps
+
+
+def _cost(solvers: list[IntervalSolver], x: np.ndarray, offsets: np.ndarray) -> float:
+    return sum(s.form.objective(x[offsets[k]:offsets[k + 1]]) for k, s in enumerate(solvers))
+
+
+def _clip(form, j: int, value: float) -> float:
+    if form.integer[j]:
+        value = round(value)
+    return float(min(max(value, form.lb[j]), form.ub[j]))

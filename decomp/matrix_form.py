@@ -1,0 +1,112 @@
+"""A Pyomo model compiled once into matrices (Pyomo's standard-form compiler): what the
+engine loads into solvers directly, glues into a whole horizon and checks plans against.
+
+Rows are ``row_lower <= A x <= row_upper``; columns carry their own declared bounds and
+integrality (never replaced by [0, 1]); ``columns[j]`` is the Pyomo variable of column j,
+so a plan's values can be written back for the provider to read.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pyomo.environ as pyo
+import scipy.sparse as sp
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+
+class CompileError(ValueError):
+    """The model cannot be used as matrices (e.g. the compiler eliminated variables)."""
+
+
+def _bound(value, default: float) -> float:
+    return default if value is None else float(value)
+
+
+@dataclass
+class MatrixForm:
+    """``min cost . x + offset`` s.t. ``row_lower <= A x <= row_upper``, ``lb <= x <= ub``,
+    ``x[integer]`` integral."""
+
+    A: sp.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    lb: np.ndarray
+    ub: np.ndarray
+    integer: np.ndarray
+    cost: np.ndarray
+    offset: float
+    columns: list
+    rows: list
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return self.A.shape
+
+    def index(self) -> dict[int, int]:
+        """Column of each variable, keyed by ``id(var)``."""
+        return {id(v): j for j, v in enumerate(self.columns)}
+
+    def objective(self, x: np.ndarray) -> float:
+        """The cost of column values ``x``."""
+        return float(self.cost @ x + self.offset)
+
+    def write_values(self, x: np.ndarray) -> None:
+        """Load column values into the Pyomo variables (integers rounded)."""
+        for v, val, is_int in zip(self.columns, x, self.integer, strict=True):
+            v.set_value(float(round(val)) if is_int else float(val), skip_validation=True)
+
+
+def compile_form(model: pyo.ConcreteModel, cost) -> MatrixForm:
+    """Compile ``min cost`` over the model's active constraints (its own objectives are
+    left out and stay as they were)."""
+    active = [o for o in model.component_data_objects(pyo.Objective, active=True)]
+    for obj in active:
+        obj.deactivate()
+    model._matrix_cost = pyo.Objective(expr=cost, sense=pyo.minimize)
+    try:
+        form = LinearStandardFormCompiler().write(model, mixed_form=True, set_sense=None)
+    finally:
+        model.del_component("_matrix_cost")
+        for obj in active:
+            obj.activate()
+    if form.eliminated_vars:
+        raise CompileError("the matrix form needs every variable as it is declared")
+    columns = list(form.columns)
+    n = len(columns)
+    rhs = np.asarray(form.rhs, dtype=float)
+    kind = np.array([r.bound_type for r in form.rows], dtype=int)
+    row_lower = np.where(kind == 1, -math.inf, rhs)  # 0: '=', 1: '<=', -1: '>='
+    row_upper = np.where(kind == -1, math.inf, rhs)
+    A = sp.csr_matrix(form.A, shape=(len(kind), n)) if len(kind) else sp.csr_matrix((0, n))
+    cost = np.asarray(form.c.toarray()).ravel() if n else np.zeros(0)
+    return MatrixForm(
+        A=A,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        lb=np.array([_bound(v.lb, -math.inf) for v in columns]),
+        ub=np.array([_bound(v.ub, math.inf) for v in columns]),
+        integer=np.array([v.is_integer() for v in columns], dtype=bool),
+        cost=cost,
+        offset=float(form.c_offset[0]) if len(form.c_offset) else 0.0,
+        columns=columns,
+        rows=[r.constraint for r in form.rows],
+    )
+
+
+def violations(A: sp.csr_matrix, row_lower: np.ndarray, row_upper: np.ndarray,
+               lb: np.ndarray, ub: np.ndarray, integer: np.ndarray, x: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row (relative to the row's right-hand side, at least 1), per column bound and
+    per integer column: how far ``x`` is from satisfying them (0 where it does)."""
+    ax = A @ np.nan_to_num(x)
+    row = np.maximum(np.maximum(row_lower - ax, ax - row_upper), 0.0)
+    rhs = np.where(np.isfinite(row_lower), row_lower, row_upper)
+    row = row / np.maximum(1.0, np.minimum(np.abs(np.nan_to_num(rhs)), 1e12))
+    col = np.maximum(np.maximum(lb - x, x - ub), 0.0)
+    col = np.where(np.isnan(x), np.inf, col)
+    whole = np.where(integer, np.abs(x - np.round(x)), 0.0)
+    return row, col, whole

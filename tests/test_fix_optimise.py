@@ -1,0 +1,98 @@
+"""Fix-and-optimise windows and the horizon glued from compiled interval matrices: plans
+stay feasible, costs never rise, the glue is the Pyomo-built horizon."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from decomp.certificate import CertificateError
+from decomp.fix_optimise import WindowImprover, improve
+from decomp.horizon import interval_cuts
+from decomp.linking import Linking
+from decomp.methods import solve_direct
+from decomp.pricing import IntervalSolver
+from decomp.repair import Repairer
+from decomp.rolling import rolling_horizon
+from decomp.solvers import SolveOptions
+from design.network.model import EnergyProvider
+from design.network.operation_data import prepare
+from tests.toy_provider import ToyProvider
+
+EXACT = SolveOptions(solver="highs", gap=1e-9)
+
+
+def pieces(provider, interval: int, options: SolveOptions = EXACT):
+    cuts = interval_cuts(provider.horizon, interval)
+    solvers = [IntervalSolver(k, provider.build(a, b), options) for k, (a, b) in enumerate(cuts)]
+    conditions = provider.boundary_conditions()
+    linking = Linking([s.entry_names for s in solvers], [s.exit_names for s in solvers],
+                      conditions)
+    return cuts, solvers, linking, conditions, Repairer(solvers, linking, EXACT)
+
+
+def myopic_plan(cuts, solvers, linking, conditions, repairer):
+    """A feasible but poor plan: the rolling pass at zero prices, binaries as it chose."""
+    columns = rolling_horizon(solvers, linking, conditions, None, 1e-9)
+    rep = repairer.repair(columns, [a for a, _ in cuts], 0, 1e-9)
+    assert rep.solve.has_solution
+    return repairer.x.copy(), rep.solve.objective
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    demand=st.lists(st.floats(0, 5), min_size=8, max_size=16),
+    price=st.lists(st.floats(0.2, 5), min_size=16, max_size=16),
+    interval=st.integers(2, 5),
+    width=st.integers(2, 3),
+)
+def test_windows_keep_the_plan_feasible_and_never_raise_its_cost(demand, price, interval,
+                                                                  width):
+    provider = ToyProvider(np.array(demand), np.array(price[:len(demand)]))
+    cuts, solvers, linking, conditions, repairer = pieces(provider, interval)
+    x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    improver = WindowImprover(solvers, EXACT, width=width)
+    y, sweep = improver.sweep(x, repairer.offsets, 1e-9)
+    assert sweep.complete and sweep.after <= sweep.before + 1e-9
+    assert sweep.before == pytest.approx(cost, rel=1e-7, abs=1e-7)
+    repairer.check(sweep.after, y)  # every row, bound and integrality of the horizon
+    best, best_cost, _ = improve(repairer, improver, x, 1e-9)
+    repairer.check(best_cost, best)
+    optimum = solve_direct(provider, EXACT).objective
+    assert optimum - 1e-6 <= best_cost <= cost + 1e-9
+
+
+def test_windows_improve_a_myopic_plan_of_the_small_case(small_case):
+    # 48 h of the small case (heat pump with minimum up/down times, storage) in 6 h
+    # intervals: the myopic plan is improved towards the optimum and stays feasible
+    provider = EnergyProvider(prepare(small_case, small_case.design(), 48), 0.5)
+    cuts, solvers, linking, conditions, repairer = pieces(provider, 6)
+    x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    best, best_cost, sweeps = improve(repairer, WindowImprover(solvers, EXACT), x, 1e-9)
+    repairer.check(best_cost, best)
+    optimum = solve_direct(provider, EXACT).objective
+    assert optimum - 1e-6 <= best_cost < cost
+    assert sweeps and all(s.after <= s.before + 1e-9 for s in sweeps)
+
+
+def test_glued_matrix_check_catches_a_broken_plan():
+    provider = ToyProvider(np.array([2.0, 3.0, 1.0, 4.0, 0.5, 2.0]), np.full(6, 3.0))
+    cuts, solvers, linking, conditions, repairer = pieces(provider, 3)
+    x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    repairer.check(cost, x)
+    with pytest.raises(CertificateError, match="reported"):
+        repairer.check(cost - 1.0, x)
+    # an exit state moved alone breaks its balance and the linking row to the next entry
+    broken = x.copy()
+    broken[repairer.offsets[0] + solvers[0].exit_cols[0]] += 0.5
+    with pytest.raises(CertificateError, match="violates"):
+        repairer.check(None, broken)
+
+
+def test_window_width_must_span_two_intervals():
+    provider = ToyProvider(np.ones(4), np.ones(4))
+    _, solvers, *_ = pieces(provider, 2)
+    with pytest.raises(ValueError, match="at least 2"):
+        WindowImprover(solvers, EXACT, width=1)
