@@ -93,26 +93,27 @@ def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: fl
             deadline: float | None = None, stop=None, say=None, tolerance: float = 1e-4
             ) -> tuple[np.ndarray, float, list[Sweep]]:
     """Alternate window sweeps (window MILPs solved to ``gap``) and the horizon LP with
-    the binaries fixed until a round gains less than ``tolerance`` (relative), the
-    deadline passes or ``stop(cost)`` says the plan is good enough. Returns the best plan,
-    its cost and the sweeps."""
+    the sweep's binaries fixed, until a round gains less than ``tolerance`` (relative),
+    the deadline passes or ``stop(cost)`` says the plan is good enough. Returns the best
+    plan, its cost and the sweeps.
+
+    A sweep only proposes binaries: the plan kept is always the horizon LP's (its feasible
+    set holds the sweep's plan, so it is no dearer), whose values satisfy every row within
+    the horizon solver's tolerances rather than the window solver's."""
     say = say or (lambda msg: None)
     best = x.copy()
     best_cost = repairer.form.objective(best)
     sweeps = []
     while deadline is None or time.perf_counter() < deadline:
         start_cost = best_cost
-        y, sw = improver.sweep(best, repairer.offsets, gap, deadline)
+        proposal, sw = improver.sweep(best, repairer.offsets, gap, deadline)
         sweeps.append(sw)
-        if sw.after < best_cost:
-            best, best_cost = y, sw.after
+        if sw.improved == 0:
+            break
         left = None if deadline is None else max(0.05, deadline - time.perf_counter())
-        rep = repairer.repair_values(best[repairer.bin_cols],
+        rep = repairer.repair_values(proposal[repairer.bin_cols],
                                      np.zeros(len(repairer.bin_cols), dtype=bool), gap, left)
-        # the LP's plan is taken when it is no dearer (its feasible set holds the sweep's
-        # plan): its values are the horizon solver's, within its tighter tolerances
-        if rep.solve.has_solution and rep.solve.objective <= best_cost + 1e-9 * max(
-                1.0, abs(best_cost)):
+        if rep.solve.has_solution and rep.solve.objective < best_cost:
             best, best_cost = repairer.x.copy(), rep.solve.objective
         say(f"fix-and-optimise: {sw.improved} of {sw.windows} windows improved, "
             f"{start_cost:.6g} -> {best_cost:.6g} ({sw.seconds:.1f} s sweep)")

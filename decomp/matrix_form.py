@@ -46,6 +46,16 @@ class MatrixForm:
         """(rows, columns)."""
         return self.A.shape
 
+    def csc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Column-wise (start, index, value) arrays of A, built once."""
+        cached = self.__dict__.get("_csc")
+        if cached is None:
+            c = self.A.tocsc()
+            cached = (c.indptr.astype(np.int32), c.indices.astype(np.int32),
+                      c.data.astype(np.float64))
+            self.__dict__["_csc"] = cached
+        return cached
+
     def index(self) -> dict[int, int]:
         """Column of each variable, keyed by ``id(var)``."""
         return {id(v): j for j, v in enumerate(self.columns)}

@@ -35,7 +35,9 @@ class MatrixHighs:
 
     name = "highs"
 
-    def __init__(self, form: MatrixForm, options: SolveOptions) -> None:
+    def __init__(self, form: MatrixForm, options: SolveOptions,
+                 lb: np.ndarray | None = None, ub: np.ndarray | None = None,
+                 relaxed: bool = False) -> None:
         self.form = form
         self.options = options
         self.columns = form.columns
@@ -47,27 +49,27 @@ class MatrixHighs:
         lp.num_col_ = n
         lp.num_row_ = m
         lp.col_cost_ = form.cost
-        lp.col_lower_ = _finite(form.lb)
-        lp.col_upper_ = _finite(form.ub)
+        lp.col_lower_ = _finite(form.lb if lb is None else lb)
+        lp.col_upper_ = _finite(form.ub if ub is None else ub)
         lp.row_lower_ = _finite(form.row_lower)
         lp.row_upper_ = _finite(form.row_upper)
         lp.offset_ = form.offset
-        csc = form.A.tocsc()
+        start, index, value = form.csc()
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = csc.indices.astype(np.int32)
-        lp.a_matrix_.value_ = csc.data.astype(np.float64)
+        lp.a_matrix_.start_ = start
+        lp.a_matrix_.index_ = index
+        lp.a_matrix_.value_ = value
         lp.a_matrix_.num_col_ = n
         lp.a_matrix_.num_row_ = m
         self._integer = np.flatnonzero(form.integer).astype(np.int32)
-        if len(self._integer):
+        if len(self._integer) and not relaxed:
             lp.integrality_ = [highspy.HighsVarType.kInteger if i else
                                highspy.HighsVarType.kContinuous for i in form.integer]
         if h.passModel(lp) != highspy.HighsStatus.kOk:
             raise SolverError("HiGHS refused the matrix model")
         self.h = h
         self.n = n
-        self.relaxed = False
+        self.relaxed = relaxed
         self.values = np.zeros(n)
         self.row_duals: np.ndarray | None = None
 

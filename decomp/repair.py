@@ -104,7 +104,10 @@ class Repairer:
         self.lower = self.form.lb[self.bin_cols]
         self.upper = self.form.ub[self.bin_cols]
         self.var_hour = np.concatenate([_hours(s) for s in solvers]).astype(int)
-        self.solver = MatrixHighs(self.form, options)
+        self.options = options
+        # the integer columns' bounds for the next solve (repairs fix them)
+        self.lb = self.form.lb.copy()
+        self.ub = self.form.ub.copy()
         self.x: np.ndarray | None = None
         ims = [s.im for s in solvers]
         self.plan = IntervalModel(ims[0].start, ims[-1].stop, _parent(ims),
@@ -124,22 +127,28 @@ class Repairer:
         return [s.column_of(x[self.offsets[k]:self.offsets[k + 1]], origin="repair")
                 for k, s in enumerate(self.solvers)]
 
+    def _solve(self, relaxed: bool, gap: float, time_limit: float | None,
+               start: np.ndarray | None = None) -> tuple[SolveResult, MatrixHighs]:
+        """One solve on a HiGHS instance made for it from the glued form and the current
+        bounds, and dropped after it: HiGHS keeps hundreds of MB of presolve and simplex
+        data for a horizon after a solve, which no later solve here would reuse."""
+        solver = MatrixHighs(self.form, self.options, self.lb, self.ub, relaxed=relaxed)
+        if start is not None:
+            solver.set_start(start)
+        return solver.solve(time_limit=time_limit, gap=gap), solver
+
     def lp_relaxation(self, time_limit: float | None = None) -> LPRelaxation | None:
         """LP relaxation of the horizon (integers relaxed, each variable within its own
         declared bounds): its optimum, duals on the linking rows and the relaxed integers'
         values (in interval, hour order). None when it is not solved within ``time_limit``."""
         self.restore_bounds()
-        self.solver.relax(True)
-        try:
-            res = self.solver.solve(time_limit=time_limit)
-        finally:
-            self.solver.relax(False)
+        res, solver = self._solve(True, 0.0, time_limit)
         if res.status != "optimal":
             if time_limit is not None and res.status in ("feasible", "no plan"):
                 return None
             raise RuntimeError(f"LP relaxation not solved: {res.status}")
-        y = self.solver.row_duals[self.link_rows].copy()
-        return LPRelaxation(float(res.objective), y, self.solver.values[self.bin_cols].copy())
+        y = solver.row_duals[self.link_rows].copy()
+        return LPRelaxation(float(res.objective), y, solver.values[self.bin_cols].copy())
 
     def repair(
         self,
@@ -177,29 +186,20 @@ class Repairer:
             raise ValueError(f"{len(values)} binary values given, horizon has "
                              f"{len(self.bin_cols)}")
         fixed = np.clip(np.round(values), self.lower, self.upper)
-        lo = np.where(free, self.lower, fixed)
-        up = np.where(free, self.upper, fixed)
-        self.solver.set_bounds(self.bin_cols, lo, up)
-        if not free.any():
-            # every integer fixed: an LP (simplex tolerances, a warm basis), not a MIP
-            self.solver.relax(True)
-            try:
-                res = self.solver.solve(time_limit=time_limit)
-            finally:
-                self.solver.relax(False)
-            if res.has_solution:
-                self.x = self.clipped(self.solver.values)
-            return RepairResult(res, window, 0, time.perf_counter() - t0)
-        if start is not None:
-            self.solver.set_start(start)
-        res = self.solver.solve(gap=gap, time_limit=time_limit)
+        self.lb[self.bin_cols] = np.where(free, self.lower, fixed)
+        self.ub[self.bin_cols] = np.where(free, self.upper, fixed)
+        # every integer fixed: an LP (simplex tolerances, presolve removes the fixed
+        # columns), not a MIP
+        relaxed = not free.any()
+        res, solver = self._solve(relaxed, gap, time_limit, None if relaxed else start)
         if res.has_solution:
-            self.x = self.solver.values.copy()
+            self.x = self.clipped(solver.values)
         return RepairResult(res, window, int(free.sum()), time.perf_counter() - t0)
 
     def restore_bounds(self) -> None:
         """Give every integer variable its declared bounds back (after repairs fixed them)."""
-        self.solver.set_bounds(self.bin_cols, self.lower, self.upper)
+        self.lb[self.bin_cols] = self.lower
+        self.ub[self.bin_cols] = self.upper
 
     def clipped(self, x: np.ndarray) -> np.ndarray:
         """``x`` inside every column's declared bounds, integer columns rounded."""

@@ -104,8 +104,9 @@ def test_lp_duals_give_lp_bound_through_lagrangian(small_case):
     # the glued matrix relaxation is the Pyomo-built whole horizon's relaxation
     whole = solve_direct(provider, EXACT, relax=True)
     assert lp == pytest.approx(whole.objective, rel=1e-7)
-    # the relaxation gave the repair model its integer columns back
-    assert repairer.solver.is_mip
+    # the relaxation left the repair model's integer columns in their declared bounds
+    np.testing.assert_array_equal(repairer.lb[repairer.bin_cols], repairer.lower)
+    np.testing.assert_array_equal(repairer.ub[repairer.bin_cols], repairer.upper)
     solvers = [IntervalSolver(k, im, EXACT) for k, im in enumerate(ims)]
     total = linking.constant(y)
     for s in solvers:
