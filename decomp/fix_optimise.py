@@ -71,6 +71,9 @@ class WindowImprover:
                 complete = False
                 break
             sub = self.solvers[k:k + self.width]
+            if not any(_free_integers(s) for s in sub):
+                # nothing to re-decide: the horizon LP already optimises its flows
+                continue
             linking = Linking([s.entry_names for s in sub], [s.exit_names for s in sub], [])
             form, local = glue(sub, linking)
             model = load_matrix(form, self.options)
@@ -122,6 +125,12 @@ def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: fl
         if stop is not None and stop(best_cost):
             break
     return best, best_cost, sweeps
+
+
+def _free_integers(s: IntervalSolver) -> bool:
+    """True when the interval has an integer column its bounds leave free."""
+    f = s.form
+    return bool(np.any(f.integer & (f.ub > f.lb)))
 
 
 def _cost(solvers: list[IntervalSolver], x: np.ndarray, offsets: np.ndarray) -> float:

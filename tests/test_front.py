@@ -479,3 +479,50 @@ def test_reduced_sweep_starts_from_the_largest_design(small_case):
         assert a.objective == pytest.approx(b.objective, rel=1e-4)
     with pytest.raises(ValueError, match="start must be"):
         reduced_sweep(small_case, periods, (0.5,), opts, start="middle")
+
+
+def _evaluation(design: dict, w: float, cost: float, a: float):
+    from design.search.evaluate import Evaluation
+
+    return Evaluation(design, w, ok=True, annual_total_cost=cost, autonomy=a)
+
+
+def test_refinement_proposes_midpoints_of_the_widest_gaps(small_case):
+    from design.search.refine import gap_candidates, gap_widths
+
+    space = DesignSpace.from_case(small_case)
+    big, mid, small = space.largest(), {n: 0.0 for n in space.names}, dict(space.largest())
+    name = space.names[0]
+    small[name] = space.smallest_installed(name)
+    front = [_evaluation(mid, 1.0, 100.0, 50.0), _evaluation(small, 0.5, 110.0, 45.0),
+             _evaluation(big, 0.0, 300.0, 10.0)]
+    widths = gap_widths(front)
+    # multiplicative widths: min(110/100, 50/45) and min(300/110, 45/10)
+    assert [w for w, _, _ in widths] == pytest.approx([1.1, 300 / 110])
+    (cand,) = gap_candidates(front, space, 1, set())
+    assert cand.weight == pytest.approx(0.25)  # the widest gap's ends: W 0.5 and W 0
+    for n in space.names:  # every size halfway between the ends, snapped to the space
+        lo, hi = sorted((small[n], big[n]))
+        assert lo - 1e-9 <= cand.design[n] <= hi + 1e-9
+    assert cand.design == space.decode(space.encode(cand.design, cand.weight))[0]
+    # a midpoint already known is not proposed again; narrow gaps are left alone
+    assert gap_candidates(front, space, 1, {cand.key}) != [cand]
+    flat = [_evaluation(mid, 1.0, 100.0, 50.0), _evaluation(small, 0.5, 100.05, 49.99)]
+    assert gap_candidates(flat, space, 3, set()) == []
+
+
+def test_polish_refines_the_front_with_the_budget_left(small_case, tmp_path):
+    """With a time budget, the workers the polish leaves idle evaluate designs between
+    front neighbours until the budget ends; they are recorded as phase "refine"."""
+    op = OperationSettings(method="dw", horizon=12,
+                           dw=DWSettings(interval=6, gap=0.01, max_iterations=2))
+    settings = SearchSettings(pop=4, generations=1, seed=5, operation=op,
+                              seeding=SeedSettings(typical_periods=0),
+                              polish=PolishSettings(gap=0.01, time_limit=10, refine=2,
+                                                    budget_share=0.5))
+    state = run_search(small_case, settings, SerialExecutor(small_case, op), tmp_path,
+                       progress=lambda m: None, time_budget=12.0)
+    refined = [r for r in state.records if r.get("phase") == "refine"]
+    assert refined
+    keys = {c for c in state.cache}
+    assert len(keys) >= len(refined)  # every refined candidate is in the archive

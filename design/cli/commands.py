@@ -161,6 +161,8 @@ def _check_run_settings(args: argparse.Namespace, case: Case) -> None:
         raise ValueError(f"--polish-gap must be in [0, 1), not {args.polish_gap}")
     if args.typical_periods < 0:
         raise ValueError(f"--typical-periods must be >= 0, not {args.typical_periods}")
+    if args.refine < 0:
+        raise ValueError(f"--refine must be >= 0, not {args.refine}")
     if not 0 <= args.seed_fallback_gap <= 1:
         raise ValueError(f"--seed-fallback-gap must be in [0, 1], not "
                          f"{args.seed_fallback_gap}")
@@ -183,7 +185,8 @@ def cmd_design(args: argparse.Namespace) -> int:
         method=args.method, horizon=args.horizon, gap=args.gap, interval=args.interval,
         time_limit=args.time_limit, solver=args.solver, typical_periods=args.typical_periods,
         seed_time_limit=args.seed_time_limit, seed_fallback_gap=args.seed_fallback_gap,
-        polish_gap=args.polish_gap, polish_time_limit=args.polish_time_limit)
+        polish_gap=args.polish_gap, polish_time_limit=args.polish_time_limit,
+        refine=args.refine)
     op = settings.operation
     out = Path(args.out or f"results/design-{case.name}")
     hours = args.horizon or case.hours
@@ -368,6 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--polish-time-limit", type=float,
                     default=PolishSettings().time_limit,
                     help="polish: seconds per design (default %(default)s)")
+    de.add_argument("--refine", type=int, default=PolishSettings().refine,
+                    help="polish: workers it leaves idle evaluate this many designs per "
+                         "round between neighbouring front designs, where the front's gaps "
+                         "are widest, until the budget ends; 0 = none (default %(default)s)")
     de.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",
                     help=SOLVER_HELP)
     de.add_argument("--workers", type=int, default=None, help=WORKERS_HELP)

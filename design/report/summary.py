@@ -53,6 +53,12 @@ def run_lines(out: Path, evals: pd.DataFrame, front: pd.DataFrame) -> list[str]:
              "designs."]
     if len(evals) and n_fail == len(evals):
         lines.append(f"Every evaluation failed: {failure_reason(evals)}.")
+    if "phase" in evals and (evals["phase"] == "refine").any():
+        refined = evals[evals["phase"] == "refine"]
+        on_front = refined.merge(front[["W", "annual_total_cost", "autonomy"]],
+                                 on=["W", "annual_total_cost", "autonomy"]) if len(front) else []
+        lines.append(f"Local refinement: {len(refined)} designs between front neighbours, "
+                     f"{len(on_front)} of them on the front.")
     saved = read_settings(out)
     if saved.get("stopped"):
         lines.append(f"The search stopped: {saved['stopped']}.")
@@ -60,7 +66,8 @@ def run_lines(out: Path, evals: pd.DataFrame, front: pd.DataFrame) -> list[str]:
     if seconds:
         parts = ", ".join(f"{k} {v:,.0f} s" for k, v in seconds.items())
         lines.append(f"Wall time: {parts} (seeding: the design MILP on typical periods; "
-                     "polish: front designs solved again to the certified gap).")
+                     "polish: front designs solved again to the certified gap, and "
+                     "designs between front neighbours evaluated with the budget left).")
     if len(front) and "gap" in front:
         gaps = front["gap"]
         lines.append(f"Certified gaps on the front: at most {gaps.max():.2%} "

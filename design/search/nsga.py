@@ -252,7 +252,7 @@ def run_search(
     state.seconds["search"] = state.seconds.get("search", 0.0) + time.perf_counter() - t_search
     if not interrupted and settings.polish.gap is not None:
         t0 = time.perf_counter()
-        polish_front(state, settings, executor, deadline, progress)
+        polish_front(state, settings, executor, deadline, progress, space)
         state.seconds["polish"] = state.seconds.get("polish", 0.0) + time.perf_counter() - t0
         _save(state, out)
     return state

@@ -62,17 +62,23 @@ class PolishSettings:
     """Before the results are written, the front's designs whose certified gap is above
     ``gap`` are solved again to ``gap`` (at most ``time_limit`` seconds each); points that
     become dominated leave the front. Under a time budget, ``budget_share`` of it is kept
-    for this. ``gap`` None switches polishing off."""
+    for this. ``gap`` None switches polishing off. Workers the polish leaves idle evaluate
+    ``refine`` candidates per round between neighbouring front designs where the front's
+    gaps are widest (local refinement, :mod:`design.search.refine`) until the budget ends;
+    0 switches that off."""
 
     gap: float | None = 0.01
     time_limit: float = 240.0
     budget_share: float = 0.2
+    refine: int = 4
 
     def __post_init__(self) -> None:
         if self.gap is not None and not 0 < self.gap < 1:
             raise ValueError(f"polish gap must be in (0, 1), not {self.gap}")
         if not 0 <= self.budget_share < 1:
             raise ValueError(f"polish budget share must be in [0, 1), not {self.budget_share}")
+        if self.refine < 0:
+            raise ValueError(f"refine candidates per round must be >= 0, not {self.refine}")
 
 
 @dataclass(frozen=True)
@@ -143,7 +149,8 @@ def search_settings(*, pop: int, generations: int, seed: int, retries: int, meth
                     horizon: int | None, gap: float, interval: int, time_limit: float,
                     solver: str, typical_periods: int, seed_time_limit: float,
                     seed_fallback_gap: float, polish_gap: float,
-                    polish_time_limit: float) -> SearchSettings:
+                    polish_time_limit: float,
+                    refine: int = PolishSettings.refine) -> SearchSettings:
     """The settings of a search from the options of ``lcen design`` (and of a study's
     ``search``): dw to ``gap`` within ``time_limit`` per candidate, seeding on
     ``typical_periods`` typical days, polish to ``polish_gap`` (0: no polish)."""
@@ -161,5 +168,5 @@ def search_settings(*, pop: int, generations: int, seed: int, retries: int, meth
         seeding=SeedSettings(typical_periods=typical_periods, time_limit=seed_time_limit,
                              fallback_gap=seed_fallback_gap),
         polish=PolishSettings(gap=polish_gap if polish_gap > 0 else None,
-                              time_limit=polish_time_limit),
+                              time_limit=polish_time_limit, refine=refine),
     )

@@ -72,6 +72,7 @@ class StudySearch(_Frozen):
     seed_fallback_gap: float = SeedSettings().fallback_gap
     polish_gap: float = PolishSettings().gap
     polish_time_limit: float = PolishSettings().time_limit
+    refine: Annotated[int, Field(ge=0)] = PolishSettings().refine
     time_budget: Annotated[float, Field(gt=0)] | None = TIME_BUDGET
     retries: int = SearchSettings().retries
     solver: Literal["auto", "highs", "gurobi"] = "auto"
@@ -84,7 +85,7 @@ class StudySearch(_Frozen):
             time_limit=self.time_limit, solver=self.solver,
             typical_periods=self.typical_periods, seed_time_limit=self.seed_time_limit,
             seed_fallback_gap=self.seed_fallback_gap, polish_gap=self.polish_gap,
-            polish_time_limit=self.polish_time_limit)
+            polish_time_limit=self.polish_time_limit, refine=self.refine)
 
 
 class StudySpec(_Frozen):
