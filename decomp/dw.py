@@ -453,9 +453,8 @@ def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts
     except SolverError as exc:
         say(f"sequential repair found no plan ({exc})")
         return None
-    floor = 0.0 if s.time_limit is None else 0.05 * s.time_limit
     return repairer.repair(columns, starts, 0, s.repair_gap,
-                           clock.cap(s.repair_time_limit, floor))
+                           clock.cap(s.repair_time_limit))
 
 
 def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, master

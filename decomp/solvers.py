@@ -115,26 +115,23 @@ def gurobi_can_take(n_vars: int, n_cons: int) -> bool:
     return False
 
 
+def _highs_only(requested: SolverName) -> bool:
+    """True when the answer is HiGHS whatever the model's size."""
+    return requested == "highs" or (requested == "auto" and gurobi_availability() not in (
+        Availability.FullLicense, Availability.LimitedLicense))
+
+
 def choose_solver(requested: SolverName, model: pyo.ConcreteModel) -> str:
-    """Resolve ``auto``/``highs``/``gurobi`` to the back-end that will solve ``model``."""
-    if requested == "highs":
-        return "highs"
-    if requested == "auto" and gurobi_availability() not in (
-        Availability.FullLicense,
-        Availability.LimitedLicense,
-    ):
+    """Resolve ``auto``/``highs``/``gurobi`` to the back-end that will solve ``model``
+    (its size is counted only when Gurobi is a candidate)."""
+    if _highs_only(requested):
         return "highs"
     return choose_solver_for_size(requested, *model_size(model))
 
 
 def choose_solver_for_size(requested: SolverName, n_vars: int, n_cons: int) -> str:
     """Resolve ``auto``/``highs``/``gurobi`` for a model of this many variables and rows."""
-    if requested == "highs":
-        return "highs"
-    if requested == "auto" and gurobi_availability() not in (
-        Availability.FullLicense,
-        Availability.LimitedLicense,
-    ):
+    if _highs_only(requested):
         return "highs"
     if gurobi_can_take(n_vars, n_cons):
         return "gurobi"

@@ -21,13 +21,15 @@ from design.search.executors import (
 )
 from design.search.nsga import run_search
 from design.search.pool import code_runtime_env
-from design.search.settings import SearchSettings
+from design.search.settings import PolishSettings, SearchSettings
 
 OP = OperationSettings(method="dw", horizon=12, dw=DWSettings(interval=6, gap=0.01))
 
 
 def settings(seed: int = 3, generations: int = 3) -> SearchSettings:
-    return SearchSettings(pop=6, generations=generations, seed=seed, operation=OP)
+    # no refinement: these runs are compared with runs without a budget, which never refine
+    return SearchSettings(pop=6, generations=generations, seed=seed, operation=OP,
+                          polish=PolishSettings(refine=0))
 
 
 def front_table(state) -> list[tuple]:

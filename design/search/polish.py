@@ -40,7 +40,7 @@ def polish_front(state, settings: SearchSettings, executor,
         refine = []
         if space is not None and settings.polish.refine and deadline is not None:
             refine = gap_candidates(state.front(), space, settings.polish.refine,
-                                    set(state.cache) | refined)
+                                    set(state.cache) | refined, narrowest=1.0 + gap)
         if not todo and not pending and not refine:
             break
         tried.update(_key(e) for e in todo)

@@ -41,12 +41,13 @@ def midpoint(space: DesignSpace, a: Evaluation, b: Evaluation) -> Candidate:
 
 
 def gap_candidates(front: list[Evaluation], space: DesignSpace, n: int,
-                   known: set[str]) -> list[Candidate]:
+                   known: set[str], narrowest: float = 1.01) -> list[Candidate]:
     """Midpoints of the ``n`` widest gaps of the front whose midpoint is not in ``known``
-    (keys of candidates evaluated or tried); gaps narrower than 1.001 are left alone."""
+    (keys of candidates evaluated or tried); gaps narrower than ``narrowest`` are left
+    alone (within the certificates' own gap a midpoint could not be told apart)."""
     out: list[Candidate] = []
     for width, a, b in sorted(gap_widths(front), key=lambda g: -g[0]):
-        if len(out) >= n or width < 1.001:
+        if len(out) >= n or width < narrowest:
             break
         cand = midpoint(space, a, b)
         if cand.key in known or any(c.key == cand.key for c in out):
