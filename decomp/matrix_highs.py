@@ -1,6 +1,6 @@
 """A :class:`~decomp.matrix_form.MatrixForm` loaded into highspy directly: no Pyomo
-persistent layer between the engine and HiGHS. Objective terms, column bounds and
-integrality change in place; a re-solve after bound changes starts from the last basis."""
+persistent layer between the engine and HiGHS. Objective terms and column bounds change
+in place (the interval pricing models); the horizon is loaded afresh for each solve."""
 
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ class MatrixHighs:
     """One HiGHS instance holding one matrix model.
 
     ``set_objective(extra)``: objective = form cost + ``extra``; ``set_bounds``: new column
-    bounds; ``relax(True)``: every column continuous (the LP relaxation, each column in its
-    own bounds), ``relax(False)``: the form's integrality back; ``set_start``: a MIP start;
-    ``solve`` returns a :class:`SolveResult` with ``values`` (and ``row_duals`` after an LP).
+    bounds; ``relaxed=True`` at construction: every column continuous (the LP relaxation,
+    each column in its own bounds, or an LP with the integers fixed by ``lb``/``ub``);
+    ``set_start``: a MIP start; ``solve`` returns a :class:`SolveResult` with ``values``
+    (and ``row_duals`` after an LP).
     """
 
     name = "highs"
@@ -90,16 +91,6 @@ class MatrixHighs:
             self.h.changeColsBounds(len(columns), columns,
                                     _finite(np.asarray(lb, dtype=float)),
                                     _finite(np.asarray(ub, dtype=float)))
-
-    def relax(self, relaxed: bool) -> None:
-        """Make the integer columns continuous (``True``) or integer again."""
-        if relaxed == self.relaxed or not len(self._integer):
-            self.relaxed = relaxed
-            return
-        kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
-        self.h.changeColsIntegrality(len(self._integer), self._integer,
-                                     np.array([kind] * len(self._integer)))
-        self.relaxed = relaxed
 
     def set_start(self, x: np.ndarray) -> None:
         """A complete MIP start for the next solve (call after every model change)."""
