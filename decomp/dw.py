@@ -402,9 +402,7 @@ class _Incumbent:
         if cost >= self.ub:
             return False
         self.ub = cost
-        # solver values within feasibility tolerance of a bound (-1e-6 for a flow) are
-        # put on it: the plan check then sees the values that are reported
-        self.x = self.repairer.clipped(x)
+        self.x = x.copy()
         self.columns = columns
         if pool is not None:
             _add_columns(pool, master, self.repairer.columns(self.x))

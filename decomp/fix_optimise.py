@@ -80,7 +80,7 @@ class WindowImprover:
             seg = slice(int(offsets[k]), int(offsets[k + self.width]))
             current = x[seg]
             ends = np.r_[sub[0].entry_cols, local[-2] + sub[-1].exit_cols]
-            held = np.array([_clip(form, j, current[j]) for j in ends])
+            held = form.clip(current[ends], ends)
             model.set_bounds(ends, held, held)
             res = model.solve(time_limit=left, gap=gap)
             solved += 1
@@ -135,9 +135,3 @@ def _free_integers(s: IntervalSolver) -> bool:
 
 def _cost(solvers: list[IntervalSolver], x: np.ndarray, offsets: np.ndarray) -> float:
     return sum(s.form.objective(x[offsets[k]:offsets[k + 1]]) for k, s in enumerate(solvers))
-
-
-def _clip(form, j: int, value: float) -> float:
-    if form.integer[j]:
-        value = round(value)
-    return float(min(max(value, form.lb[j]), form.ub[j]))

@@ -64,6 +64,15 @@ class MatrixForm:
         """The cost of column values ``x``."""
         return float(self.cost @ x + self.offset)
 
+    def clip(self, values: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+        """Values of ``columns`` (default: all) inside their declared bounds, integer
+        columns rounded (a state carried over from another solve may be 0.9999999 or
+        -1e-16; a flow within feasibility tolerance of a bound goes onto it)."""
+        cols = slice(None) if columns is None else np.asarray(columns, dtype=int)
+        v = np.asarray(values, dtype=float)
+        v = np.where(self.integer[cols], np.round(v), v)
+        return np.clip(v, self.lb[cols], self.ub[cols])
+
     def write_values(self, x: np.ndarray) -> None:
         """Load column values into the Pyomo variables (integers rounded)."""
         for v, val, is_int in zip(self.columns, x, self.integer, strict=True):

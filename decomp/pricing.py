@@ -92,11 +92,8 @@ class IntervalSolver:
         self._dirty.clear()
 
     def clip(self, j: int, value: float) -> float:
-        """A value made valid for column j: inside its declared bounds, integral if it is
-        integer (a state carried over from another solve may be 0.9999999 or -1e-16)."""
-        if self.form.integer[j]:
-            value = round(value)
-        return float(min(max(value, self.form.lb[j]), self.form.ub[j]))
+        """A value made valid for column j (:meth:`MatrixForm.clip`)."""
+        return float(self.form.clip(np.array([value]), np.array([j]))[0])
 
     def fix_entry(self, values: dict[str, float]) -> None:
         """Hold entry states at given values (rolling horizon)."""

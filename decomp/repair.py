@@ -193,20 +193,15 @@ class Repairer:
         relaxed = not free.any()
         res, solver = self._solve(relaxed, gap, time_limit, None if relaxed else start)
         if res.has_solution:
-            self.x = self.clipped(solver.values)
+            # values within tolerance of a bound are put on it: the plan check then sees
+            # the values that are reported
+            self.x = self.form.clip(solver.values)
         return RepairResult(res, window, int(free.sum()), time.perf_counter() - t0)
 
     def restore_bounds(self) -> None:
         """Give every integer variable its declared bounds back (after repairs fixed them)."""
         self.lb[self.bin_cols] = self.lower
         self.ub[self.bin_cols] = self.upper
-
-    def clipped(self, x: np.ndarray) -> np.ndarray:
-        """``x`` inside every column's declared bounds, integer columns rounded."""
-        f = self.form
-        y = np.clip(x, f.lb, f.ub)
-        y[f.integer] = np.round(y[f.integer])
-        return y
 
     def load(self, x: np.ndarray) -> None:
         """Make ``x`` the plan: the interval models' variables get its values."""
