@@ -74,6 +74,11 @@ class MatrixHighs:
         self.values = np.zeros(n)
         self.row_duals: np.ndarray | None = None
 
+    def set_option(self, name: str, value) -> None:
+        """A HiGHS option for the next solves (e.g. ``mip_lp_solver``); refused loudly."""
+        if self.h.setOptionValue(name, value) != highspy.HighsStatus.kOk:
+            raise SolverError(f"HiGHS refused option {name} = {value!r}")
+
     @property
     def is_mip(self) -> bool:
         """True while some column is integer (not relaxed)."""

@@ -256,6 +256,12 @@ def test_bench_front_builds_a_reference_set_and_judges_a_front(small_case, tmp_p
     milp = table[table["source"] == "design MILP"]
     assert sorted(milp["W"]) == [0.0, 1.0]
     assert (milp["objective"] <= milp["start_objective"] * (1 + 1e-6) + 1e-6).all()
+    assert milp["start_accepted"].all()
+    # each weight's row was written as it finished, with where its time went
+    streamed = pd.read_csv(out / "design-milp.csv")
+    assert sorted(streamed["W"]) == [0.0, 1.0]
+    assert (streamed[["plan_seconds", "build_seconds", "start_seconds",
+                      "solve_seconds"]] >= 0).all().all()
     assert (table["source"] != "design MILP").sum() >= 2  # the earlier points are kept
     # seeds of a finer model join it too; designs already in the set are not solved again
     finer = FrontBench(typical_periods=2, seed_weights=(1.0, 0.5, 0.0), add_seeds=True,
@@ -364,7 +370,7 @@ def test_design_milp_reference_starts_from_a_known_plan(small_case):
     op = OperationSettings(method="direct", horizon=HOURS, solve=EXACT)
     design = small_case.design()
     row = milp_reference(small_case, 0.5, design, op, 20.0)
-    assert row["feasible"] and row["source"] == "design MILP"
+    assert row["feasible"] and row["source"] == "design MILP" and row["start_accepted"]
     assert row["objective"] <= row["start_objective"] * (1 + 1e-6) + 1e-6
     exact = solve_design_milp(small_case, 0.5, HOURS, EXACT)
     assert row["bound"] <= exact.objective * (1 + 1e-6) + 1e-6

@@ -92,7 +92,8 @@ def cmd_bench_front(args: argparse.Namespace) -> int:
                        screen_periods=args.screen_periods,
                        simple_fractions=tuple(args.simple_fractions),
                        simple_limit=args.simple_limit, milp_weights=args.milp_weights,
-                       time_per_weight=args.time_per_weight, operation=op)
+                       time_per_weight=args.time_per_weight,
+                       milp_lp_solver=args.milp_lp_solver, operation=op)
     out = Path(args.out or f"results/bench-front-{case.name}")
     executor = make_executor(args.executor, case, op, 1, args.workers, None)
     try:
@@ -215,6 +216,10 @@ def add_bench_parser(sub) -> None:
                          "the best known design (default 0: none)")
     fr.add_argument("--time-per-weight", type=float, default=600.0,
                     help="seconds of the full-year design MILP per weight")
+    fr.add_argument("--milp-lp-solver", choices=("choose", "simplex", "ipm"),
+                    default="choose",
+                    help="HiGHS' LP solver inside the design MILP (mip_lp_solver; default "
+                         "choose)")
     fr.add_argument("--horizon", type=int, default=None, help=HORIZON_HELP)
     fr.add_argument("--gap", type=float, default=0.01, help="dw gap per full-year design")
     fr.add_argument("--eval-time-limit", type=float, default=240.0,

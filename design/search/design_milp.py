@@ -428,3 +428,95 @@ def reduced_sweep(
         if progress is not None:
             progress(r)
     return out
+
+
+@dataclass(frozen=True)
+class StartedMILP:
+    """A full-horizon design MILP solved from a complete start: the result and where its
+    time went (``build``, ``start``: completing the start, ``solve``: the MILP itself)."""
+
+    result: DesignMILPResult
+    start_objective: float | None
+    start_accepted: bool
+    build_seconds: float
+    start_seconds: float
+    solve_seconds: float
+    lp_solver: str
+
+
+def solve_started_design_milp(
+    case: Case, weight: float, design: dict[str, float], schedule: pd.DataFrame,
+    horizon: int | None, time_limit: float, lp_solver: str = "choose",
+) -> StartedMILP:
+    """The design MILP of one weight on the case's horizon, MIP-started from ``design``
+    and its hourly plan ``schedule`` made complete: every variable the plan does not give
+    (start/stop flags, entry levels, linearised products) is solved for with the sizes
+    and the plan's integers fixed, so HiGHS gets a feasible solution of the whole model,
+    not a partial one it may fail to complete. The model goes to highspy as matrices
+    (``lp_solver``: HiGHS' ``mip_lp_solver``, e.g. ``ipm`` for a root LP that the dual
+    simplex does not finish); the plan found is checked against every row."""
+    import numpy as np
+
+    from decomp.matrix_form import compile_form, violations
+    from decomp.matrix_highs import MatrixHighs
+
+    t0 = time.perf_counter()
+    space = DesignSpace.from_case(case)
+    m, provider, year = build_design_milp(case, weight, horizon)
+    form = compile_form(m, m.objective.expr)
+    index = form.index()
+    x0 = np.full(form.shape[1], np.nan)
+    values = _by_name(m, _design_start(space, design))
+    fixed = [index[id(v)] for v in values if id(v) in index]
+    values.update(_plan_values(m, schedule))
+    for var, value in values.items():
+        j = index.get(id(var))
+        if j is not None:
+            x0[j] = value
+    known = ~np.isnan(x0)
+    x0[known] = form.clip(x0[known], np.flatnonzero(known))
+    hold = np.zeros(form.shape[1], dtype=bool)
+    hold[fixed] = True
+    hold |= known & form.integer
+    lb, ub = form.lb.copy(), form.ub.copy()
+    lb[hold], ub[hold] = x0[hold], x0[hold]
+    build_s = time.perf_counter() - t0
+    options = SolveOptions(solver="highs", gap=1e-4, threads=1)
+    t1 = time.perf_counter()
+    completer = MatrixHighs(form, options, lb, ub)
+    done = completer.solve(time_limit=time_limit)
+    start = completer.values.copy() if done.has_solution else None
+    del completer
+    start_s = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    solver = MatrixHighs(form, options)
+    solver.set_option("mip_lp_solver", lp_solver)
+    if start is not None:
+        solver.set_start(start)
+    res = solver.solve(time_limit=time_limit)
+    solve_s = time.perf_counter() - t2
+    # HiGHS kept the start (or bettered it) if its plan is no dearer than the start
+    accepted = (start is not None and res.has_solution
+                and res.objective <= done.objective + 1e-6 * max(1.0, abs(done.objective)))
+    if res.has_solution:
+        row, col, whole = violations(form.A, form.row_lower, form.row_upper, form.lb,
+                                     form.ub, form.integer, solver.values)
+        worst = max(row.max(initial=0.0), col.max(initial=0.0), whole.max(initial=0.0))
+        if worst > 1e-5:
+            raise RuntimeError(f"design MILP W={weight}: HiGHS' plan violates the model by "
+                               f"{worst:.3g}")
+        form.write_values(solver.values)
+    result = _result(case, space, m, provider, year, weight, res,
+                     time.perf_counter() - t0)
+    return StartedMILP(result, done.objective if start is not None else None, accepted,
+                       build_s, start_s, solve_s, lp_solver)
+
+
+def _design_start(space: DesignSpace, design: dict[str, float]) -> dict[str, float]:
+    """A design's sizes, installed switches and grid choices by variable name."""
+    start = {f"size[{n}]": design[n] for n in space.names}
+    start |= {f"installed[{n}]": float(design[n] > 0) for n in space.names}
+    for n, options in space.grids.items():
+        for i, v in enumerate(options):
+            start[f"choice__{n}[{i}]"] = float(v == design[n])
+    return start

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import wait
+from collections.abc import Iterator
+from concurrent.futures import as_completed, wait
 from dataclasses import replace
 
 from design.network.case import Case
@@ -94,6 +95,11 @@ class SerialExecutor:
     def call(self, func, arguments: list[tuple]) -> list:
         """``func(case, *args)`` for each tuple of ``arguments``, one after the other."""
         return [func(self.case, *args) for args in arguments]
+
+    def call_each(self, func, arguments: list[tuple]) -> Iterator[tuple[int, object]]:
+        """:meth:`call`, each result as (index, result) as soon as it is there."""
+        for i, args in enumerate(arguments):
+            yield i, func(self.case, *args)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -253,6 +259,13 @@ class RayExecutor:
         futures = [self.pool.submit(func, (self.case_ref, *args), (1_000,))
                    for args in arguments]
         return [f.result() for f in futures]
+
+    def call_each(self, func, arguments: list[tuple]) -> Iterator[tuple[int, object]]:
+        """:meth:`call`, each result as (index, result) in the order they finish."""
+        futures = {self.pool.submit(func, (self.case_ref, *args), (1_000,)): i
+                   for i, args in enumerate(arguments)}
+        for f in as_completed(futures):
+            yield futures[f], f.result()
 
     def close(self) -> None:
         """Release the pool (and the local cluster) this executor started."""
