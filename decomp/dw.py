@@ -50,6 +50,7 @@ class DWSettings:
     improve: bool = True
     window_intervals: int = 2
     lp_warm_start: bool = True
+    lp_time_share: float = 0.6
     rolling_start: bool = True
     box_width: float = 10.0
     choice_time_limit: float = 30.0
@@ -66,6 +67,8 @@ class DWSettings:
             raise ValueError(f"boundary_window must be >= 0, not {self.boundary_window}")
         if not 0 <= self.gap < 1:
             raise ValueError(f"gap must be in [0, 1), not {self.gap}")
+        if not 0 < self.lp_time_share <= 1:
+            raise ValueError(f"lp_time_share must be in (0, 1], not {self.lp_time_share}")
         if self.max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, not {self.max_iterations}")
         if self.window_intervals < 2:
@@ -151,7 +154,10 @@ def solve_dw(
                             SolveOptions(solver="highs", threads=s.solve.threads))
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.lp_warm_start:
-            lp = repairer.lp_relaxation(clock.cap(None))
+            # the LP gets at most its share of the limit: the rest is the rolling pass's
+            # and the first repair's, so a run whose LP is slow still ends in time
+            lp = repairer.lp_relaxation(clock.cap(
+                None if s.time_limit is None else s.lp_time_share * s.time_limit))
         if lp is not None:
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound

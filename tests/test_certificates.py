@@ -202,3 +202,27 @@ def test_tiny_time_limit_still_ends_with_a_checked_plan():
     r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=0.5))
     assert r.plan is not None and r.status in (OPTIMAL, GAP_MET, FEASIBLE)
     assert r.extra["stop_reason"] in ("time_limit", "gap", "converged", "escalated")
+
+
+def test_lp_relaxation_gets_only_its_share_of_the_limit(monkeypatch):
+    # a slow LP must leave the rolling pass and the first repair their time: it is
+    # capped at lp_time_share of the limit; cut off, the run goes on without its prices
+    from decomp.repair import Repairer
+
+    limits = []
+
+    def cut_off(self, time_limit=None):
+        limits.append(time_limit)
+        return None
+
+    monkeypatch.setattr(Repairer, "lp_relaxation", cut_off)
+    rng = np.random.default_rng(5)
+    provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=1)
+    r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=20.0,
+                                      lp_time_share=0.5))
+    assert len(limits) == 1 and 0 < limits[0] <= 10.0
+    assert r.plan is not None  # the rolling plan without LP prices, repaired and checked
+    direct = solve_direct(provider, EXACT).objective
+    assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
+    with pytest.raises(ValueError, match="lp_time_share"):
+        DWSettings(lp_time_share=0.0)
