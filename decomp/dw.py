@@ -50,7 +50,7 @@ class DWSettings:
     improve: bool = True
     window_intervals: int = 2
     lp_warm_start: bool = True
-    lp_time_share: float = 0.6
+    lp_time_share: float = 0.85
     rolling_start: bool = True
     box_width: float = 10.0
     choice_time_limit: float = 30.0
