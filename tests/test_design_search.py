@@ -13,6 +13,7 @@ from decomp.dw import DWSettings
 from design.cli.commands import main
 from design.network.operate import OperationSettings
 from design.report.results_folder import write_results
+from design.search.evaluate import Candidate, expected_work
 from design.search.executors import (
     MEASURED_HEADROOM,
     RayExecutor,
@@ -143,6 +144,12 @@ def test_ray_executor_matches_serial(small_case, tmp_path, ray_cluster):
                         SerialExecutor(small_case, OP), tmp_path / "serial",
                         progress=lambda m: None)
     assert front_table(ray_state) == front_table(serial)
+    # plain calls: in the order of their arguments, or each as it finishes, with its index
+    cands = [Candidate(e.design, e.weight) for e in ray_state.evaluations()[:3]]
+    args = [(c,) for c in cands]
+    expected = [expected_work(small_case, c) for c in cands]
+    assert executor.call(expected_work, args) == expected
+    assert sorted(executor.call_each(expected_work, args)) == list(enumerate(expected))
 
 
 def test_cli_design_serial(tmp_path, capsys):

@@ -267,20 +267,17 @@ def _link_unit_states(m, provider: EnergyProvider, periods: TypicalPeriods,
 def solve_design_milp(
     case: Case, weight: float, horizon: int | None = None, options: SolveOptions | None = None,
     fixed: dict[str, float] | None = None, start: dict[str, float] | None = None,
-    schedule: pd.DataFrame | None = None,
 ) -> DesignMILPResult:
     """Build and solve one weight's design MILP; a run without a plan is reported as
-    infeasible within its limit (``feasible`` False), not raised. ``start``: a MIP start
-    by variable name (``"size[pv]"``, ``"installed[pv]"``, ...); with ``schedule`` (the
-    hourly plan of that design, ``design.results.schedule_frame``) the start also holds
-    every flow, level and on/off value of the plan, so the solver completes it with an LP."""
+    infeasible within its limit (``feasible`` False), not raised. ``start``: a partial MIP
+    start by variable name (``"size[pv]"``, ``"installed[pv]"``, ...) that the solver
+    completes (for a complete start from a design's whole plan see
+    :func:`solve_started_design_milp`)."""
     t0 = time.perf_counter()
     options = options or SolveOptions()
     m, provider, year = build_design_milp(case, weight, horizon, fixed)
     solver = PersistentSolver(m, options)
     values = _by_name(m, start or {})
-    if schedule is not None:
-        values.update(_plan_values(m, schedule))
     if len(values):
         solver.set_start(values)
     res = solver.solve()

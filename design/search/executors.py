@@ -256,9 +256,10 @@ class RayExecutor:
     def call(self, func, arguments: list[tuple]) -> list:
         """``func(case, *args)`` for each tuple of ``arguments`` as Ray tasks (one CPU
         each, the case from the object store); results in the order of ``arguments``."""
-        futures = [self.pool.submit(func, (self.case_ref, *args), (1_000,))
-                   for args in arguments]
-        return [f.result() for f in futures]
+        out: list = [None] * len(arguments)
+        for i, result in self.call_each(func, arguments):
+            out[i] = result
+        return out
 
     def call_each(self, func, arguments: list[tuple]) -> Iterator[tuple[int, object]]:
         """:meth:`call`, each result as (index, result) in the order they finish."""
