@@ -84,6 +84,15 @@ class DWSettings:
                              f"{self.stabilisation!r}")
 
 
+def lp_time_cap(limit: float, elapsed: float, share: float, probe_seconds: float,
+                intervals: int, safety: float = 1.5) -> float:
+    """Seconds the horizon LP relaxation may take: at most ``share`` of the ``limit``, and
+    no more than what leaves the rolling pass ``safety`` times its estimate (one interval's
+    solve, ``probe_seconds``, for each of the ``intervals``) before the limit."""
+    rolling = safety * probe_seconds * intervals
+    return max(0.0, min(share * limit, limit - elapsed - rolling))
+
+
 def _intervals(provider: IntervalProvider, s: DWSettings):
     """Cut the horizon, build one persistent pricing model per interval, lay out the rows."""
     cuts = interval_cuts(provider.horizon, s.interval)
@@ -154,10 +163,16 @@ def solve_dw(
                             SolveOptions(solver="highs", threads=s.solve.threads))
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.lp_warm_start:
-            # the LP gets at most its share of the limit: the rest is the rolling pass's
-            # and the first repair's, so a run whose LP is slow still ends in time
-            lp = repairer.lp_relaxation(clock.cap(
-                None if s.time_limit is None else s.lp_time_share * s.time_limit))
+            # the LP gets at most its share of the limit and leaves the rolling pass the
+            # time one interval's solve says it needs, so a run whose LP is slow still
+            # ends in time
+            cap = None
+            if s.time_limit is not None:
+                tprobe = time.perf_counter()
+                solvers[0].solve(gap=s.pricing_gap, time_limit=clock.cap(None))
+                cap = lp_time_cap(s.time_limit, clock.elapsed(), s.lp_time_share,
+                                  time.perf_counter() - tprobe, n)
+            lp = repairer.lp_relaxation(clock.cap(cap))
         if lp is not None:
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound
@@ -199,8 +214,8 @@ def solve_dw(
                 rep = repairer.repair(guided, starts, 0, s.repair_gap,
                                       clock.cap(s.repair_time_limit, floor))
                 best.offer(rep, guided, pool, master)
-                say(f"LP-guided rolling plan: UB {best.ub:.6g} "
-                    f"({time.perf_counter() - tr:.1f} s)")
+                how = "LP-guided rolling plan" if lp is not None else "rolling plan"
+                say(f"{how}: UB {best.ub:.6g} ({time.perf_counter() - tr:.1f} s)")
             totals["repair"] += time.perf_counter() - tr
         gap = relative_gap(best.upper, best_lb)
         log.add(iteration=0, lower_bound=best_lb, lagrangian=None, master_objective=None,

@@ -226,3 +226,15 @@ def test_lp_relaxation_gets_only_its_share_of_the_limit(monkeypatch):
     assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
     with pytest.raises(ValueError, match="lp_time_share"):
         DWSettings(lp_time_share=0.0)
+
+
+def test_lp_cap_leaves_the_rolling_pass_its_estimated_time():
+    from decomp.dw import lp_time_cap
+
+    # fast intervals: the share binds (120 s limit, 6 s built, 365 x 20 ms rolling)
+    assert lp_time_cap(120.0, 6.0, 0.85, 0.02, 365) == pytest.approx(102.0)
+    # slow intervals (a district day in HiGHS, 1.5 s): the rolling pass's 1.5 x 548 s
+    # come first
+    assert lp_time_cap(1800.0, 64.0, 0.85, 1.5, 365) == pytest.approx(
+        1800.0 - 64.0 - 1.5 * 1.5 * 365)
+    assert lp_time_cap(100.0, 10.0, 0.85, 1.0, 365) == 0.0  # no time for the LP at all
