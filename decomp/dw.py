@@ -172,7 +172,8 @@ def solve_dw(
                 solvers[0].solve(gap=s.pricing_gap, time_limit=clock.cap(None))
                 cap = lp_time_cap(s.time_limit, clock.elapsed(), s.lp_time_share,
                                   time.perf_counter() - tprobe, n)
-            lp = repairer.lp_relaxation(clock.cap(cap))
+            if cap is None or cap > 0:
+                lp = repairer.lp_relaxation(clock.cap(cap))
         if lp is not None:
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound

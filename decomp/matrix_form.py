@@ -16,6 +16,8 @@ import pyomo.environ as pyo
 import scipy.sparse as sp
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from decomp.certificate import PlanCheck
+
 
 class CompileError(ValueError):
     """The model cannot be used as matrices (e.g. the compiler eliminated variables)."""
@@ -72,6 +74,29 @@ class MatrixForm:
         v = np.asarray(values, dtype=float)
         v = np.where(self.integer[cols], np.round(v), v)
         return np.clip(v, self.lb[cols], self.ub[cols])
+
+    def check(self, x: np.ndarray) -> PlanCheck:
+        """How far ``x`` is from satisfying this form: every row, every column's declared
+        bounds and integrality, the worst of each named, and the cost recomputed."""
+        row, col, whole = violations(self.A, self.row_lower, self.row_upper, self.lb,
+                                     self.ub, self.integer, x)
+        worst = []
+        if len(row) and row.max() > 0:
+            i = int(row.argmax())
+            name = self.rows[i] if isinstance(self.rows[i], str) else self.rows[i].name
+            worst.append(f"row {name} off by {row[i]:.3g}")
+        if len(col) and col.max() > 0:
+            j = int(col.argmax())
+            worst.append(f"{self.columns[j].name} = {x[j]!r} outside "
+                         f"[{self.lb[j]}, {self.ub[j]}]")
+        if len(whole) and whole.max() > 0:
+            j = int(whole.argmax())
+            worst.append(f"{self.columns[j].name} = {x[j]!r} not integral")
+        return PlanCheck(rows=len(row), columns=len(col),
+                         row_violation=float(row.max()) if len(row) else 0.0,
+                         bound_violation=float(col.max()) if len(col) else 0.0,
+                         integrality_violation=float(whole.max()) if len(whole) else 0.0,
+                         objective=self.objective(np.nan_to_num(x)), worst=tuple(worst))
 
     def write_values(self, x: np.ndarray) -> None:
         """Load column values into the Pyomo variables (integers rounded)."""

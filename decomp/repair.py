@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from decomp.certificate import PlanCheck
 from decomp.columns import Column
 from decomp.linking import Linking
-from decomp.matrix_form import MatrixForm, violations
+from decomp.matrix_form import MatrixForm
 from decomp.matrix_highs import MatrixHighs
 from decomp.pricing import IntervalSolver
 from decomp.provider import IntervalModel
@@ -210,27 +210,10 @@ class Repairer:
 
     def check(self, claimed: float | None, x: np.ndarray | None = None) -> PlanCheck:
         """Check a plan (default: the last) against the whole glued horizon with every
-        variable's declared bounds; raises :class:`~decomp.certificate.CertificateError`
-        when a row, a bound or integrality is violated or its cost is not ``claimed``."""
-        x = self.x if x is None else x
-        f = self.form
-        row, col, whole = violations(f.A, f.row_lower, f.row_upper, f.lb, f.ub, f.integer, x)
-        worst = []
-        if len(row) and row.max() > 0:
-            i = int(row.argmax())
-            name = f.rows[i] if isinstance(f.rows[i], str) else f.rows[i].name
-            worst.append(f"row {name} off by {row[i]:.3g}")
-        if len(col) and col.max() > 0:
-            j = int(col.argmax())
-            worst.append(f"{f.columns[j].name} = {x[j]!r} outside [{f.lb[j]}, {f.ub[j]}]")
-        if len(whole) and whole.max() > 0:
-            j = int(whole.argmax())
-            worst.append(f"{f.columns[j].name} = {x[j]!r} not integral")
-        result = PlanCheck(rows=len(row), columns=len(col),
-                           row_violation=float(row.max()) if len(row) else 0.0,
-                           bound_violation=float(col.max()) if len(col) else 0.0,
-                           integrality_violation=float(whole.max()) if len(whole) else 0.0,
-                           objective=f.objective(np.nan_to_num(x)), worst=tuple(worst))
+        variable's declared bounds (:meth:`MatrixForm.check`); raises
+        :class:`~decomp.certificate.CertificateError` when a row, a bound or integrality is
+        violated or its cost is not ``claimed``."""
+        result = self.form.check(self.x if x is None else x)
         result.require(claimed, what="the final plan")
         return result
 

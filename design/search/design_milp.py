@@ -14,11 +14,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 from pyomo.common.collections import ComponentMap
 
 from decomp.horizon import add_boundary_conditions
+from decomp.matrix_form import compile_form
+from decomp.matrix_highs import MatrixHighs
 from decomp.provider import BoundaryCondition
 from decomp.solvers import PersistentSolver, SolveOptions
 from design.network.case import Case, CaseError
@@ -452,11 +455,6 @@ def solve_started_design_milp(
     not a partial one it may fail to complete. The model goes to highspy as matrices
     (``lp_solver``: HiGHS' ``mip_lp_solver``, e.g. ``ipm`` for a root LP that the dual
     simplex does not finish); the plan found is checked against every row."""
-    import numpy as np
-
-    from decomp.matrix_form import compile_form, violations
-    from decomp.matrix_highs import MatrixHighs
-
     t0 = time.perf_counter()
     space = DesignSpace.from_case(case)
     m, provider, year = build_design_milp(case, weight, horizon)
@@ -496,12 +494,8 @@ def solve_started_design_milp(
     accepted = (start is not None and res.has_solution
                 and res.objective <= done.objective + 1e-6 * max(1.0, abs(done.objective)))
     if res.has_solution:
-        row, col, whole = violations(form.A, form.row_lower, form.row_upper, form.lb,
-                                     form.ub, form.integer, solver.values)
-        worst = max(row.max(initial=0.0), col.max(initial=0.0), whole.max(initial=0.0))
-        if worst > 1e-5:
-            raise RuntimeError(f"design MILP W={weight}: HiGHS' plan violates the model by "
-                               f"{worst:.3g}")
+        form.check(solver.values).require(res.objective,
+                                          what=f"the design MILP's plan (W {weight})")
         form.write_values(solver.values)
     result = _result(case, space, m, provider, year, weight, res,
                      time.perf_counter() - t0)
