@@ -27,15 +27,24 @@ from decomp.methods import MethodResult
 from decomp.parallel import ProcessPricer
 from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import IntervalProvider
+from decomp.relaxation import RelaxationSettings, solve_relaxation
 from decomp.repair import Repairer
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolveOptions, SolverError, relative_gap
 from decomp.stabilisation import make_stabilisation
 
+FIRST_PRICES = ("lp", "master", "zero")
+
 
 @dataclass(frozen=True)
 class DWSettings:
-    """Column generation as a configurable strategy (all options in one place)."""
+    """Column generation as a configurable strategy (all options in one place).
+
+    ``first_prices``: where the first prices and the first bound come from: ``lp`` the
+    horizon LP relaxation solved whole (the glued intervals), ``master`` column generation
+    over the intervals' LP relaxations (:mod:`decomp.relaxation`: no whole-horizon model),
+    ``zero`` none (prices 0, bounds from pricing only).
+    """
 
     interval: int = 24
     boundary_window: int = 6
@@ -49,7 +58,7 @@ class DWSettings:
     repair_every: int = 5
     improve: bool = True
     window_intervals: int = 2
-    lp_warm_start: bool = True
+    first_prices: str = "lp"
     lp_time_share: float = 0.85
     rolling_start: bool = True
     box_width: float = 10.0
@@ -79,6 +88,9 @@ class DWSettings:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
         if not self.box_width > 0:
             raise ValueError(f"box_width must be positive, not {self.box_width}")
+        if self.first_prices not in FIRST_PRICES:
+            raise ValueError(f"first_prices must be one of {', '.join(FIRST_PRICES)}, not "
+                             f"{self.first_prices!r}")
         if self.stabilisation not in ("none", "wentges", "boxstep"):
             raise ValueError(f"stabilisation must be none, wentges or boxstep, not "
                              f"{self.stabilisation!r}")
@@ -162,7 +174,7 @@ def solve_dw(
         repairer = Repairer(solvers, linking,
                             SolveOptions(solver="highs", threads=s.solve.threads))
         best_lb, lp_bound, lp = -math.inf, None, None
-        if s.lp_warm_start:
+        if s.first_prices != "zero":
             # the LP gets at most its share of the limit and leaves the rolling pass the
             # time one interval's solve says it needs, so a run whose LP is slow still
             # ends in time
@@ -173,13 +185,14 @@ def solve_dw(
                 cap = lp_time_cap(s.time_limit, clock.elapsed(), s.lp_time_share,
                                   time.perf_counter() - tprobe, n)
             if cap is None or cap > 0:
-                lp = repairer.lp_relaxation(clock.cap(cap))
+                lp = _first_relaxation(s, solvers, linking, conditions, repairer, clock, cap,
+                                       log, say)
         if lp is not None:
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound
             say(f"LP relaxation bound {lp_bound:.6g} ({time.perf_counter() - t0:.1f} s)")
         else:
-            if s.lp_warm_start:
+            if s.first_prices != "zero":
                 say("LP relaxation not solved within the time limit; zero start prices")
             y = np.zeros(linking.size)
         y = linking.valid(y)
@@ -394,6 +407,35 @@ def solve_dw(
                "pricing_seconds": totals["pricing"], "master_seconds": totals["master"],
                "repair_seconds": totals["repair"]},
     )
+
+
+@dataclass(frozen=True)
+class _FirstRelaxation:
+    """The first bound, prices and integer values of the LP relaxation, however found."""
+
+    bound: float
+    y: np.ndarray
+    binaries: np.ndarray | None
+
+
+def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clock, cap,
+                      log, say) -> _FirstRelaxation | None:
+    """The LP relaxation's bound and prices: the horizon LP solved whole, or column
+    generation over the intervals' LPs (``first_prices``); None if nothing was proven
+    within ``cap`` seconds."""
+    if s.first_prices == "lp":
+        lp = repairer.lp_relaxation(clock.cap(cap))
+        return None if lp is None else _FirstRelaxation(lp.bound, lp.y, lp.binaries)
+    begun = time.perf_counter()
+    deadline = None if cap is None else begun + cap
+    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+                           RelaxationSettings(stabilisation=s.stabilisation, alpha=s.alpha,
+                                              box_width=s.box_width),
+                           deadline=deadline, say=say)
+    log.rows += [row | {"elapsed": begun - log.t0 + row["elapsed"]} for row in rel.log]
+    if not math.isfinite(rel.bound):
+        return None
+    return _FirstRelaxation(rel.bound, rel.y, rel.binaries)
 
 
 def _cost_scale(solvers: list[IntervalSolver]) -> float:

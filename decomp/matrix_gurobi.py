@@ -63,6 +63,19 @@ class MatrixGurobi:
         m.update()
         self.model = m
         self.values = np.zeros(n)
+        self._vtype = vtype
+        self.relaxed = False
+
+    def relax(self, relaxed: bool) -> None:
+        """Make every column continuous (``True``: the LP relaxation, each column in its
+        own bounds) or give the integers back (``False``); the model stays loaded."""
+        import gurobipy as gp
+
+        if relaxed != self.relaxed:
+            self.x.VType = (np.full(len(self._vtype), gp.GRB.CONTINUOUS) if relaxed
+                            else self._vtype)
+            self.model.update()
+            self.relaxed = relaxed
 
     def column(self, var) -> int:
         """Column of a Pyomo variable (it must appear in a constraint or the cost)."""

@@ -84,6 +84,17 @@ class MatrixHighs:
         """True while some column is integer (not relaxed)."""
         return len(self._integer) > 0 and not self.relaxed
 
+    def relax(self, relaxed: bool) -> None:
+        """Make every column continuous (``True``: the LP relaxation, each column in its
+        own bounds) or give the integers back (``False``); the model stays loaded."""
+        if relaxed == self.relaxed or not len(self._integer):
+            self.relaxed = relaxed
+            return
+        kind = highspy.HighsVarType.kContinuous if relaxed else highspy.HighsVarType.kInteger
+        self.h.changeColsIntegrality(len(self._integer), self._integer,
+                                     np.array([kind] * len(self._integer)))
+        self.relaxed = relaxed
+
     def set_objective(self, extra: np.ndarray) -> None:
         """Objective = form cost + ``extra`` (one coefficient per column)."""
         cost = self.form.cost + np.asarray(extra, dtype=float)

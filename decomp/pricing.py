@@ -53,6 +53,7 @@ class IntervalSolver:
             self.solver = MatrixGurobi(self.form, options)
         else:
             self.solver = MatrixHighs(self.form, options)
+        self.relaxed = False
         self._saved: dict[int, tuple[float, float]] = {}
         self._dirty: dict[int, tuple[float, float]] = {}
         self._pushed: dict[int, tuple[float, float]] = {}
@@ -91,8 +92,18 @@ class IntervalSolver:
             self._pushed.update(self._dirty)
         self._dirty.clear()
 
+    def relax(self, relaxed: bool) -> None:
+        """Solve the interval's LP relaxation from now on (``True``) or its MILP again
+        (``False``); the model stays loaded, so LP pricing rounds are warm."""
+        self.solver.relax(relaxed)
+        self.relaxed = relaxed
+
     def clip(self, j: int, value: float) -> float:
-        """A value made valid for column j (:meth:`MatrixForm.clip`)."""
+        """A value made valid for column j (:meth:`MatrixForm.clip`; integers are not
+        rounded while the interval is relaxed)."""
+        if self.relaxed:
+            lo, up = self.form.lb[j], self.form.ub[j]
+            return float(min(max(value, lo), up))
         return float(self.form.clip(np.array([value]), np.array([j]))[0])
 
     def fix_entry(self, values: dict[str, float]) -> None:
@@ -143,9 +154,10 @@ class IntervalSolver:
 
     def column_of(self, x: np.ndarray, origin: str = "pricing") -> Column:
         """The interval's column for its column values ``x``."""
+        binaries = x[self.bin_cols] if self.relaxed else np.round(x[self.bin_cols])
         return Column(k=self.k, cost=self.form.objective(x), entry=x[self.entry_cols].copy(),
-                      exit=x[self.exit_cols].copy(), binaries=np.round(x[self.bin_cols]),
-                      origin=origin)
+                      exit=x[self.exit_cols].copy(), binaries=binaries,
+                      origin="lp" if self.relaxed else origin)
 
     def solve(self, gap: float | None = None, time_limit: float | None = None,
               allow_infeasible: bool = False) -> PricingResult:

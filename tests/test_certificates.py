@@ -169,7 +169,7 @@ def test_master_alone_converges_to_the_dw_bound_above_the_lp_bound():
     lp = solve_direct(provider, EXACT, relax=True)
     direct = solve_direct(provider, EXACT)
     dw = solve_dw(provider, DWSettings(interval=3, gap=0.0, max_iterations=200,
-                                       lp_warm_start=False, pricing_gap=1e-9,
+                                       first_prices="zero", pricing_gap=1e-9,
                                        repair_every=1000, stall_iterations=200,
                                        escalate=False))
     assert dw.extra["stop_reason"] == "converged"

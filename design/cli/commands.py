@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from decomp.certificate import WITH_PLAN
-from decomp.dw import DWSettings
+from decomp.dw import FIRST_PRICES, DWSettings
 from decomp.solvers import SolveOptions, SolverError
 from design.cli.batch import add_batch_parser
 from design.cli.bench import add_bench_parser, add_order_argument
@@ -102,7 +102,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             max_iterations=args.max_iterations,
             time_limit=args.time_limit,
             stabilisation=args.stabilisation,
-            lp_warm_start=args.first_prices == "lp",
+            first_prices=args.first_prices,
             workers=args.workers,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
@@ -326,10 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--max-iterations", type=int, default=30, help="dw iteration limit")
     op.add_argument("--stabilisation", choices=("wentges", "boxstep", "none"),
                     default="wentges", help="dw dual stabilisation (default wentges)")
-    op.add_argument("--first-prices", choices=("lp", "zero"), default="lp",
-                    help="dw: first prices from the whole-horizon LP relaxation's duals "
-                         "(lp), or zero, so that the master's boxed duals give every price "
-                         "and bound (default lp)")
+    op.add_argument("--first-prices", choices=FIRST_PRICES, default="lp",
+                    help="dw: first prices and bound from the whole-horizon LP relaxation "
+                         "(lp), from column generation over the intervals' LP relaxations "
+                         "without a whole-horizon model (master), or zero (default lp)")
     op.add_argument("--workers", type=int, default=1,
                     help="dw: processes pricing intervals in parallel")
     op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",

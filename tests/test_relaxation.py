@@ -1,0 +1,104 @@
+"""The LP relaxation by column generation over interval LPs (no whole-horizon model)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from decomp.dw import DWSettings, _cost_scale, _intervals, solve_dw
+from decomp.methods import solve_direct
+from decomp.relaxation import RelaxationSettings, solve_relaxation
+from decomp.repair import Repairer
+from decomp.solvers import SolveOptions
+from tests.test_dw import EXACT, assert_sandwich
+from tests.toy_provider import ToyProvider
+
+toy = st.builds(
+    lambda demand, price, units, maintenance: ToyProvider(
+        np.array(demand), np.array(price[: len(demand)] * 8)[: len(demand)], units=units,
+        maintenance=tuple(h for h in maintenance if h < len(demand))),
+    demand=st.lists(st.floats(0, 5), min_size=6, max_size=18),
+    price=st.lists(st.floats(0.5, 5), min_size=3, max_size=6),
+    units=st.sampled_from([1, 2]),
+    maintenance=st.lists(st.integers(0, 17), max_size=3),
+)
+
+
+def _relaxation(provider, interval: int):
+    s = DWSettings(interval=interval, solve=EXACT)
+    cuts, conditions, linking, solvers = _intervals(provider, s)
+    return conditions, linking, solvers
+
+
+@settings(max_examples=15, deadline=None)
+@given(provider=toy, interval=st.integers(2, 6))
+def test_master_converges_to_the_lp_relaxation(provider, interval):
+    conditions, linking, solvers = _relaxation(provider, interval)
+    glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
+    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+                           RelaxationSettings(tolerance=1e-7, max_rounds=400))
+    tol = 1e-6 * max(1.0, abs(glued))
+    # every round's Lagrangian is a lower bound of the LP relaxation...
+    for row in rel.log:
+        if row["lagrangian"] is not None:
+            assert row["lagrangian"] <= glued + tol
+    # ... and the master (a restriction of the LP) converges to it from above
+    assert rel.converged
+    assert rel.bound == pytest.approx(glued, rel=1e-5, abs=1e-5)
+    assert rel.master_objective >= glued - tol
+    # the phase gave the integers back: the intervals are MILPs again
+    assert not any(sv.relaxed or sv.solver.relaxed for sv in solvers)
+    # the integer values are the master's convex combination: within their bounds
+    assert rel.binaries is not None and np.all(np.isfinite(rel.binaries))
+    assert np.all(rel.binaries >= -1e-9) and np.all(rel.binaries <= provider.units + 1e-9)
+
+
+def test_intervals_solve_their_milp_again_after_the_lp_phase():
+    provider = ToyProvider(np.array([0, 3, 4, 1, 0, 5, 2, 0.5]), np.full(8, 2.0))
+    conditions, linking, solvers = _relaxation(provider, 4)
+    before = [sv.solve().objective for sv in solvers]
+    solve_relaxation(solvers, linking, conditions, _cost_scale(solvers))
+    for sv in solvers:
+        sv.set_prices(np.zeros(len(sv.entry_names)), np.zeros(len(sv.exit_names)))
+    after = [sv.solve() for sv in solvers]
+    assert [r.objective for r in after] == pytest.approx(before, rel=1e-9, abs=1e-9)
+    for r in after:
+        assert np.allclose(r.column.binaries, np.round(r.column.binaries))
+
+
+def test_deadline_in_the_past_proves_nothing():
+    provider = ToyProvider(np.array([0, 3, 4, 1, 0, 5, 2, 0.5]), np.full(8, 2.0))
+    conditions, linking, solvers = _relaxation(provider, 4)
+    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+                           deadline=time.perf_counter() - 1.0)
+    assert rel.bound == -math.inf
+
+
+@settings(max_examples=10, deadline=None)
+@given(provider=toy, interval=st.integers(2, 6))
+def test_dw_from_master_prices_sandwiches_the_optimum(provider, interval):
+    direct = solve_direct(provider, EXACT)
+    dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=6,
+                                       first_prices="master", repair_gap=1e-9,
+                                       solve=SolveOptions(solver="highs")))
+    assert dw.plan is not None
+    assert_sandwich(dw.bound, direct.objective, dw.objective)
+    # the first bound is the LP relaxation's, found without the glued horizon
+    conditions, linking, solvers = _relaxation(provider, interval)
+    glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
+    assert dw.extra["lp_bound"] <= glued + 1e-6 * max(1.0, abs(glued))
+    assert any(row.get("phase") == "lp" for row in dw.log)
+
+
+def test_bad_relaxation_settings_rejected():
+    with pytest.raises(ValueError, match="tolerance"):
+        RelaxationSettings(tolerance=0)
+    with pytest.raises(ValueError, match="max_rounds"):
+        RelaxationSettings(max_rounds=0)
+    with pytest.raises(ValueError, match="first_prices"):
+        DWSettings(first_prices="glued")
