@@ -21,7 +21,7 @@ import numpy as np
 
 from decomp.columns import Column, ColumnPool
 from decomp.linking import Linking
-from decomp.master import RestrictedMaster
+from decomp.master import MasterSolution, RestrictedMaster
 from decomp.pricing import IntervalSolver, price_all
 from decomp.provider import BoundaryCondition
 from decomp.rolling import rolling_horizon
@@ -114,6 +114,10 @@ def solve_relaxation(
             if improved:
                 best, best_y = lagrangian, y.copy()
             new = [r.column for r in results if r.column is not None and pool.add(r.column)]
+            # a mis-pricing: no new column prices out at the master's own duals, so the
+            # master cannot move; smoothing is then cut back (Wentges' rule)
+            mispriced = sol is not None and not any(
+                _reduced_cost(c, linking, sol) < -1e-9 * max(1.0, abs(c.cost)) for c in new)
             tm = time.perf_counter()
             master.add_many(new)
             master.set_box(*stab.box())
@@ -126,13 +130,16 @@ def solve_relaxation(
                         "box_binding": binding, "alpha": stab.alpha,
                         "pricing_seconds": pricing_s, "master_seconds": master_s,
                         "elapsed": time.perf_counter() - t0})
+            if rounds % 10 == 0:
+                say(f"LP round {rounds}: bound {best:.6g}, master {sol.objective:.6g}, "
+                    f"{len(pool)} columns ({time.perf_counter() - t0:.1f} s)")
             if not complete:
                 say(f"LP round {rounds}: time limit reached while pricing")
                 break
             if not binding and sol.objective - best <= s.tolerance * max(1.0, abs(sol.objective)):
                 converged = True
                 break
-            stab.update(y, improved, not new, binding)
+            stab.update(y, improved, mispriced, binding)
             y = linking.valid(stab.prices(sol.y))
         binaries = None
         if sol is not None:
@@ -148,6 +155,12 @@ def solve_relaxation(
     finally:
         for sv in solvers:
             sv.relax(False)
+
+
+def _reduced_cost(col: Column, linking: Linking, sol: MasterSolution) -> float:
+    """The column's reduced cost at the master's duals."""
+    coef = linking.coefficients(col.k, col.entry, col.exit)
+    return col.cost - sum(a * sol.y[i] for i, a in coef.items()) - sol.mu[col.k]
 
 
 def _combined_binaries(weights: list[tuple[Column, float]],
