@@ -269,9 +269,7 @@ def solve_dw(
                 if col is None:
                     continue
                 if master_sol is not None:
-                    coef = linking.coefficients(col.k, col.entry, col.exit)
-                    rc = col.cost - sum(a * master_sol.y[i] for i, a in coef.items())
-                    rc -= master_sol.mu[col.k]
+                    rc = master_sol.reduced_cost(col, linking)
                     if rc >= -1e-7 * max(1.0, abs(col.cost)):
                         continue
                 if pool.add(col):

@@ -23,6 +23,11 @@ class MasterSolution:
     weights: list[tuple[Column, float]]
     artificial: float
 
+    def reduced_cost(self, col: Column, linking: Linking) -> float:
+        """``col``'s reduced cost at these duals (negative: it would improve the master)."""
+        coef = linking.coefficients(col.k, col.entry, col.exit)
+        return col.cost - sum(a * self.y[i] for i, a in coef.items()) - self.mu[col.k]
+
 
 def _highs(threads: int = 1) -> highspy.Highs:
     h = highspy.Highs()

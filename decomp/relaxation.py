@@ -21,7 +21,7 @@ import numpy as np
 
 from decomp.columns import Column, ColumnPool
 from decomp.linking import Linking
-from decomp.master import MasterSolution, RestrictedMaster
+from decomp.master import RestrictedMaster
 from decomp.pricing import IntervalSolver, price_all
 from decomp.provider import BoundaryCondition
 from decomp.rolling import rolling_horizon
@@ -117,7 +117,7 @@ def solve_relaxation(
             # a mis-pricing: no new column prices out at the master's own duals, so the
             # master cannot move; smoothing is then cut back (Wentges' rule)
             mispriced = sol is not None and not any(
-                _reduced_cost(c, linking, sol) < -1e-9 * max(1.0, abs(c.cost)) for c in new)
+                sol.reduced_cost(c, linking) < -1e-7 * max(1.0, abs(c.cost)) for c in new)
             tm = time.perf_counter()
             master.add_many(new)
             master.set_box(*stab.box())
@@ -136,6 +136,10 @@ def solve_relaxation(
             if not complete:
                 say(f"LP round {rounds}: time limit reached while pricing")
                 break
+            if not binding and best > sol.objective + 1e-6 * max(1.0, abs(sol.objective)):
+                # the master without slack is a feasible LP point: a bound above it is wrong
+                raise RuntimeError(f"LP phase: Lagrangian bound {best:.10g} above the "
+                                   f"restricted master's value {sol.objective:.10g}")
             if not binding and sol.objective - best <= s.tolerance * max(1.0, abs(sol.objective)):
                 converged = True
                 break
@@ -155,12 +159,6 @@ def solve_relaxation(
     finally:
         for sv in solvers:
             sv.relax(False)
-
-
-def _reduced_cost(col: Column, linking: Linking, sol: MasterSolution) -> float:
-    """The column's reduced cost at the master's duals."""
-    coef = linking.coefficients(col.k, col.entry, col.exit)
-    return col.cost - sum(a * sol.y[i] for i, a in coef.items()) - sol.mu[col.k]
 
 
 def _combined_binaries(weights: list[tuple[Column, float]],
