@@ -124,12 +124,12 @@ def solve_relaxation(
             sol = master.solve()
             master_s = time.perf_counter() - tm
             binding = master.box_binding(sol)
-            log.append({"phase": "lp", "iteration": rounds, "lower_bound": best,
+            log.append({"iteration": rounds, "lower_bound": best,
                         "lagrangian": lagrangian, "master_objective": sol.objective,
                         "columns_added": len(new), "columns": len(pool),
                         "box_binding": binding, "alpha": stab.alpha,
                         "pricing_seconds": pricing_s, "master_seconds": master_s,
-                        "elapsed": time.perf_counter() - t0})
+                        "elapsed": time.perf_counter() - t0, "phase": "lp"})
             if rounds % 10 == 0:
                 say(f"LP round {rounds}: bound {best:.6g}, master {sol.objective:.6g}, "
                     f"{len(pool)} columns ({time.perf_counter() - t0:.1f} s)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 from pyomo.contrib.solver.common.base import Availability
 
@@ -103,3 +104,19 @@ def test_cli_dw_writes_log_and_bounds(tmp_path):
     assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9
     log = (tmp_path / "log.csv").read_text().splitlines()
     assert log[0].startswith("iteration,lower_bound") and len(log) >= 2
+
+
+def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
+    rc = main(["operate", "small", "--method", "dw", "--horizon", "24", "--interval", "6",
+               "--gap", "0.001", "--first-prices", "master", "--out", str(tmp_path)])
+    assert rc == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["lp_bound"] <= summary["lower_bound"] + 1e-9
+    assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9
+    assert "LP relaxation by column generation" in capsys.readouterr().out
+    log = pd.read_csv(tmp_path / "log.csv")
+    lp_rows = log[log["phase"] == "lp"]
+    assert len(lp_rows) >= 1 and list(log.columns[:2]) == ["iteration", "lower_bound"]
+    # the LP phase's bound never decreases and stays below every plan's cost
+    assert lp_rows["lower_bound"].is_monotonic_increasing
+    assert lp_rows["lower_bound"].max() <= summary["upper_bound"] + 1e-9
