@@ -281,8 +281,18 @@ def solve_dw(
                     repeated += 1
             tm = time.perf_counter()
             master.set_box(*stab.box())
-            master_sol = master.solve()
+            master_sol = master.solve(clock.cap(None))
             master_s = time.perf_counter() - tm
+            if master_sol is None:
+                totals["pricing"] += pricing_s
+                log.add(iteration=it, lower_bound=best_lb, lagrangian=lagrangian,
+                        master_objective=None, upper_bound=best.upper,
+                        gap=relative_gap(best.upper, best_lb), columns_added=added,
+                        columns=len(pool), pricing_seconds=pricing_s,
+                        master_seconds=time.perf_counter() - tm, repair_seconds=0.0)
+                say(f"iter {it:3d}  time limit reached in the master")
+                status_reason = "time_limit"
+                break
             repair_s = 0.0
             binding = master.box_binding(master_sol)
             converged = not binding and (

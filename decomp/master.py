@@ -113,10 +113,15 @@ class RestrictedMaster:
                        np.full(m, INF), len(index), starts, index, value)
         self.columns.extend(columns)
 
-    def solve(self) -> MasterSolution:
-        """Solve the LP; duals follow ``reduced cost = c - A^T y``."""
+    def solve(self, time_limit: float | None = None) -> MasterSolution | None:
+        """Solve the LP; duals follow ``reduced cost = c - A^T y``. None when
+        ``time_limit`` (seconds) stopped it before the optimum."""
+        self.h.setOptionValue("time_limit", INF if time_limit is None
+                              else max(float(time_limit), 0.01))
         self.h.run()
         status = self.h.getModelStatus()
+        if status == highspy.HighsModelStatus.kTimeLimit:
+            return None
         if status != highspy.HighsModelStatus.kOptimal:
             raise RuntimeError(f"restricted master not optimal: {status}")
         sol = self.h.getSolution()

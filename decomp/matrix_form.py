@@ -66,13 +66,16 @@ class MatrixForm:
         """The cost of column values ``x``."""
         return float(self.cost @ x + self.offset)
 
-    def clip(self, values: np.ndarray, columns: np.ndarray | None = None) -> np.ndarray:
+    def clip(self, values: np.ndarray, columns: np.ndarray | None = None,
+             integral: bool = True) -> np.ndarray:
         """Values of ``columns`` (default: all) inside their declared bounds, integer
-        columns rounded (a state carried over from another solve may be 0.9999999 or
-        -1e-16; a flow within feasibility tolerance of a bound goes onto it)."""
+        columns rounded unless ``integral`` is False (the LP relaxation's values) (a state
+        carried over from another solve may be 0.9999999 or -1e-16; a flow within
+        feasibility tolerance of a bound goes onto it)."""
         cols = slice(None) if columns is None else np.asarray(columns, dtype=int)
         v = np.asarray(values, dtype=float)
-        v = np.where(self.integer[cols], np.round(v), v)
+        if integral:
+            v = np.where(self.integer[cols], np.round(v), v)
         return np.clip(v, self.lb[cols], self.ub[cols])
 
     def check(self, x: np.ndarray) -> PlanCheck:

@@ -53,7 +53,6 @@ class IntervalSolver:
             self.solver = MatrixGurobi(self.form, options)
         else:
             self.solver = MatrixHighs(self.form, options)
-        self.relaxed = False
         self._saved: dict[int, tuple[float, float]] = {}
         self._dirty: dict[int, tuple[float, float]] = {}
         self._pushed: dict[int, tuple[float, float]] = {}
@@ -96,15 +95,17 @@ class IntervalSolver:
         """Solve the interval's LP relaxation from now on (``True``) or its MILP again
         (``False``); the model stays loaded, so LP pricing rounds are warm."""
         self.solver.relax(relaxed)
-        self.relaxed = relaxed
+
+    @property
+    def relaxed(self) -> bool:
+        """True while the interval solves its LP relaxation."""
+        return self.solver.relaxed
 
     def clip(self, j: int, value: float) -> float:
         """A value made valid for column j (:meth:`MatrixForm.clip`; integers are not
         rounded while the interval is relaxed)."""
-        if self.relaxed:
-            lo, up = self.form.lb[j], self.form.ub[j]
-            return float(min(max(value, lo), up))
-        return float(self.form.clip(np.array([value]), np.array([j]))[0])
+        return float(self.form.clip(np.array([value]), np.array([j]),
+                                    integral=not self.relaxed)[0])
 
     def fix_entry(self, values: dict[str, float]) -> None:
         """Hold entry states at given values (rolling horizon)."""

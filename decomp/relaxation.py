@@ -121,8 +121,12 @@ def solve_relaxation(
             tm = time.perf_counter()
             master.add_many(new)
             master.set_box(*stab.box())
-            sol = master.solve()
+            solved = master.solve(None if deadline is None else deadline - time.perf_counter())
             master_s = time.perf_counter() - tm
+            if solved is None:
+                say(f"LP round {rounds}: time limit reached in the master")
+                break
+            sol = solved
             binding = master.box_binding(sol)
             log.append({"iteration": rounds, "lower_bound": best,
                         "lagrangian": lagrangian, "master_objective": sol.objective,

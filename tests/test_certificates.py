@@ -238,3 +238,30 @@ def test_lp_cap_leaves_the_rolling_pass_its_estimated_time():
     assert lp_time_cap(1800.0, 64.0, 0.85, 1.5, 365) == pytest.approx(
         1800.0 - 64.0 - 1.5 * 1.5 * 365)
     assert lp_time_cap(100.0, 10.0, 0.85, 1.0, 365) == 0.0  # no time for the LP at all
+
+
+@pytest.mark.parametrize("first_prices", ["lp", "master"])
+def test_master_stopped_by_the_limit_ends_the_run_with_its_proven_bound(monkeypatch,
+                                                                        first_prices):
+    # the restricted master gets the time left; stopped by it (None), the run ends with
+    # the plan it has and the bound already proven, never a bound from the cut master
+    from decomp.master import RestrictedMaster
+
+    limits = []
+    real = RestrictedMaster.solve
+
+    def stopped_after_two(self, time_limit=None):
+        limits.append(time_limit)
+        return None if len(limits) > 2 else real(self, time_limit)
+
+    monkeypatch.setattr(RestrictedMaster, "solve", stopped_after_two)
+    rng = np.random.default_rng(7)
+    provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=2)
+    r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=60.0,
+                                      first_prices=first_prices, escalate=False))
+    assert all(t is not None and 0 < t <= 60.0 for t in limits)
+    assert r.plan is not None
+    direct = solve_direct(provider, EXACT).objective
+    assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
+    if first_prices == "lp":
+        assert r.extra["stop_reason"] == "time_limit"
