@@ -2,7 +2,8 @@
 
 No whole-horizon model: each interval's pricing model is relaxed in place (its integers
 made continuous), a rolling pass over these LPs gives one column per interval that fit
-together (a feasible restricted master from the first round, so no artificial phase), and
+together (a feasible restricted master from the first round, so no artificial phase; if
+the myopic pass finds no plan, the master's box slacks carry it until columns fit), and
 stabilised column generation between the restricted master and LP pricing converges to
 the horizon LP relaxation's value. Every round's Lagrangian value (the sum of the
 intervals' LP optima at the round's prices plus the prices' constant) is a lower bound on
@@ -25,6 +26,7 @@ from decomp.master import RestrictedMaster
 from decomp.pricing import IntervalSolver, price_all
 from decomp.provider import BoundaryCondition
 from decomp.rolling import rolling_horizon
+from decomp.solvers import SolverError
 from decomp.stabilisation import make_stabilisation
 
 
@@ -95,7 +97,14 @@ def solve_relaxation(
         stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width)
         master = RestrictedMaster(n, linking, width)
         pool = ColumnPool(n)
-        first = rolling_horizon(solvers, linking, conditions, y, 0.0, deadline=deadline)
+        try:
+            first = rolling_horizon(solvers, linking, conditions, y, 0.0, deadline=deadline)
+        except SolverError as exc:
+            # a myopic pass can end where the next interval has no plan (a state carried
+            # into hours that forbid it); the box's slacks then keep the master feasible
+            # until priced columns fit together
+            say(f"LP phase: rolling pass found no plan ({exc}); starting from pricing")
+            first = []
         master.add_many([c for c in first if pool.add(c)])
         best, best_y, sol, converged, log = -math.inf, y.copy(), None, False, []
         rounds = 0
