@@ -19,8 +19,6 @@ import numpy as np
 from decomp.certificate import FEASIBLE, NO_PLAN, certified_status
 from decomp.columns import Column, ColumnPool
 from decomp.fix_optimise import WindowImprover, improve
-from decomp.horizon import interval_cuts
-from decomp.linking import Linking
 from decomp.master import RestrictedMaster, choose_columns
 from decomp.memory import PeakMemory
 from decomp.methods import MethodResult
@@ -32,6 +30,7 @@ from decomp.repair import Repairer
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolveOptions, SolverError, relative_gap
 from decomp.stabilisation import make_stabilisation
+from decomp.workspace import Workspace, build_intervals
 
 FIRST_PRICES = ("lp", "master", "zero")
 
@@ -105,16 +104,18 @@ def lp_time_cap(limit: float, elapsed: float, share: float, probe_seconds: float
     return max(0.0, min(share * limit, limit - elapsed - rolling))
 
 
-def _intervals(provider: IntervalProvider, s: DWSettings):
-    """Cut the horizon, build one persistent pricing model per interval, lay out the rows."""
-    cuts = interval_cuts(provider.horizon, s.interval)
-    conditions = provider.boundary_conditions()
-    ims = [provider.build(a, b) for a, b in cuts]
-    linking = Linking([list(im.entry) for im in ims], [list(im.exit) for im in ims],
-                      conditions)
-    options = SolveOptions(solver=s.solve.solver, gap=s.pricing_gap, threads=1)
-    solvers = [IntervalSolver(k, im, options) for k, im in enumerate(ims)]
-    return cuts, conditions, linking, solvers
+def _pricing_options(s: DWSettings) -> SolveOptions:
+    return SolveOptions(solver=s.solve.solver, gap=s.pricing_gap, threads=1)
+
+
+def _intervals(provider: IntervalProvider, s: DWSettings, workspace: Workspace | None = None):
+    """Cut the horizon and have one loaded pricing model per interval (kept ones from
+    ``workspace`` when it holds this structure), lay out the rows."""
+    if workspace is None:
+        iv = build_intervals(provider, s.interval, _pricing_options(s))
+    else:
+        iv = workspace.intervals(provider, s.interval, _pricing_options(s))
+    return iv.cuts, iv.conditions, iv.linking, iv.solvers
 
 
 class _Clock:
@@ -154,16 +155,22 @@ class _Log:
 
 
 def solve_dw(
-    provider: IntervalProvider, settings: DWSettings, progress=None
+    provider: IntervalProvider, settings: DWSettings, progress=None,
+    workspace: Workspace | None = None,
 ) -> MethodResult:
-    """Decompose the horizon into intervals and generate columns to a certified gap."""
+    """Decompose the horizon into intervals and generate columns to a certified gap.
+
+    With a ``workspace`` the interval models of the last problem of the same structure are
+    given this provider's values instead of being built again (design candidates)."""
     s = settings
     t0 = time.perf_counter()
     log = _Log(t0)
     clock = _Clock(t0, s.time_limit)
     say = progress or (lambda msg: None)
     with PeakMemory() as mem:
-        cuts, conditions, linking, solvers = _intervals(provider, s)
+        reuses = 0 if workspace is None else workspace.stats.reused
+        cuts, conditions, linking, solvers = _intervals(provider, s, workspace)
+        kept = workspace is not None and workspace.stats.reused > reuses
         starts = [a for a, _ in cuts]
         n = len(cuts)
         build_s = time.perf_counter() - t0
@@ -413,7 +420,7 @@ def solve_dw(
                "lp_bound": lp_bound, "iterations": len(log.rows), "columns": len(pool),
                "intervals": n, "stop_reason": status_reason,
                "pricing_seconds": totals["pricing"], "master_seconds": totals["master"],
-               "repair_seconds": totals["repair"]},
+               "repair_seconds": totals["repair"], "models_kept": kept},
     )
 
 

@@ -101,6 +101,16 @@ class MatrixForm:
                          integrality_violation=float(whole.max()) if len(whole) else 0.0,
                          objective=self.objective(np.nan_to_num(x)), worst=tuple(worst))
 
+    def same_structure(self, other: MatrixForm) -> bool:
+        """True when ``other`` has the same columns (the same variables, in order), rows,
+        integrality and non-zero pattern: only numbers differ, so a loaded solver can take
+        it as changes rather than a new load."""
+        a, b = self.A, other.A
+        return (a.shape == b.shape and len(self.columns) == len(other.columns)
+                and all(u is v for u, v in zip(self.columns, other.columns, strict=True))
+                and np.array_equal(self.integer, other.integer)
+                and np.array_equal(a.indptr, b.indptr) and np.array_equal(a.indices, b.indices))
+
     def write_values(self, x: np.ndarray) -> None:
         """Load column values into the Pyomo variables (integers rounded)."""
         for v, val, is_int in zip(self.columns, x, self.integer, strict=True):

@@ -54,7 +54,7 @@ class MatrixGurobi:
             lo, up = form.row_lower, form.row_upper
             sense = np.where(lo == up, "=", np.where(np.isfinite(up), "<", ">"))
             rhs = np.where(np.isfinite(up), up, lo)
-            m.addMConstr(form.A, self.x, sense, rhs)
+            self.constrs = m.addMConstr(form.A, self.x, sense, rhs)
         self.cost = form.cost
         self.offset = form.offset
         self.x.Obj = self.cost
@@ -65,6 +65,37 @@ class MatrixGurobi:
         self.values = np.zeros(n)
         self._vtype = vtype
         self.relaxed = False
+
+    def update(self, form: MatrixForm) -> None:
+        """Take ``form`` (same structure, :meth:`MatrixForm.same_structure`) as changes:
+        costs, bounds, right-hand sides and the coefficients that differ; the model stays
+        loaded. Column bounds go back to the form's."""
+        old = self.form
+        self.x.LB = form.lb
+        self.x.UB = form.ub
+        self.cost = form.cost
+        self.offset = form.offset
+        self.x.Obj = self.cost
+        self.model.ObjCon = self.offset
+        if form.A.shape[0]:
+            lo, up = form.row_lower, form.row_upper
+            old_sense = np.where(old.row_lower == old.row_upper, 0,
+                                 np.where(np.isfinite(old.row_upper), 1, -1))
+            sense = np.where(lo == up, 0, np.where(np.isfinite(up), 1, -1))
+            if not np.array_equal(sense, old_sense):
+                raise SolverError("a row changed its sense: load the form afresh")
+            self.constrs.RHS = np.where(np.isfinite(up), up, lo)
+            a, b = old.A, form.A
+            changed = np.flatnonzero(a.data != b.data)
+            if len(changed):
+                rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+                constrs, xs = self.constrs.tolist(), self.x.tolist()
+                for i in changed:
+                    self.model.chgCoeff(constrs[rows[i]], xs[a.indices[i]], float(b.data[i]))
+        self.model.update()
+        self.form = form
+        self.columns = form.columns
+        self.index = form.index()
 
     def relax(self, relaxed: bool) -> None:
         """Make every column continuous (``True``: the LP relaxation, each column in its

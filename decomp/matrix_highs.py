@@ -108,6 +108,27 @@ class MatrixHighs:
                                     _finite(np.asarray(lb, dtype=float)),
                                     _finite(np.asarray(ub, dtype=float)))
 
+    def update(self, form: MatrixForm) -> None:
+        """Take ``form`` (same structure, :meth:`MatrixForm.same_structure`) as changes:
+        costs, bounds, row sides and the coefficients that differ; the model stays loaded.
+        Column bounds go back to the form's (a relaxed model stays relaxed)."""
+        old = self.form
+        n = self.n
+        cols = np.arange(n, dtype=np.int32)
+        self.h.changeColsCost(n, cols, form.cost)
+        self.h.changeColsBounds(n, cols, _finite(form.lb), _finite(form.ub))
+        m = form.shape[0]
+        if m:
+            self.h.changeRowsBounds(m, np.arange(m, dtype=np.int32), _finite(form.row_lower),
+                                    _finite(form.row_upper))
+        self.h.changeObjectiveOffset(form.offset)
+        a, b = old.A, form.A
+        rows = np.repeat(np.arange(a.shape[0]), np.diff(a.indptr))
+        for i in np.flatnonzero(a.data != b.data):
+            self.h.changeCoeff(int(rows[i]), int(a.indices[i]), float(b.data[i]))
+        self.form = form
+        self.columns = form.columns
+
     def set_start(self, x: np.ndarray) -> None:
         """A complete MIP start for the next solve (call after every model change)."""
         idx = np.arange(self.n, dtype=np.int32)

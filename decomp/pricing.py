@@ -57,6 +57,31 @@ class IntervalSolver:
         self._dirty: dict[int, tuple[float, float]] = {}
         self._pushed: dict[int, tuple[float, float]] = {}
 
+    def refresh(self) -> bool:
+        """Recompile the interval's model after its parameters changed (a kept model given a
+        new candidate's values) and bring the loaded solver up to date: as changes when the
+        structure is the same (True), loaded afresh otherwise (False). Fixings, relaxation
+        and prices from before are gone: bounds and objective are the new form's."""
+        form = compile_form(self.im.model, self.im.cost)
+        self._saved.clear()
+        self._dirty.clear()
+        self._pushed.clear()
+        if form.same_structure(self.form):
+            self.solver.update(form)
+            self.form = form
+            self.solver.relax(False)
+            return True
+        options = self.solver.options
+        self.form = form
+        index = form.index()
+        im = self.im
+        self.entry_cols = _columns(index, [im.entry[s] for s in self.entry_names])
+        self.exit_cols = _columns(index, [im.exit[s] for s in self.exit_names])
+        self.bin_cols = _columns(index, [v for t in sorted(im.binaries) for v in im.binaries[t]])
+        self.solver = (MatrixGurobi(form, options) if self.solver.name == "gurobi"
+                       else MatrixHighs(form, options))
+        return False
+
     @property
     def n_binaries(self) -> int:
         """Number of integer variables listed by the provider."""

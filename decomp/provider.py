@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
@@ -66,4 +67,24 @@ class IntervalProvider(Protocol):
 
     def boundary_conditions(self) -> list[BoundaryCondition]:
         """Conditions on the entry states at step 0 and exit states at the horizon end."""
+        ...
+
+
+@runtime_checkable
+class ReusableProvider(IntervalProvider, Protocol):
+    """A provider whose models can be kept and given another provider's numbers.
+
+    Two providers with equal :meth:`structure` keys build models with the same variables
+    and constraints; only parameter values (mutable Pyomo Params: sizes, weights) differ.
+    :meth:`assign` writes this provider's values into a model the other built, so an
+    engine can keep its compiled and loaded models across a series of problems (design
+    candidates) and change numbers instead of building again.
+    """
+
+    def structure(self) -> Hashable:
+        """Key of the model structure (equal keys: the same variables and constraints)."""
+        ...
+
+    def assign(self, im: IntervalModel) -> None:
+        """Give a model built by a provider of the same structure this one's values."""
         ...

@@ -99,6 +99,21 @@ class EnergyProvider:
                     out.append(BoundaryCondition(name, "fixed", value=0.0))
         return out
 
+    def structure(self) -> tuple:
+        """What the model's variables and constraints depend on: the case's data, the
+        installed components and the sized ones; not the capacities or W, which are
+        mutable Params (:meth:`assign`)."""
+        return (self.data.structure_digest(), tuple(c.name for c in self.data.components),
+                tuple(sorted(self.sized)))
+
+    def assign(self, im: IntervalModel) -> None:
+        """Give a model built for another design of the same structure this design's
+        capacities and this W (a kept model instead of a new build)."""
+        m = im.model
+        m.W.set_value(self.weight)
+        for name in m.cap:
+            m.cap[name].set_value(self.data.capacity[name])
+
     def build(self, start: int, stop: int, relax: bool = False) -> IntervalModel:
         """Pyomo model of hours ``start..stop-1`` (``relax``: binaries continuous in [0, 1])."""
         if not 0 <= start < stop <= self.horizon:
@@ -131,6 +146,9 @@ class _Builder:
         m = pyo.ConcreteModel(name=f"hours_{start}_{stop}")
         m.T = pyo.Set(initialize=self.hours, ordered=True)
         m.W = pyo.Param(mutable=True, initialize=weight, within=pyo.UnitInterval)
+        # capacities of fixed size: mutable, so a kept model takes another design's sizes
+        fixed = [c.name for c in data.components if c.name not in sized]
+        m.cap = pyo.Param(fixed, mutable=True, initialize={n: data.capacity[n] for n in fixed})
         # sized components (design MILP): capacity is a decision in [0, data.capacity]
         if sized:
             m.size = pyo.Var(sorted(sized), domain=pyo.NonNegativeReals,
@@ -144,6 +162,13 @@ class _Builder:
         self.binaries: dict[int, list] = defaultdict(list)
         self.columns: dict[str, Column] = {}
         self.start_costs: list = []
+
+    def cap(self, name: str):
+        """A component's capacity: its mutable Param, or for a sized component the size's
+        upper bound (the size itself is a variable then)."""
+        if name in self.sized:
+            return self.d.capacity[name]
+        return self.m.cap[name]
 
     def var(self, name: str, bounds=(0, None), domain=pyo.NonNegativeReals) -> pyo.Var:
         v = pyo.Var(self.m.T, domain=domain, bounds=bounds)
@@ -199,12 +224,12 @@ class _Builder:
         self.buy, self.sell = buy, sell
 
     def _add_pv(self, c) -> None:
-        avail = self.d.profiles[c.name][self.cut]
+        per_unit = self.d.availability[c.name][self.cut]
+        cap = self.cap(c.name)
         s = self.start
-        power = self.var(f"{c.name}.power", lambda m, t: (0.0, float(avail[t - s])))
+        power = self.var(f"{c.name}.power", lambda m, t: (0.0, float(per_unit[t - s]) * cap))
         if c.name in self.sized:
-            self.within_size(f"{c.name}.power", c.name, power, 0.0,
-                             avail / self.d.capacity[c.name])
+            self.within_size(f"{c.name}.power", c.name, power, 0.0, per_unit)
         self.el.add(c.node, 1.0, power)
         self.columns[f"{c.name}.power"] = Column(power)
 
@@ -235,7 +260,7 @@ class _Builder:
         return level
 
     def _add_battery(self, c) -> None:
-        cap = self.d.capacity[c.name]
+        cap = self.cap(c.name)
         p_max = c.c_rate * cap
         ch = self.var(f"{c.name}.charge", (0, p_max))
         dis = self.var(f"{c.name}.discharge", (0, p_max))
@@ -256,7 +281,7 @@ class _Builder:
         self.columns[f"{c.name}.discharge"] = Column(dis)
 
     def _add_mh_tank(self, c) -> None:
-        cap = self.d.capacity[c.name]
+        cap = self.cap(c.name)
         absorb = self.var(f"{c.name}.absorb", (0, c.absorb_rate * cap))
         release = self.var(f"{c.name}.release", (0, c.release_rate * cap))
         if c.name in self.sized:
@@ -271,7 +296,7 @@ class _Builder:
         self.columns[f"{c.name}.release"] = Column(release)
 
     def _add_hot_water_tank(self, c) -> None:
-        cap = self.d.capacity[c.name] * c.kwh_per_m3
+        cap = self.cap(c.name) * c.kwh_per_m3
         charge = self.var(f"{c.name}.charge", (0, c.max_rate * cap))
         discharge = self.var(f"{c.name}.discharge", (0, c.max_rate * cap))
         if c.name in self.sized:
@@ -363,7 +388,7 @@ class _Builder:
             self.start_costs.append((cm.start_cost, started))
 
     def _add_electrolyser(self, c) -> None:
-        cap = self.d.capacity[c.name]
+        cap = self.cap(c.name)
         h2 = self.var(f"{c.name}.h2", (0, cap))
         self._unit(c.name, cap, c.commitment, h2)
         self.el.add(c.node, -c.kwh_per_nm3, h2)
@@ -372,7 +397,7 @@ class _Builder:
         self.columns[f"{c.name}.power"] = Column(h2, c.kwh_per_nm3)
 
     def _add_fuel_cell(self, c) -> None:
-        cap = self.d.capacity[c.name]
+        cap = self.cap(c.name)
         power = self.var(f"{c.name}.power", (0, cap))
         self._unit(c.name, cap, c.commitment, power)
         h2_per_kwh = 1.0 / (c.eta_el * H2_LHV_KWH_PER_NM3)
@@ -385,7 +410,7 @@ class _Builder:
         self.columns[f"{c.name}.heat"] = Column(power, heat_per_kwh)
 
     def _add_heat_pump(self, c) -> None:
-        cap = self.d.capacity[c.name]
+        cap = self.cap(c.name)
         heat = self.var(f"{c.name}.heat", (0, cap))
         self._unit(c.name, cap, c.commitment, heat)
         inv_cop = 1.0 / self.d.profiles[c.name][self.cut]

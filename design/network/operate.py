@@ -10,6 +10,7 @@ import pandas as pd
 from decomp.dw import DWSettings, solve_dw, solve_rolling
 from decomp.methods import MethodResult, solve_direct, solve_lp
 from decomp.solvers import SolveOptions
+from decomp.workspace import Workspace
 from design.network.case import Case
 from design.network.model import EnergyProvider
 from design.network.operation_data import prepare
@@ -88,16 +89,20 @@ class OperationOutcome:
 
 
 def operate(
-    case: Case, design: dict[str, float], settings: OperationSettings, progress=None
+    case: Case, design: dict[str, float], settings: OperationSettings, progress=None,
+    workspace: Workspace | None = None,
 ) -> OperationOutcome:
-    """Build the operation model of ``design`` and solve it with the chosen method."""
+    """Build the operation model of ``design`` and solve it with the chosen method.
+
+    ``workspace`` (dw only): interval models kept from the last design with the same
+    installed components take this design's sizes and W instead of being built again."""
     weight = case.spec.weight if settings.weight is None else settings.weight
     data = prepare(case, design, settings.horizon)
     provider = EnergyProvider(data, weight)
     if settings.method == "lp":
         result = solve_lp(provider, settings.solve)
     elif settings.method == "dw":
-        result = solve_dw(provider, settings.dw, progress)
+        result = solve_dw(provider, settings.dw, progress, workspace)
     elif settings.method == "rolling":
         result = solve_rolling(provider, settings.dw, progress)
     else:

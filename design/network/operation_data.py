@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,9 +31,29 @@ class OperationData:
     components: tuple[Component, ...]
     capacity: dict[str, float]
     profiles: dict[str, np.ndarray] = field(default_factory=dict)
+    availability: dict[str, np.ndarray] = field(default_factory=dict)
     links: tuple = ()
     storage_boundary: str = "cyclic"
     initial_storage: float = 0.5
+
+    def structure_digest(self) -> str:
+        """A digest of everything the operation model depends on except the capacities
+        (and what scales with them): two designs of one case with the same installed
+        components agree on it, so a model built for one can take the other's sizes."""
+        h = hashlib.sha256()
+        parts: list = [self.case_name, self.hours, self.nodes, self.grid_node,
+                       self.import_limit, self.export_limit, self.fuel_cost_per_heat,
+                       repr(self.components), repr(self.links), self.storage_boundary,
+                       self.initial_storage]
+        h.update(repr(parts).encode())
+        arrays = [self.price_buy, self.price_sell]
+        arrays += [self.demand_el[n] for n in self.nodes]
+        arrays += [self.demand_heat[n] for n in self.nodes]
+        arrays += [self.availability[k] for k in sorted(self.availability)]
+        arrays += [self.profiles[k] for k in sorted(self.profiles) if k not in self.availability]
+        for a in arrays:
+            h.update(np.ascontiguousarray(a, dtype=float).tobytes())
+        return h.hexdigest()
 
     def installed(self, kind: str) -> list[Component]:
         """Installed components of one kind, in case order."""
@@ -55,13 +76,14 @@ def prepare(case: Case, design: dict[str, float], horizon: int | None = None) ->
         )
         demand_heat[n.name] = sum((case.column(c)[cut] for c in n.heat), start=np.zeros(hours))
     installed = tuple(c for c in spec.components if design.get(c.name, 0.0) > 0)
-    profiles = {}
+    profiles, availability = {}, {}
     for c in installed:
         if c.kind == "pv":
             key = ("pv_per_m2", c.name)
             if key not in case.derived:
                 case.derived[key] = pv_output_per_m2(case, c)
-            profiles[c.name] = case.derived[key][cut] * design[c.name]
+            availability[c.name] = case.derived[key][cut]
+            profiles[c.name] = availability[c.name] * design[c.name]
         elif c.kind == "heat_pump":
             profiles[c.name] = heat_pump_cop(case, c)[cut]
     return OperationData(
@@ -79,6 +101,7 @@ def prepare(case: Case, design: dict[str, float], horizon: int | None = None) ->
         components=installed,
         capacity={c.name: float(design[c.name]) for c in installed},
         profiles=profiles,
+        availability=availability,
         links=tuple(spec.links),
         storage_boundary=spec.storage_boundary,
         initial_storage=spec.initial_storage,

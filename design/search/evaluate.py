@@ -9,6 +9,7 @@ import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
 
+from decomp.workspace import Workspace
 from design.network.case import Case
 from design.network.operate import OperationSettings, operate
 from design.network.results import cost_breakdown, energy_figures, storage_limits
@@ -50,6 +51,8 @@ class Evaluation:
     attempts: int = 1
     error: str | None = None
     peak_rss_mb: float | None = None
+    models_kept: bool | None = None
+    build_seconds: float | None = None
     costs: dict = field(default_factory=dict)
     energy: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
@@ -78,15 +81,19 @@ def expected_work(case: Case, candidate: Candidate) -> tuple[int, int]:
     return binaries, installed
 
 
-def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> Evaluation:
+def evaluate(case: Case, candidate: Candidate, settings: OperationSettings,
+             workspace: Workspace | None = None) -> Evaluation:
     """Solve the operation of a candidate; any exception becomes a failed evaluation.
 
     The record says when (``started_at``, UNIX time) and where (``worker``: host and
-    process) it ran, so a batch's timeline can be drawn."""
+    process) it ran, so a batch's timeline can be drawn. With a ``workspace`` the
+    candidate's dw solve starts from the interval models kept from the last candidate of
+    the same structure (``extra["models_kept"]``)."""
     started_at, t0 = time.time(), time.perf_counter()
     where = {"started_at": started_at, "worker": f"{socket.gethostname()}:{os.getpid()}"}
     try:
-        out = operate(case, candidate.design, replace(settings, weight=candidate.weight))
+        out = operate(case, candidate.design, replace(settings, weight=candidate.weight),
+                      workspace=workspace)
     except Exception as exc:  # noqa: BLE001 - a failing candidate is recorded, not fatal
         return Evaluation(candidate.design, candidate.weight, ok=False,
                           seconds=time.perf_counter() - t0, **where,
@@ -108,6 +115,7 @@ def evaluate(case: Case, candidate: Candidate, settings: OperationSettings) -> E
         seconds=time.perf_counter() - t0, peak_rss_mb=r.peak_rss_mb,
         costs=cost_breakdown(p, case, candidate.design),
         energy=energy_figures(out.schedule, case),
+        models_kept=bool(r.extra.get("models_kept")), build_seconds=r.build_seconds,
         **where, extra={"levels": levels,
                         "limits": storage_limits(case, candidate.design) if levels else {}},
     )

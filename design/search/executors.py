@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import as_completed, wait
 from dataclasses import replace
 
+from decomp.workspace import Workspace
 from design.network.case import Case
 from design.network.operate import OperationSettings
 from design.search.evaluate import Candidate, Evaluation, evaluate, expected_work
@@ -24,16 +25,20 @@ def _single_thread(settings: OperationSettings) -> OperationSettings:
 
 
 def evaluate_with_retries(
-    case: Case, candidate: Candidate, settings: OperationSettings, retries: int
+    case: Case, candidate: Candidate, settings: OperationSettings, retries: int,
+    workspace: Workspace | None = None,
 ) -> Evaluation:
     """Evaluate; an evaluation that failed with an exception is tried again up to
-    ``retries`` times. One that ended without a plan within its limits (the solver said
-    so: ``status`` is set) is not: the same solve would end the same way."""
-    result = evaluate(case, candidate, settings)
+    ``retries`` times (on models built afresh). One that ended without a plan within its
+    limits (the solver said so: ``status`` is set) is not: the same solve would end the
+    same way."""
+    result = evaluate(case, candidate, settings, workspace)
     attempt = 1
     while not result.ok and result.status is None and attempt <= retries:
         attempt += 1
-        result = evaluate(case, candidate, settings)
+        if workspace is not None:
+            workspace.clear()
+        result = evaluate(case, candidate, settings, workspace)
     return replace(result, attempts=attempt)
 
 
@@ -58,13 +63,29 @@ def _within_budget(e: Evaluation, capped: bool) -> Evaluation | None:
     return None if capped and not e.ok else e
 
 
+def process_workspace() -> Workspace:
+    """This process's kept interval models: a Ray worker process runs task after task,
+    and each candidate starts from the models the last one of its structure left."""
+    global _WORKSPACE
+    if _WORKSPACE is None:
+        _WORKSPACE = Workspace()
+    return _WORKSPACE
+
+
+_WORKSPACE: Workspace | None = None
+
+
 class SerialExecutor:
-    """Evaluates candidates one after the other in this process (debugging, tests)."""
+    """Evaluates candidates one after the other in this process (debugging, tests);
+    with ``keep_models`` each candidate's dw solve starts from the interval models kept
+    from the last candidate of the same structure."""
 
     name = "serial"
 
-    def __init__(self, case: Case, settings: OperationSettings, retries: int = 1) -> None:
+    def __init__(self, case: Case, settings: OperationSettings, retries: int = 1,
+                 keep_models: bool = True) -> None:
         self.case, self.settings, self.retries = case, settings, retries
+        self.workspace = Workspace() if keep_models else None
 
     def map(self, candidates: list[Candidate], deadline: float | None = None,
             settings: OperationSettings | None = None) -> list[Evaluation | None]:
@@ -81,7 +102,7 @@ class SerialExecutor:
                 out.append(None)
                 continue
             settings, capped = _for_time_left(base, left)
-            e = evaluate_with_retries(self.case, c, settings, self.retries)
+            e = evaluate_with_retries(self.case, c, settings, self.retries, self.workspace)
             out.append(_within_budget(e, capped))
         return out
 
@@ -102,19 +123,24 @@ class SerialExecutor:
             yield i, func(self.case, *args)
 
     def close(self) -> None:
-        """Nothing to release."""
+        """Drop the kept models."""
+        if self.workspace is not None:
+            self.workspace.clear()
 
 
 def _ray_task(case: Case, candidate: Candidate, settings: OperationSettings,
-              retries: int, wall_deadline: float | None = None) -> Evaluation | None:
+              retries: int, wall_deadline: float | None = None,
+              keep_models: bool = True) -> Evaluation | None:
     """One evaluation on a Ray worker; with ``wall_deadline`` (UNIX time: the nodes'
     clocks, unlike their monotonic ones, agree) it gets at most the time left when it
-    starts, and a plan-less end cut short by it is None (not evaluated)."""
+    starts, and a plan-less end cut short by it is None (not evaluated). With
+    ``keep_models`` the worker process's kept models serve it (:func:`process_workspace`)."""
     left = None if wall_deadline is None else wall_deadline - time.time()
     if left is not None and left <= 0:
         return None
     run, capped = _for_time_left(settings, left)
-    e = _within_budget(evaluate_with_retries(case, candidate, run, retries), capped)
+    workspace = process_workspace() if keep_models else None
+    e = _within_budget(evaluate_with_retries(case, candidate, run, retries, workspace), capped)
     return None if e is None else replace(e, node=_node_id())
 
 
@@ -166,6 +192,7 @@ class RayExecutor:
         longest_first: bool = True,
         pool: SharedRayPool | None = None,
         fair_share: bool = False,
+        keep_models: bool = True,
     ) -> None:
         self.owns_pool = pool is None
         self.pool = pool if pool is not None else SharedRayPool(workers, address)
@@ -176,6 +203,7 @@ class RayExecutor:
         self.retries = retries
         self.longest_first = longest_first
         self.fair_share = fair_share
+        self.keep_models = keep_models
         self.used_seconds = 0.0
         self.case_ref = self.pool.put(case)
         self.memory_mb = memory_estimate_mb(case, settings)
@@ -232,7 +260,8 @@ class RayExecutor:
         for cands, settings in groups:
             base = self.settings if settings is None else _single_thread(settings)
             submitted.append([self.pool.submit(_ray_task,
-                                               (self.case_ref, c, base, self.retries, wall),
+                                               (self.case_ref, c, base, self.retries, wall,
+                                                self.keep_models),
                                                self.priority(c), self.retries, memory)
                               for c in cands])
         wait([f for futures in submitted for f in futures], timeout=_left(deadline))
@@ -276,10 +305,11 @@ class RayExecutor:
 
 def make_executor(kind: str, case: Case, settings: OperationSettings, retries: int = 1,
                   workers: int | None = None, address: str | None = None,
-                  longest_first: bool = True):
+                  longest_first: bool = True, keep_models: bool = True):
     """``serial`` or ``ray``."""
     if kind == "serial":
-        return SerialExecutor(case, settings, retries)
+        return SerialExecutor(case, settings, retries, keep_models)
     if kind == "ray":
-        return RayExecutor(case, settings, retries, workers, address, longest_first)
+        return RayExecutor(case, settings, retries, workers, address, longest_first,
+                           keep_models=keep_models)
     raise ValueError(f"executor must be ray or serial, not {kind!r}")
