@@ -26,7 +26,7 @@ from decomp.parallel import ProcessPricer
 from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import IntervalProvider
 from decomp.relaxation import RelaxationSettings, solve_relaxation
-from decomp.repair import Repairer
+from decomp.repair import EDGE_WEIGHTS, Repairer
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolveOptions, SolverError, relative_gap
 from decomp.stabilisation import make_stabilisation
@@ -42,7 +42,9 @@ class DWSettings:
     ``first_prices``: where the first prices and the first bound come from: ``lp`` the
     horizon LP relaxation solved whole (the glued intervals), ``master`` column generation
     over the intervals' LP relaxations (:mod:`decomp.relaxation`: no whole-horizon model),
-    ``zero`` none (prices 0, bounds from pricing only).
+    ``zero`` none (prices 0, bounds from pricing only). ``lp_edge_weights``: the dual
+    simplex pricing of the horizon LPs (HiGHS: ``devex``, ``steepest``, ``dantzig`` or
+    ``choose``).
     """
 
     interval: int = 24
@@ -58,6 +60,7 @@ class DWSettings:
     improve: bool = True
     window_intervals: int = 2
     first_prices: str = "lp"
+    lp_edge_weights: str = "devex"
     lp_time_share: float = 0.85
     rolling_start: bool = True
     box_width: float = 10.0
@@ -87,6 +90,9 @@ class DWSettings:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
         if not self.box_width > 0:
             raise ValueError(f"box_width must be positive, not {self.box_width}")
+        if self.lp_edge_weights not in EDGE_WEIGHTS:
+            raise ValueError(f"lp_edge_weights must be one of {', '.join(EDGE_WEIGHTS)}, not "
+                             f"{self.lp_edge_weights!r}")
         if self.first_prices not in FIRST_PRICES:
             raise ValueError(f"first_prices must be one of {', '.join(FIRST_PRICES)}, not "
                              f"{self.first_prices!r}")
@@ -179,7 +185,8 @@ def solve_dw(
         else:
             pricer = SerialPricer(solvers)
         repairer = Repairer(solvers, linking,
-                            SolveOptions(solver="highs", threads=s.solve.threads))
+                            SolveOptions(solver="highs", threads=s.solve.threads),
+                            s.lp_edge_weights)
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.first_prices != "zero":
             # the LP gets at most its share of the limit and leaves the rolling pass the
@@ -561,7 +568,8 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
         cuts, conditions, linking, solvers = _intervals(provider, s)
         build_s = time.perf_counter() - t0
         repairer = Repairer(solvers, linking,
-                            SolveOptions(solver="highs", threads=s.solve.threads))
+                            SolveOptions(solver="highs", threads=s.solve.threads),
+                            s.lp_edge_weights)
         lp = repairer.lp_relaxation()
         lp_bound, y = lp.bound, lp.y
         say(f"LP relaxation bound {lp_bound:.6g}")

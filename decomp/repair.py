@@ -82,12 +82,22 @@ def glue(solvers: list[IntervalSolver], linking: Linking) -> tuple[MatrixForm, n
     return form, offsets
 
 
+#: HiGHS's dual simplex pricing for the horizon LPs (``simplex_dual_edge_weight_strategy``).
+#: Devex is the default here: on the reference year's LP relaxation it took 7-22 s where
+#: HiGHS's own choice (dual steepest edge) took 25-63 s (benchmarks/RESULTS.md, 13.2).
+EDGE_WEIGHTS: dict[str, int] = {"choose": -1, "dantzig": 0, "devex": 1, "steepest": 2}
+
+
 class Repairer:
     """Holds the horizon MILP (intervals glued as matrices) loaded in HiGHS; a repair only
     moves bounds, and its plan splits back into one column per interval."""
 
     def __init__(self, solvers: list[IntervalSolver], linking: Linking,
-                 options: SolveOptions) -> None:
+                 options: SolveOptions, lp_edge_weights: str = "devex") -> None:
+        if lp_edge_weights not in EDGE_WEIGHTS:
+            raise ValueError(f"lp_edge_weights must be one of {', '.join(EDGE_WEIGHTS)}, not "
+                             f"{lp_edge_weights!r}")
+        self.lp_edge_weights = lp_edge_weights
         self.solvers = solvers
         self.linking = linking
         self.form, self.offsets = glue(solvers, linking)
@@ -133,6 +143,9 @@ class Repairer:
         bounds, and dropped after it: HiGHS keeps hundreds of MB of presolve and simplex
         data for a horizon after a solve, which no later solve here would reuse."""
         solver = MatrixHighs(self.form, self.options, self.lb, self.ub, relaxed=relaxed)
+        if relaxed:
+            solver.set_option("simplex_dual_edge_weight_strategy",
+                              EDGE_WEIGHTS[self.lp_edge_weights])
         if start is not None:
             solver.set_start(start)
         return solver.solve(time_limit=time_limit, gap=gap), solver

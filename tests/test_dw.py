@@ -9,12 +9,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decomp.columns import Column, ColumnPool
-from decomp.dw import DWSettings, solve_dw, solve_rolling
+from decomp.dw import DWSettings, _intervals, solve_dw, solve_rolling
 from decomp.horizon import build_horizon, interval_cuts
 from decomp.linking import Linking
 from decomp.methods import solve_direct
 from decomp.pricing import IntervalSolver
-from decomp.repair import Repairer
+from decomp.repair import EDGE_WEIGHTS, Repairer
 from decomp.solvers import SolveOptions
 from decomp.solvers import solve as solve_pyomo
 from design.network.model import EnergyProvider
@@ -284,3 +284,21 @@ def test_matrix_pricing_gurobi_and_highs_agree(small_case, weight):
         np.testing.assert_allclose(fixed_col.entry, [entry[n] for n in grb.entry_names],
                                    atol=1e-6)
         assert results[2][0].objective == pytest.approx(results[0][0].objective, rel=1e-6)
+
+
+def test_lp_edge_weights_change_the_path_not_the_lp(small_case):
+    """Every dual simplex pricing rule reaches the same horizon LP relaxation (its value and
+    a dual that prices the linking rows); a name HiGHS does not know is refused."""
+    provider = EnergyProvider(prepare(small_case, small_case.design(), 72), 0.3)
+    cuts, _, linking, solvers = _intervals(provider, DWSettings(interval=24))
+    values = []
+    for rule in EDGE_WEIGHTS:
+        rep = Repairer(solvers, linking, SolveOptions(solver="highs"), rule)
+        lp = rep.lp_relaxation()
+        values.append(lp.bound)
+        assert lp.y.shape == (linking.size,)
+    assert max(values) - min(values) <= 1e-7 * max(1.0, abs(values[0]))
+    with pytest.raises(ValueError, match="lp_edge_weights"):
+        Repairer(solvers, linking, SolveOptions(solver="highs"), "fastest")
+    with pytest.raises(ValueError, match="lp_edge_weights"):
+        DWSettings(lp_edge_weights="fastest")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from decomp.certificate import WITH_PLAN
 from decomp.dw import FIRST_PRICES, DWSettings
+from decomp.repair import EDGE_WEIGHTS
 from decomp.solvers import SolveOptions, SolverError
 from design.cli.batch import add_batch_parser
 from design.cli.bench import add_bench_parser, add_order_argument
@@ -102,7 +103,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             max_iterations=args.max_iterations,
             time_limit=args.time_limit,
             stabilisation=args.stabilisation,
-            first_prices=args.first_prices,
+            first_prices=args.first_prices, lp_edge_weights=args.lp_edge_weights,
             workers=args.workers,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
@@ -330,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: first prices and bound from the whole-horizon LP relaxation "
                          "(lp), from column generation over the intervals' LP relaxations "
                          "without a whole-horizon model (master), or zero (default lp)")
+    op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
+                    help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
                     help="dw: processes pricing intervals in parallel")
     op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",
