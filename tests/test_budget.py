@@ -97,7 +97,7 @@ def test_serial_executor_deadline(small_case, monkeypatch):
 
     limits = []
 
-    def no_plan(case, design, settings, progress=None):
+    def no_plan(case, design, settings, progress=None, workspace=None):
         limits.append((settings.dw.time_limit, settings.solve.time_limit))
         raise RuntimeError("out of time before the first plan")
 

@@ -111,11 +111,11 @@ def test_failing_candidate_is_recorded_and_run_finishes(small_case, tmp_path, mo
     real = evaluate_module.operate
     calls = {"n": 0}
 
-    def flaky(case, design, settings, progress=None):
+    def flaky(case, design, settings, progress=None, workspace=None):
         calls["n"] += 1
         if design["battery"] > 20:
             raise RuntimeError("solver exploded")
-        return real(case, design, settings, progress)
+        return real(case, design, settings, progress, workspace)
 
     monkeypatch.setattr(evaluate_module, "operate", flaky)
     state = run_search(small_case, settings(seed=2), SerialExecutor(small_case, OP, retries=1),

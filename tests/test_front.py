@@ -413,9 +413,9 @@ def test_a_candidate_without_a_plan_is_not_solved_again(small_case, monkeypatch)
     real = evaluate_module.operate
     calls = {"n": 0}
 
-    def no_plan(case, design, settings, progress=None):
+    def no_plan(case, design, settings, progress=None, workspace=None):
         calls["n"] += 1
-        out = real(case, design, settings, progress)
+        out = real(case, design, settings, progress, workspace)
         out.parts = None
         return out
 
