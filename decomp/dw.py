@@ -18,6 +18,7 @@ import numpy as np
 
 from decomp.certificate import FEASIBLE, NO_PLAN, certified_status
 from decomp.columns import Column, ColumnPool
+from decomp.families import improve_by_families, integer_families
 from decomp.fix_optimise import WindowImprover, improve
 from decomp.master import RestrictedMaster, choose_columns
 from decomp.memory import PeakMemory
@@ -68,6 +69,8 @@ class DWSettings:
     repair_time_limit: float | None = 120.0
     workers: int = 1
     escalate: bool = True
+    family_repair: bool = True
+    family_time_share: float = 0.5
     stall_iterations: int = 3
     solve: SolveOptions = field(default_factory=SolveOptions)
 
@@ -88,6 +91,8 @@ class DWSettings:
             raise ValueError(f"workers must be >= 1, not {self.workers}")
         if self.repair_gap is None:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
+        if not 0 < self.family_time_share <= 1:
+            raise ValueError(f"family_time_share must be in (0, 1], not {self.family_time_share}")
         if not self.box_width > 0:
             raise ValueError(f"box_width must be positive, not {self.box_width}")
         if self.lp_edge_weights not in EDGE_WEIGHTS:
@@ -256,6 +261,7 @@ def solve_dw(
             done, status_reason = True, "time_limit"
         master_sol = None
         progress_mark = (math.inf, -math.inf, 0)
+        families_tried = False
         for it in range(1, 0 if done else s.max_iterations + 1):
             tp = time.perf_counter()
             results = pricer.price([linking.interval_prices(y, k) for k in range(n)],
@@ -330,6 +336,12 @@ def solve_dw(
                     # polished from these columns' commitments, cheaper or not yet
                     _polish(best, repairer.x.copy(), picked, repairer, improver, best_lb, s,
                             clock, say, pool, master)
+                if (s.family_repair and not families_tried and best.x is not None
+                        and relative_gap(best.upper, best_lb) > s.gap and not clock.expired()):
+                    # the time windows are done with this plan and it is still above the
+                    # target: re-decide each unit's commitments over the whole horizon
+                    families_tried = True
+                    _family_step(best, repairer, best_lb, s, clock, say, log, pool, master)
                 repair_s += time.perf_counter() - tr
             gap = relative_gap(best.upper, best_lb)
             totals["pricing"] += pricing_s
@@ -367,6 +379,12 @@ def solve_dw(
             stab.update(y, improved, mispriced, binding)
             y = linking.valid(stab.prices(master_sol.y))
         gap = relative_gap(best.upper, best_lb)
+        if (s.family_repair and not families_tried and best.x is not None
+                and (gap is None or gap > s.gap) and not clock.expired()):
+            tr = time.perf_counter()
+            _family_step(best, repairer, best_lb, s, clock, say, log, pool, master)
+            totals["repair"] += time.perf_counter() - tr
+            gap = relative_gap(best.upper, best_lb)
         window = s.boundary_window
         chosen = best.columns or last_picked
         while s.escalate and chosen is not None and (gap is None or gap > s.gap):
@@ -498,6 +516,36 @@ class _Incumbent:
     def upper(self) -> float | None:
         """The upper bound, None while no plan is known."""
         return self.ub if math.isfinite(self.ub) else None
+
+
+def _family_step(best, repairer: Repairer, lower: float, s: DWSettings, clock, say, log,
+                 pool, master) -> None:
+    """Fix-and-optimise by decision family (:mod:`decomp.families`) on the best plan,
+    within ``family_time_share`` of the time left: each horizon MILP MIP-started from the
+    plan, every better plan offered to the incumbent (and its columns to the master)."""
+    families = integer_families(repairer.form, repairer.bin_cols)
+    left = clock.cap(None)
+    deadline = None if left is None else time.perf_counter() + s.family_time_share * left
+
+    def solve(values: np.ndarray, free: np.ndarray, limit: float | None):
+        start = best.x if np.array_equal(best.x[repairer.bin_cols], values) else None
+        rep = repairer.repair_values(values, free, s.repair_gap, limit, start=start)
+        if not rep.solve.has_solution:
+            return None, math.inf
+        best.offer(rep, best.columns, pool, master)
+        return repairer.x[repairer.bin_cols].copy(), rep.solve.objective
+
+    _, _, steps = improve_by_families(
+        solve, best.x[repairer.bin_cols], best.ub, families, deadline,
+        stop=lambda cost: relative_gap(cost, lower) <= s.gap)
+    for st in steps:
+        log.add(iteration=len(log.rows) + 1, lower_bound=lower, lagrangian=None,
+                master_objective=None, upper_bound=best.upper,
+                gap=relative_gap(best.upper, lower), columns_added=0, columns=len(pool),
+                pricing_seconds=0.0, master_seconds=0.0, repair_seconds=st.seconds,
+                repair_window=f"{st.free} ({st.binaries} integers)")
+        say(f"{st.free} free ({st.binaries} integers): {st.before:.6g} -> {st.after:.6g} "
+            f"({st.status}, {st.seconds:.1f} s)")
 
 
 def _add_columns(pool: ColumnPool, master: RestrictedMaster, columns: list[Column]) -> None:
