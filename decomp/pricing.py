@@ -43,19 +43,22 @@ class IntervalSolver:
         self.im = im
         self.entry_names = list(im.entry)
         self.exit_names = list(im.exit)
-        self.form = compile_form(im.model, im.cost)
-        bin_vars = [v for t in sorted(im.binaries) for v in im.binaries[t]]
-        index = self.form.index()
-        self.entry_cols = _columns(index, [im.entry[s] for s in self.entry_names])
-        self.exit_cols = _columns(index, [im.exit[s] for s in self.exit_names])
-        self.bin_cols = _columns(index, bin_vars)
-        if choose_solver(options.solver, im.model) == "gurobi":
-            self.solver = MatrixGurobi(self.form, options)
-        else:
-            self.solver = MatrixHighs(self.form, options)
         self._saved: dict[int, tuple[float, float]] = {}
         self._dirty: dict[int, tuple[float, float]] = {}
         self._pushed: dict[int, tuple[float, float]] = {}
+        self._load(compile_form(im.model, im.cost), choose_solver(options.solver, im.model),
+                   options)
+
+    def _load(self, form, backend: str, options: SolveOptions) -> None:
+        """Take ``form`` as the interval's matrices and load it into a new solver."""
+        im = self.im
+        self.form = form
+        index = form.index()
+        self.entry_cols = _columns(index, [im.entry[s] for s in self.entry_names])
+        self.exit_cols = _columns(index, [im.exit[s] for s in self.exit_names])
+        self.bin_cols = _columns(index, [v for t in sorted(im.binaries) for v in im.binaries[t]])
+        self.solver = (MatrixGurobi(form, options) if backend == "gurobi"
+                       else MatrixHighs(form, options))
 
     def refresh(self) -> bool:
         """Recompile the interval's model after its parameters changed (a kept model given a
@@ -71,15 +74,7 @@ class IntervalSolver:
             self.form = form
             self.solver.relax(False)
             return True
-        options = self.solver.options
-        self.form = form
-        index = form.index()
-        im = self.im
-        self.entry_cols = _columns(index, [im.entry[s] for s in self.entry_names])
-        self.exit_cols = _columns(index, [im.exit[s] for s in self.exit_names])
-        self.bin_cols = _columns(index, [v for t in sorted(im.binaries) for v in im.binaries[t]])
-        self.solver = (MatrixGurobi(form, options) if self.solver.name == "gurobi"
-                       else MatrixHighs(form, options))
+        self._load(form, self.solver.name, self.solver.options)
         return False
 
     @property
