@@ -37,15 +37,15 @@ def test_families_are_the_units_of_the_energy_model(small_case):
 
 
 def test_family_steps_never_raise_the_cost_and_keep_the_plan_feasible(small_case):
-    provider = EnergyProvider(prepare(small_case, small_case.design(), 48), 0.5)
-    cuts, solvers, linking, conditions, repairer = pieces(provider, 6)
+    provider = EnergyProvider(prepare(small_case, small_case.design(), 24), 0.5)
+    cuts, solvers, linking, conditions, repairer = pieces(provider, 4)
     x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
     plans = {cost: x}
 
     def solve(values, free, limit):
         start = plans[min(plans)]  # the best plan so far: its integers are ``values``
         assert np.array_equal(start[repairer.bin_cols], values)
-        rep = repairer.repair_values(values, free, 1e-9, limit, start=start)
+        rep = repairer.repair_values(values, free, 1e-6, limit, start=start)
         if not rep.solve.has_solution:
             return None, np.inf
         plans[rep.solve.objective] = repairer.x.copy()

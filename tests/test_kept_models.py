@@ -59,7 +59,7 @@ def test_structure_changes_with_installed_components_and_data(small_case):
 
 
 def test_operate_on_kept_models_gives_the_fresh_result(small_case):
-    s = OperationSettings(method="dw", horizon=48, dw=DWSettings(interval=12, gap=1e-6,
+    s = OperationSettings(method="dw", horizon=12, dw=DWSettings(interval=4, gap=1e-3,
                                                                    solve=HIGHS))
     ws = Workspace()
     designs = [small_case.design(), small_case.design({"battery": 35.0, "pv": 100.0}),
@@ -68,16 +68,18 @@ def test_operate_on_kept_models_gives_the_fresh_result(small_case):
         kept = operate(small_case, d, s, workspace=ws)
         fresh = operate(small_case, d, s)
         assert kept.result.extra["models_kept"] == (i > 0)
-        assert kept.result.objective == pytest.approx(fresh.result.objective, rel=1e-6)
-        assert kept.parts.annual_total_cost == pytest.approx(fresh.parts.annual_total_cost,
-                                                             rel=1e-6)
+        # both certified within 0.1 %: the same optimum to that tolerance
+        assert kept.result.gap <= 1e-3 and fresh.result.gap <= 1e-3
+        assert kept.result.objective == pytest.approx(fresh.result.objective, rel=2e-3)
+        assert kept.result.bound <= fresh.result.objective + 1e-6
+        assert fresh.result.bound <= kept.result.objective + 1e-6
         # the schedule read back from the kept models balances with this design's data
         check_balances(kept.schedule, small_case, d)
     assert ws.stats.built == 1 and ws.stats.reused == 2
 
 
 def test_serial_executor_keeps_models_between_candidates(small_case):
-    op = OperationSettings(method="dw", horizon=24, dw=DWSettings(interval=12, gap=1e-4,
+    op = OperationSettings(method="dw", horizon=12, dw=DWSettings(interval=6, gap=1e-3,
                                                                     solve=HIGHS))
     cands = [Candidate(small_case.design({"battery": b}), w)
              for b, w in [(10.0, 0.5), (30.0, 0.2), (20.0, 0.9)]]
@@ -87,4 +89,5 @@ def test_serial_executor_keeps_models_between_candidates(small_case):
     assert not any(e.models_kept for e in fresh)
     for a, b in zip(kept, fresh, strict=True):
         assert a.ok and b.ok
-        assert a.annual_total_cost == pytest.approx(b.annual_total_cost, rel=1e-5)
+        assert a.gap <= 1e-3 and b.gap <= 1e-3
+        assert a.annual_total_cost == pytest.approx(b.annual_total_cost, rel=1e-3)
