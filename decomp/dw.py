@@ -341,7 +341,8 @@ def solve_dw(
                     # the time windows are done with this plan and it is still above the
                     # target: re-decide each unit's commitments over the whole horizon
                     families_tried = True
-                    _family_step(best, repairer, best_lb, s, clock, say, log, pool, master)
+                    _family_step(best, repairer, best_lb, s, clock, say, log, pool, master,
+                                 it)
                 repair_s += time.perf_counter() - tr
             gap = relative_gap(best.upper, best_lb)
             totals["pricing"] += pricing_s
@@ -382,7 +383,8 @@ def solve_dw(
         if (s.family_repair and not families_tried and best.x is not None
                 and (gap is None or gap > s.gap) and not clock.expired()):
             tr = time.perf_counter()
-            _family_step(best, repairer, best_lb, s, clock, say, log, pool, master)
+            _family_step(best, repairer, best_lb, s, clock, say, log, pool, master,
+                         len(log.rows) + 1)
             totals["repair"] += time.perf_counter() - tr
             gap = relative_gap(best.upper, best_lb)
         window = s.boundary_window
@@ -519,10 +521,11 @@ class _Incumbent:
 
 
 def _family_step(best, repairer: Repairer, lower: float, s: DWSettings, clock, say, log,
-                 pool, master) -> None:
+                 pool, master, iteration: int) -> None:
     """Fix-and-optimise by decision family (:mod:`decomp.families`) on the best plan,
     within ``family_time_share`` of the time left: each horizon MILP MIP-started from the
-    plan, every better plan offered to the incumbent (and its columns to the master)."""
+    plan, every better plan offered to the incumbent (and its columns to the master).
+    Its log rows carry ``iteration``: the column-generation iteration it ran in."""
     families = integer_families(repairer.form, repairer.bin_cols)
     left = clock.cap(None)
     deadline = None if left is None else time.perf_counter() + s.family_time_share * left
@@ -539,7 +542,7 @@ def _family_step(best, repairer: Repairer, lower: float, s: DWSettings, clock, s
         solve, best.x[repairer.bin_cols], best.ub, families, deadline,
         stop=lambda cost: relative_gap(cost, lower) <= s.gap)
     for st in steps:
-        log.add(iteration=len(log.rows) + 1, lower_bound=lower, lagrangian=None,
+        log.add(iteration=iteration, lower_bound=lower, lagrangian=None,
                 master_objective=None, upper_bound=best.upper,
                 gap=relative_gap(best.upper, lower), columns_added=0, columns=len(pool),
                 pricing_seconds=0.0, master_seconds=0.0, repair_seconds=st.seconds,
