@@ -146,11 +146,19 @@ def test_ray_longest_first_order_and_deadline(small_case, ray_cluster):
     evals = lpt.map(cands)
     assert [e.weight for e in evals] == [0.1, 0.2, 0.3] and all(e.ok for e in evals)
     assert lpt.map(cands, time.monotonic() - 1) == [None, None, None]
-    # a deadline inside the solve: the running tasks are stopped at once
+    lpt.close()
+    given.close()
+    # a deadline inside the solve: the running jobs are stopped at once (their actors
+    # killed) and the pool goes on with new ones
     slow = RayExecutor(small_case, OperationSettings(method="direct"), workers=2)
+    started = slow.pool.stats["actors_started"]
     t0 = time.monotonic()
-    cut = slow.map([Candidate(design, 0.5)] * 2, t0 + 0.3)
-    assert cut == [None, None] and time.monotonic() - t0 < 10
+    cut = slow.map([Candidate(design, 0.5)] * 2, t0 + 5.0)
+    assert cut == [None, None] and time.monotonic() - t0 < 15
+    assert slow.pool.stats["jobs"] == 2, "both solves were running when the deadline came"
+    again = slow.map([Candidate(none, 0.5)], time.monotonic() + 120)
+    assert again[0].ok and slow.pool.stats["actors_started"] >= started + 3
+    slow.close()
 
 
 def test_cli_design_rejects_a_bad_budget(capsys):

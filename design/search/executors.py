@@ -1,4 +1,5 @@
-"""Where candidates are evaluated: in this process, or as Ray tasks (local or a cluster)."""
+"""Where candidates are evaluated: in this process, or on a pool of Ray actors (local or
+a cluster), each keeping the interval models of the last candidate it evaluated."""
 
 from __future__ import annotations
 
@@ -128,6 +129,17 @@ class SerialExecutor:
             self.workspace.clear()
 
 
+def structure_hint(case: Case, candidate: Candidate, settings: OperationSettings) -> tuple:
+    """What decides whether a worker's kept models fit the candidate, known without
+    building them: the case, the horizon, the dw interval and the installed components
+    (the model's structure; sizes and W are only numbers in it). The pool prefers a
+    worker whose last candidate had the same hint."""
+    installed = tuple(c.name for c in case.spec.components
+                      if candidate.design.get(c.name, 0.0) > 0)
+    return (case.spec.name, settings.horizon, settings.method, settings.dw.interval,
+            installed)
+
+
 def _ray_task(case: Case, candidate: Candidate, settings: OperationSettings,
               retries: int, wall_deadline: float | None = None,
               keep_models: bool = True) -> Evaluation | None:
@@ -169,10 +181,13 @@ def memory_estimate_mb(case: Case, settings: OperationSettings) -> float:
 
 
 class RayExecutor:
-    """Evaluates candidates as Ray tasks, at most ``workers`` at a time.
+    """Evaluates candidates on the actors of a :class:`SharedRayPool`, at most
+    ``workers`` at a time.
 
-    The case is put in the object store once. Worker crashes are retried by Ray
-    (``max_retries``); a candidate whose task still fails is recorded as failed. With
+    The case is put in the object store once. Each actor keeps the interval models of
+    its last candidate, and a candidate goes preferably to an actor whose last one had
+    the same structure (:func:`structure_hint`). A candidate whose actor died (a node
+    lost) is tried again on another; one whose retries are spent is recorded as failed. With
     ``longest_first`` the candidates are handed out hardest first (``expected_work``), so
     the batch does not end with one worker busy and the others idle. Given a ``pool``
     (a :class:`SharedRayPool`), its tasks share that pool's queue with other runs'
@@ -262,7 +277,8 @@ class RayExecutor:
             submitted.append([self.pool.submit(_ray_task,
                                                (self.case_ref, c, base, self.retries, wall,
                                                 self.keep_models),
-                                               self.priority(c), self.retries, memory)
+                                               self.priority(c), self.retries, memory,
+                                               structure_hint(self.case, c, base))
                               for c in cands])
         wait([f for futures in submitted for f in futures], timeout=_left(deadline))
         out = []
