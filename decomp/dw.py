@@ -23,7 +23,7 @@ from decomp.fix_optimise import WindowImprover, improve
 from decomp.master import RestrictedMaster, choose_columns
 from decomp.memory import PeakMemory
 from decomp.methods import MethodResult
-from decomp.parallel import ProcessPricer
+from decomp.parallel import RayPricer
 from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import IntervalProvider
 from decomp.relaxation import RelaxationSettings, solve_relaxation
@@ -186,7 +186,9 @@ def solve_dw(
         n = len(cuts)
         build_s = time.perf_counter() - t0
         if s.workers > 1:
-            pricer = ProcessPricer(provider, cuts, solvers[0].solver.options, s.workers)
+            # Ray actors with dynamic dispatch; this process's models if none can start
+            pricer = RayPricer(provider, cuts, solvers[0].solver.options, s.workers,
+                               fallback=solvers, say=say)
         else:
             pricer = SerialPricer(solvers)
         repairer = Repairer(solvers, linking,

@@ -334,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
-                    help="dw: processes pricing intervals in parallel")
+                    help="dw: Ray actors pricing intervals in parallel, each taking work "
+                         "from the others when its own is done")
     op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",
                     help=SOLVER_HELP)
     op.add_argument("--out", default=None, help="output folder")
