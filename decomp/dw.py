@@ -70,6 +70,7 @@ class DWSettings:
     workers: int = 1
     escalate: bool = True
     family_repair: bool = True
+    boundary_repair: bool = True
     family_time_share: float = 0.5
     stall_iterations: int = 3
     solve: SolveOptions = field(default_factory=SolveOptions)
@@ -338,6 +339,15 @@ def solve_dw(
                     # polished from these columns' commitments, cheaper or not yet
                     _polish(best, repairer.x.copy(), picked, repairer, improver, best_lb, s,
                             clock, say, pool, master)
+                above = relative_gap(best.upper, best_lb)
+                if (s.boundary_repair and lb_columns_new and not clock.expired()
+                        and (above is None or above > s.gap)):
+                    # the columns that proved the bound, their commitments re-decided
+                    # together within boundary_window hours of every boundary: one horizon
+                    # MILP (what the time windows cannot do: move seasonal storage by
+                    # changing many days' commitments at once)
+                    _boundary_step(best, picked, repairer, improver, starts, best_lb, s,
+                                   clock, say, pool, master)
                 if (s.family_repair and not families_tried and best.x is not None
                         and relative_gap(best.upper, best_lb) > s.gap and not clock.expired()):
                     # the time windows are done with this plan and it is still above the
@@ -594,18 +604,41 @@ def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts
                            clock.cap(s.repair_time_limit))
 
 
+def _boundary_step(best, columns, repairer, improver, starts, lower, s, clock, say, pool,
+                   master) -> None:
+    """The horizon MILP with ``columns``' integers fixed except within
+    ``boundary_window`` hours of each interval boundary (capped by
+    ``repair_time_limit``); a cheaper plan becomes the incumbent and is polished."""
+    t0 = time.perf_counter()
+    rep = repairer.repair(columns, starts, s.boundary_window, s.repair_gap,
+                          clock.cap(s.repair_time_limit))
+    before = best.ub
+    better = best.offer(rep, columns, pool, master)
+    cost = rep.solve.objective if rep.solve.has_solution else math.inf
+    say(f"boundary repair ({s.boundary_window} h around each boundary, "
+        f"{rep.free_binaries} integers free): {cost:.6g} against {before:.6g} "
+        f"({rep.solve.status}, {time.perf_counter() - t0:.1f} s)")
+    if better:
+        _polish(best, best.x.copy(), columns, repairer, improver, lower, s, clock, say, pool,
+                master)
+
+
 def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, master
             ) -> None:
-    """Fix-and-optimise on plan ``x`` until it gains nothing, the gap is met or time is
-    up; the result becomes the incumbent if it is cheaper."""
+    """Fix-and-optimise on plan ``x`` until a round gains less than a twentieth of the
+    plan's gap to ``lower`` (or 1e-4 of its cost), the gap is met or time is up; the
+    result becomes the incumbent if it is cheaper."""
     if not s.improve or clock.expired():
         return
 
     def met(cost: float) -> bool:
         return relative_gap(cost, lower) <= s.gap
 
+    start = repairer.form.objective(x)
+    gap = relative_gap(start, lower) if math.isfinite(lower) else None
+    tolerance = max(1e-4, 0.05 * gap) if gap is not None else 1e-4
     x, cost, _ = improve(repairer, improver, x, s.pricing_gap, clock.deadline(),
-                         stop=met, say=say)
+                         stop=met, say=say, tolerance=tolerance)
     best.offer_plan(x, cost, columns, pool, master)
 
 

@@ -80,3 +80,30 @@ def test_dw_with_family_steps_still_sandwiches_the_optimum():
 def test_family_share_is_checked():
     with pytest.raises(ValueError, match="family_time_share"):
         DWSettings(family_time_share=0.0)
+
+
+def test_boundary_repair_runs_above_the_target_and_keeps_the_sandwich():
+    # a target of 0 is never met by the polished plan: the boundary MILP runs on the
+    # columns that proved the bound, and its plan (checked against the horizon at the
+    # end) is never dearer than the one it was offered against
+    rng = np.random.default_rng(11)
+    for _ in range(3):
+        p = ToyProvider(rng.uniform(0, 5, 12), rng.uniform(0.5, 5, 12), units=2,
+                        maintenance=(5,))
+        said: list[str] = []
+        r = solve_dw(p, DWSettings(interval=3, boundary_window=1, solve=EXACT, gap=0.0,
+                                   max_iterations=1, escalate=False, family_repair=False),
+                     progress=said.append)
+        steps = [m for m in said if m.startswith("boundary repair")]
+        assert len(steps) == 1
+        offered, against = (float(v) for v in
+                            steps[0].split(": ")[1].split(" (")[0].split(" against "))
+        # (the message rounds to 6 digits)
+        assert r.objective <= against * (1 + 1e-5) + 1e-9
+        assert r.objective <= offered * (1 + 1e-5) + 1e-9
+        assert_sandwich(r.bound, solve_direct(p, EXACT).objective, r.objective)
+        off = solve_dw(p, DWSettings(interval=3, boundary_window=1, solve=EXACT, gap=0.0,
+                                     max_iterations=1, escalate=False, family_repair=False,
+                                     boundary_repair=False), progress=said.append)
+        assert_sandwich(off.bound, solve_direct(p, EXACT).objective, off.objective)
+        assert len([m for m in said if m.startswith("boundary repair")]) == 1
