@@ -45,7 +45,9 @@ class DWSettings:
     over the intervals' LP relaxations (:mod:`decomp.relaxation`: no whole-horizon model),
     ``zero`` none (prices 0, bounds from pricing only). ``lp_edge_weights``: the dual
     simplex pricing of the horizon LPs (HiGHS: ``devex``, ``steepest``, ``dantzig`` or
-    ``choose``).
+    ``choose``). ``pricing_gap``: each interval MILP's relative gap, and with
+    ``pricing_abs_gap`` also an absolute one, ``pricing_gap`` times the horizon's
+    objective divided among the intervals, once a bound or plan gives its scale.
     """
 
     interval: int = 24
@@ -56,6 +58,7 @@ class DWSettings:
     stabilisation: str = "wentges"
     alpha: float = 0.5
     pricing_gap: float = 1e-4
+    pricing_abs_gap: bool = True
     repair_gap: float | None = None
     repair_every: int = 5
     improve: bool = True
@@ -218,6 +221,8 @@ def solve_dw(
                 say("LP relaxation not solved within the time limit; zero start prices")
             y = np.zeros(linking.size)
         y = linking.valid(y)
+        if lp_bound is not None:
+            _scale_pricing_gap(s, lp_bound, solvers, pricer)
         best = _Incumbent(repairer)
         improver = WindowImprover(solvers, options=SolveOptions(
             solver=s.solve.solver, gap=s.pricing_gap, threads=1), width=s.window_intervals)
@@ -250,6 +255,8 @@ def solve_dw(
                 rep = repairer.repair(guided, starts, 0, s.repair_gap,
                                       clock.cap(s.repair_time_limit, floor))
                 best.offer(rep, guided, pool, master)
+                if lp_bound is None and best.upper is not None:
+                    _scale_pricing_gap(s, best.upper, solvers, pricer)
                 how = "LP-guided rolling plan" if lp is not None else "rolling plan"
                 say(f"{how}: UB {best.ub:.6g} ({time.perf_counter() - tr:.1f} s)")
             totals["repair"] += time.perf_counter() - tr
@@ -490,6 +497,20 @@ def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clo
     if not math.isfinite(rel.bound):
         return None
     return _FirstRelaxation(rel.bound, rel.y, rel.binaries)
+
+
+def _scale_pricing_gap(s: DWSettings, scale: float, solvers, pricer) -> None:
+    """Let every interval MILP stop at an absolute gap of ``pricing_gap`` times the
+    horizon's objective (``scale``: a bound or a plan's cost) shared among the intervals:
+    the round's Lagrangian bound then loses at most ``pricing_gap`` of the objective,
+    however close to 0 an interval's priced objective is (a relative gap alone asks
+    such an interval for far more precision than the certificate needs)."""
+    if not s.pricing_abs_gap or not math.isfinite(scale):
+        return
+    value = s.pricing_gap * max(1.0, abs(scale)) / len(solvers)
+    for sv in solvers:
+        sv.set_abs_gap(value)
+    pricer.set_abs_gap(value)
 
 
 def _cost_scale(solvers: list[IntervalSolver]) -> float:

@@ -125,6 +125,11 @@ class MatrixGurobi:
             self.x[j].LB = _bound(lo, -math.inf)
             self.x[j].UB = _bound(up, math.inf)
 
+    def set_abs_gap(self, value: float | None) -> None:
+        """Stop a MIP solve once its absolute gap is at most ``value`` (None: Gurobi's
+        default, 1e-10), whatever its relative gap."""
+        self.model.Params.MIPGapAbs = 1e-10 if value is None else float(value)
+
     def solve(self, time_limit: float | None = None, gap: float | None = None
               ) -> SolveResult:
         """Solve; on a plan ``self.values`` holds the column values."""

@@ -129,6 +129,11 @@ class MatrixHighs:
         self.form = form
         self.columns = form.columns
 
+    def set_abs_gap(self, value: float | None) -> None:
+        """Stop a MIP solve once its absolute gap is at most ``value`` (None: HiGHS's
+        default, 1e-6), whatever its relative gap."""
+        self.set_option("mip_abs_gap", 1e-6 if value is None else float(value))
+
     def set_start(self, x: np.ndarray) -> None:
         """A complete MIP start for the next solve (call after every model change)."""
         idx = np.arange(self.n, dtype=np.int32)

@@ -51,10 +51,14 @@ class PricingActor:
         return len(self.solvers)
 
     def price(self, ks: list[int], prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              left: float | None) -> list[PricingResult]:
-        """Price intervals ``ks`` within ``left`` seconds (:func:`price_all`)."""
+              left: float | None, abs_gap: float | None = None) -> list[PricingResult]:
+        """Price intervals ``ks`` within ``left`` seconds (:func:`price_all`), each MILP
+        stopped at ``abs_gap`` too."""
         t0 = time.perf_counter()
         self.load(ks)
+        for k in ks:
+            if self.solvers[k].abs_gap != abs_gap:
+                self.solvers[k].set_abs_gap(abs_gap)
         deadline = None if left is None else t0 + left
         return price_all([self.solvers[k] for k in ks], prices, gap, deadline)
 
@@ -87,6 +91,7 @@ class RayPricer:
         self.home = [list(map(int, b)) for b in np.array_split(np.arange(n), self.workers)]
         self.stats = {"stolen": 0, "chunks": 0, "fallback": False}
         self.fallback = None
+        self.abs_gap: float | None = None
         ref = ray.put(provider)
         cls = ray.remote(PricingActor).options(num_cpus=1, max_restarts=0)
         self.actors = [cls.remote(ref, cuts, options) for _ in range(self.workers)]
@@ -134,7 +139,8 @@ class RayPricer:
             left = None if deadline is None else deadline - time.perf_counter()
             if left is not None and left <= 0:
                 return
-            ref = self.actors[i].price.remote(ks, [prices[k] for k in ks], gap, left)
+            ref = self.actors[i].price.remote(ks, [prices[k] for k in ks], gap, left,
+                                              self.abs_gap)
             flight[ref] = (i, len(ks))
             self.stats["chunks"] += 1
 
@@ -152,6 +158,12 @@ class RayPricer:
                 if not stopped:
                     send(i)
         return sorted(out, key=lambda r: r.k)
+
+    def set_abs_gap(self, value: float | None) -> None:
+        """An absolute MIP gap for every interval's pricing solves from now on."""
+        self.abs_gap = value
+        for sv in self.fallback or []:
+            sv.set_abs_gap(value)
 
     def _kill(self) -> None:
         for a in self.actors:

@@ -46,6 +46,7 @@ class IntervalSolver:
         self._saved: dict[int, tuple[float, float]] = {}
         self._dirty: dict[int, tuple[float, float]] = {}
         self._pushed: dict[int, tuple[float, float]] = {}
+        self.abs_gap: float | None = None
         self._load(compile_form(im.model, im.cost), choose_solver(options.solver, im.model),
                    options)
 
@@ -59,6 +60,15 @@ class IntervalSolver:
         self.bin_cols = _columns(index, [v for t in sorted(im.binaries) for v in im.binaries[t]])
         self.solver = (MatrixGurobi(form, options) if backend == "gurobi"
                        else MatrixHighs(form, options))
+        if self.abs_gap is not None:
+            self.solver.set_abs_gap(self.abs_gap)
+
+    def set_abs_gap(self, value: float | None) -> None:
+        """An absolute MIP gap for this interval's solves (None: the solver's default).
+        The proven bound stays valid; a priced objective near 0 no longer asks for a
+        relative precision the horizon's certificate does not need."""
+        self.abs_gap = value
+        self.solver.set_abs_gap(value)
 
     def refresh(self) -> bool:
         """Recompile the interval's model after its parameters changed (a kept model given a
@@ -73,7 +83,9 @@ class IntervalSolver:
             self.solver.update(form)
             self.form = form
             self.solver.relax(False)
+            self.set_abs_gap(None)
             return True
+        self.abs_gap = None
         self._load(form, self.solver.name, self.solver.options)
         return False
 
@@ -242,6 +254,11 @@ class SerialPricer:
               deadline: float | None = None) -> list[PricingResult]:
         """Solve every interval with its (entry, exit) prices; see :func:`price_all`."""
         return price_all(self.solvers, prices, gap, deadline)
+
+    def set_abs_gap(self, value: float | None) -> None:
+        """An absolute MIP gap for every interval (:meth:`IntervalSolver.set_abs_gap`)."""
+        for sv in self.solvers:
+            sv.set_abs_gap(value)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -302,3 +302,37 @@ def test_lp_edge_weights_change_the_path_not_the_lp(small_case):
         Repairer(solvers, linking, SolveOptions(solver="highs"), "fastest")
     with pytest.raises(ValueError, match="lp_edge_weights"):
         DWSettings(lp_edge_weights="fastest")
+
+
+def test_absolute_pricing_gap_keeps_bounds_valid_and_resets_on_refresh():
+    from decomp.solvers import SolveOptions
+    from decomp.workspace import Workspace
+
+    provider = ToyProvider(np.array([1, 3, 0, 2, 4, 1, 0, 3, 2.0]), np.full(9, 2.0), units=2)
+    ws = Workspace()
+    iv = ws.intervals(provider, 3, SolveOptions(solver="highs", threads=1))
+    sv = iv.solvers[1]
+    sv.set_prices(np.full(len(sv.entry_names), -1.0), np.full(len(sv.exit_names), 0.5))
+    exact = sv.solve(gap=0.0)
+    sv.set_abs_gap(1e9)  # any plan is close enough: the bound must still be a bound
+    loose = sv.solve(gap=0.0)
+    assert loose.bound <= exact.objective + 1e-9 <= loose.objective + 2e-9
+    assert sv.abs_gap == 1e9
+    # a kept model given the next problem starts from the solver's default again
+    ws.intervals(provider, 3, SolveOptions(solver="highs", threads=1))
+    assert sv.abs_gap is None
+    sv.set_prices(np.full(len(sv.entry_names), -1.0), np.full(len(sv.exit_names), 0.5))
+    again = sv.solve(gap=0.0)
+    assert again.objective == pytest.approx(exact.objective, abs=1e-6)
+
+
+def test_dw_with_and_without_the_absolute_pricing_gap_sandwich_the_optimum():
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        p = ToyProvider(rng.uniform(0, 5, 12), rng.uniform(0.5, 5, 12), units=2)
+        opt = solve_direct(p, EXACT).objective
+        for scaled in (True, False):
+            r = solve_dw(p, DWSettings(interval=3, solve=EXACT, gap=1e-9, max_iterations=3,
+                                       pricing_gap=0.05, pricing_abs_gap=scaled,
+                                       escalate=False))
+            assert_sandwich(r.bound, opt, r.objective)
