@@ -24,6 +24,7 @@ def main() -> None:
     case = resolve_case(args.case)
     for k in args.workers:
         dw = DWSettings(gap=1e-9, max_iterations=2, escalate=False, repair_time_limit=5,
+                        family_repair=False, boundary_repair=False,
                         repair_every=100, workers=k)
         out = operate(case, case.design(), OperationSettings(method="dw", horizon=args.horizon,
                                                              dw=dw))

@@ -557,13 +557,18 @@ def _family_step(best, repairer: Repairer, lower: float, s: DWSettings, clock, s
                  pool, master, iteration: int) -> None:
     """Fix-and-optimise by decision family (:mod:`decomp.families`) on the best plan,
     within ``family_time_share`` of the time left: each horizon MILP MIP-started from the
-    plan, every better plan offered to the incumbent (and its columns to the master).
+    plan and capped by ``repair_time_limit``, every better plan offered to the incumbent
+    (and its columns to the master).
     Its log rows carry ``iteration``: the column-generation iteration it ran in."""
     families = integer_families(repairer.form, repairer.bin_cols)
     left = clock.cap(None)
     deadline = None if left is None else time.perf_counter() + s.family_time_share * left
 
     def solve(values: np.ndarray, free: np.ndarray, limit: float | None):
+        # each MILP also within the repair limit (without an overall limit there is no
+        # deadline, and a horizon MILP need not end on its own)
+        if s.repair_time_limit is not None:
+            limit = s.repair_time_limit if limit is None else min(limit, s.repair_time_limit)
         start = best.x if np.array_equal(best.x[repairer.bin_cols], values) else None
         rep = repairer.repair_values(values, free, s.repair_gap, limit, start=start)
         if not rep.solve.has_solution:
