@@ -251,7 +251,7 @@ class SharedRayPool:
         with self._cv:
             if actor not in self._actors:
                 return  # retired meanwhile (its job was cancelled)
-            if ref is actor.ready_ref:
+            if actor.ready_ref is not None and ref == actor.ready_ref:
                 actor.ready_ref = None
                 if error is not None:
                     self._lost(actor)
