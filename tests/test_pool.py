@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -20,15 +21,27 @@ def _where(affinity: str, seconds: float) -> tuple[str, int]:
     return affinity, os.getpid()
 
 
-def test_jobs_go_to_the_actor_of_their_affinity(ray_cluster):
+def _barrier(folder: str, parties: int) -> int:
+    """Returns once ``parties`` jobs have entered (each on its own actor)."""
+    Path(folder, f"{os.getpid()}-{time.monotonic_ns()}").touch()
+    t0 = time.monotonic()
+    while len(list(Path(folder).iterdir())) < parties and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    return os.getpid()
+
+
+def test_jobs_go_to_the_actor_of_their_affinity(ray_cluster, tmp_path):
     pool = SharedRayPool(workers=2)
+    # both actors up and running at once before the jobs under test arrive
+    up = [pool.submit(_barrier, (str(tmp_path), 2)) for _ in range(2)]
+    assert len({f.result(timeout=180) for f in up}) == 2
     kinds = ["a", "b"] * 5
     futures = [pool.submit(_where, (k, 0.3), affinity=k) for k in kinds]
     done = [f.result(timeout=120) for f in futures]
     pids = {k: {pid for kind, pid in done if kind == k} for k in "ab"}
     # two actors: each affinity stays on the actor that ran it first
     assert len(pids["a"]) == 1 and len(pids["b"]) == 1 and pids["a"] != pids["b"]
-    assert pool.stats["jobs"] == 10 and pool.stats["affine"] == 8
+    assert pool.stats["jobs"] == 12 and pool.stats["affine"] == 8
     assert pool.stats["actors_started"] == 2
     pool.close()
 

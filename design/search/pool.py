@@ -82,8 +82,7 @@ class PoolWorker:
 class _Actor:
     """One actor of the pool and what the dispatcher knows of it."""
 
-    __slots__ = ("handle", "memory", "ready_ref", "job", "ref", "affinity", "idle_since",
-                 "jobs")
+    __slots__ = ("handle", "memory", "ready_ref", "job", "ref", "affinity", "idle_since")
 
     def __init__(self, handle, memory: int | None) -> None:
         self.handle, self.memory = handle, memory
@@ -92,7 +91,6 @@ class _Actor:
         self.ref = None
         self.affinity = None
         self.idle_since: float | None = None
-        self.jobs = 0
 
 
 class SharedRayPool:
@@ -213,7 +211,6 @@ class SharedRayPool:
                 self.stats["affine"] += 1
             actor.job, actor.affinity, actor.idle_since = job, job.affinity, None
             actor.ref = actor.handle.run.remote(job.func, *job.args)
-            actor.jobs += 1
         waiting = len(self._queue) - sum(a.ready_ref is not None for a in self._actors)
         while waiting > 0 and len(self._actors) < self.workers:
             need = max((j.memory or 0 for _, _, j in self._queue), default=0)
