@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -20,11 +20,12 @@ from decomp.certificate import FEASIBLE, NO_PLAN, certified_status
 from decomp.columns import Column, ColumnPool
 from decomp.families import improve_by_families, integer_families
 from decomp.fix_optimise import WindowImprover, improve
+from decomp.linking import Linking
 from decomp.master import RestrictedMaster, choose_columns
 from decomp.memory import PeakMemory
 from decomp.methods import MethodResult
 from decomp.parallel import RayPricer
-from decomp.pricing import IntervalSolver, SerialPricer
+from decomp.pricing import IntervalSolver, SerialPricer, ThreadPricer
 from decomp.provider import IntervalProvider
 from decomp.relaxation import RelaxationSettings, solve_relaxation
 from decomp.repair import EDGE_WEIGHTS, Repairer
@@ -33,7 +34,9 @@ from decomp.solvers import SolveOptions, SolverError, relative_gap
 from decomp.stabilisation import make_stabilisation
 from decomp.workspace import Workspace, build_intervals
 
-FIRST_PRICES = ("lp", "master", "zero")
+FIRST_PRICES = ("auto", "lp", "master", "zero")
+PRICED_STATES = ("auto", "all", "continuous")
+PARALLEL = ("threads", "ray")
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,17 @@ class DWSettings:
     ``first_prices``: where the first prices and the first bound come from: ``lp`` the
     horizon LP relaxation solved whole (the glued intervals), ``master`` column generation
     over the intervals' LP relaxations (:mod:`decomp.relaxation`: no whole-horizon model),
-    ``zero`` none (prices 0, bounds from pricing only). ``lp_edge_weights``: the dual
+    ``zero`` none (prices 0, bounds from pricing only), ``auto`` ``lp`` while the glued
+    horizon has at most ``lp_max_nonzeros`` matrix entries, else ``master``.
+    ``priced_states``: the linking rows that carry prices in the master and the
+    Lagrangian: ``all``, or only the ``continuous`` states' (storage levels; the rows of
+    integer states such as a unit's on/off at a boundary are held at price 0, a valid
+    choice that bounds the problem without them, and the master's columns need not match
+    on them, which is what lets it converge on cases with many units); ``auto``:
+    ``continuous`` on the ``master`` path, ``all`` otherwise. ``lp_tolerance``: the
+    ``master`` path stops once the master is within this of its bound (default a tenth of
+    ``gap``). ``workers`` > 1 prices intervals in parallel: ``parallel`` ``threads`` in this
+    process (no second copy of a model) or ``ray`` actors (a cluster). ``lp_edge_weights``: the dual
     simplex pricing of the horizon LPs (HiGHS: ``devex``, ``steepest``, ``dantzig`` or
     ``choose``). ``pricing_gap``: each interval MILP's relative gap, and with
     ``pricing_abs_gap`` also an absolute one, ``pricing_gap`` times the horizon's
@@ -63,9 +76,14 @@ class DWSettings:
     repair_every: int = 5
     improve: bool = True
     window_intervals: int = 2
-    first_prices: str = "lp"
+    first_prices: str = "auto"
+    lp_max_nonzeros: int = 1_000_000
+    priced_states: str = "auto"
+    lp_tolerance: float | None = None
+    parallel: str = "threads"
     lp_edge_weights: str = "devex"
     lp_time_share: float = 0.85
+    lp_min_share: float = 0.3
     rolling_start: bool = True
     box_width: float = 10.0
     choice_time_limit: float = 30.0
@@ -87,6 +105,9 @@ class DWSettings:
             raise ValueError(f"gap must be in [0, 1), not {self.gap}")
         if not 0 < self.lp_time_share <= 1:
             raise ValueError(f"lp_time_share must be in (0, 1], not {self.lp_time_share}")
+        if not 0 <= self.lp_min_share <= self.lp_time_share:
+            raise ValueError(f"lp_min_share must be in [0, lp_time_share], not "
+                             f"{self.lp_min_share}")
         if self.max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, not {self.max_iterations}")
         if self.window_intervals < 2:
@@ -105,18 +126,31 @@ class DWSettings:
         if self.first_prices not in FIRST_PRICES:
             raise ValueError(f"first_prices must be one of {', '.join(FIRST_PRICES)}, not "
                              f"{self.first_prices!r}")
+        if self.priced_states not in PRICED_STATES:
+            raise ValueError(f"priced_states must be one of {', '.join(PRICED_STATES)}, not "
+                             f"{self.priced_states!r}")
+        if self.parallel not in PARALLEL:
+            raise ValueError(f"parallel must be one of {', '.join(PARALLEL)}, not "
+                             f"{self.parallel!r}")
+        if self.lp_tolerance is not None and not self.lp_tolerance > 0:
+            raise ValueError(f"lp_tolerance must be positive, not {self.lp_tolerance}")
         if self.stabilisation not in ("none", "wentges", "boxstep"):
             raise ValueError(f"stabilisation must be none, wentges or boxstep, not "
                              f"{self.stabilisation!r}")
 
 
 def lp_time_cap(limit: float, elapsed: float, share: float, probe_seconds: float,
-                intervals: int, safety: float = 1.5) -> float:
+                intervals: int, safety: float = 1.5, min_share: float = 0.0) -> float:
     """Seconds the horizon LP relaxation may take: at most ``share`` of the ``limit``, and
     no more than what leaves the rolling pass ``safety`` times its estimate (one interval's
-    solve, ``probe_seconds``, for each of the ``intervals``) before the limit."""
+    solve, ``probe_seconds``, for each of the ``intervals``) before the limit, but at
+    least ``min_share`` of the limit while that much is left (the probe, an interval at
+    zero prices with its integers free, overstates a pass guided by the LP: on ten homes
+    it left the LP no time at all)."""
     rolling = safety * probe_seconds * intervals
-    return max(0.0, min(share * limit, limit - elapsed - rolling))
+    left = max(0.0, limit - elapsed)
+    cap = min(share * limit, limit - elapsed - rolling)
+    return max(0.0, min(left, max(cap, min_share * limit)))
 
 
 def _pricing_options(s: DWSettings) -> SolveOptions:
@@ -189,12 +223,18 @@ def solve_dw(
         starts = [a for a, _ in cuts]
         n = len(cuts)
         build_s = time.perf_counter() - t0
-        if s.workers > 1:
+        local = ThreadPricer(solvers, s.workers) if s.workers > 1 else SerialPricer(solvers)
+        if s.workers > 1 and s.parallel == "ray":
             # Ray actors with dynamic dispatch; this process's models if none can start
             pricer = RayPricer(provider, cuts, solvers[0].solver.options, s.workers,
                                fallback=solvers, say=say)
         else:
-            pricer = SerialPricer(solvers)
+            pricer = local
+        first = first_prices(s, solvers)
+        if first != s.first_prices:
+            say(f"first prices: {first} (glued horizon {_nonzeros(solvers):,} nonzeros)")
+        s = replace(s, first_prices=first)
+        plink = priced_linking(s, linking, solvers)
         repairer = Repairer(solvers, linking,
                             SolveOptions(solver="highs", threads=s.solve.threads),
                             s.lp_edge_weights)
@@ -208,10 +248,10 @@ def solve_dw(
                 tprobe = time.perf_counter()
                 solvers[0].solve(gap=s.pricing_gap, time_limit=clock.cap(None))
                 cap = lp_time_cap(s.time_limit, clock.elapsed(), s.lp_time_share,
-                                  time.perf_counter() - tprobe, n)
+                                  time.perf_counter() - tprobe, n, min_share=s.lp_min_share)
             if cap is None or cap > 0:
-                lp = _first_relaxation(s, solvers, linking, conditions, repairer, clock, cap,
-                                       log, say)
+                lp = _first_relaxation(s, solvers, plink, conditions, repairer, clock, cap,
+                                       log, say, local)
         if lp is not None:
             lp_bound, y = lp.bound, lp.y
             best_lb = lp_bound
@@ -220,7 +260,7 @@ def solve_dw(
             if s.first_prices != "zero":
                 say("LP relaxation not solved within the time limit; zero start prices")
             y = np.zeros(linking.size)
-        y = linking.valid(y)
+        y = plink.valid(y)
         if lp_bound is not None:
             _scale_pricing_gap(s, lp_bound, solvers, pricer)
         best = _Incumbent(repairer)
@@ -232,7 +272,7 @@ def solve_dw(
         # the largest cost coefficient: scaled to the problem, not a big M
         width = s.box_width * _cost_scale(solvers)
         stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width)
-        master = RestrictedMaster(n, linking, width)
+        master = RestrictedMaster(n, plink, width)
         last_picked = None
         if s.rolling_start:
             # rolling pass: binaries integral in the LP relaxation fixed, exit states valued
@@ -241,7 +281,8 @@ def solve_dw(
             try:
                 guided = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
                                          guide=None if lp is None else lp.binaries,
-                                         deadline=clock.deadline())
+                                         deadline=clock.deadline(),
+                                         abs_gap=_rolling_abs_gap(s, lp_bound, n))
             except Exception as exc:  # noqa: BLE001 - a heuristic failing only costs columns
                 guided = None
                 say(f"rolling-horizon start failed ({exc}); starting from pricing only")
@@ -274,8 +315,10 @@ def solve_dw(
         families_tried = False
         for it in range(1, 0 if done else s.max_iterations + 1):
             tp = time.perf_counter()
-            results = pricer.price([linking.interval_prices(y, k) for k in range(n)],
-                                   s.pricing_gap, clock.deadline())
+            # an interval the deadline leaves without a proven bound counts its LP value
+            # at the same prices: a round cut short still gives a valid bound
+            results = pricer.price([plink.interval_prices(y, k) for k in range(n)],
+                                   s.pricing_gap, clock.deadline(), fill=True)
             pricing_s = time.perf_counter() - tp
             if len(results) < n or not all(math.isfinite(r.bound) for r in results):
                 # out of time within the round: no bound from it, its columns still count
@@ -286,7 +329,7 @@ def solve_dw(
                     "priced)")
                 status_reason = "time_limit"
                 break
-            lagrangian = sum(r.bound for r in results) + linking.constant(y)
+            lagrangian = sum(r.bound for r in results) + plink.constant(y)
             improved = not math.isfinite(best_lb) or (
                 lagrangian > best_lb + 1e-9 * max(1.0, abs(best_lb)))
             priced = [r.column for r in results]
@@ -299,7 +342,7 @@ def solve_dw(
                 if col is None:
                     continue
                 if master_sol is not None:
-                    rc = master_sol.reduced_cost(col, linking)
+                    rc = master_sol.reduced_cost(col, plink)
                     if rc >= -1e-7 * max(1.0, abs(col.cost)):
                         continue
                 if pool.add(col):
@@ -397,7 +440,7 @@ def solve_dw(
                 break
             mispriced = added == 0
             stab.update(y, improved, mispriced, binding)
-            y = linking.valid(stab.prices(master_sol.y))
+            y = plink.valid(stab.prices(master_sol.y))
         gap = relative_gap(best.upper, best_lb)
         if (s.family_repair and not families_tried and best.x is not None
                 and (gap is None or gap > s.gap) and not clock.expired()):
@@ -480,7 +523,7 @@ class _FirstRelaxation:
 
 
 def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clock, cap,
-                      log, say) -> _FirstRelaxation | None:
+                      log, say, pricer=None) -> _FirstRelaxation | None:
     """The LP relaxation's bound and prices: the horizon LP solved whole, or column
     generation over the intervals' LPs (``first_prices``); None if nothing was proven
     within ``cap`` seconds."""
@@ -490,13 +533,52 @@ def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clo
     begun = time.perf_counter()
     deadline = None if cap is None else begun + cap
     rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
-                           RelaxationSettings(stabilisation=s.stabilisation, alpha=s.alpha,
+                           RelaxationSettings(tolerance=_lp_tolerance(s),
+                                              stabilisation=s.stabilisation, alpha=s.alpha,
                                               box_width=s.box_width),
-                           deadline=deadline, say=say)
+                           deadline=deadline, say=say, pricer=pricer)
     log.rows += [row | {"elapsed": begun - log.t0 + row["elapsed"]} for row in rel.log]
     if not math.isfinite(rel.bound):
         return None
     return _FirstRelaxation(rel.bound, rel.y, rel.binaries)
+
+
+def first_prices(s: DWSettings, solvers: list[IntervalSolver]) -> str:
+    """The first-prices path ``auto`` stands for: the glued horizon LP while it is small
+    enough to solve whole quickly (``lp_max_nonzeros``), else column generation over the
+    intervals' LPs (a glued year of ten homes took HiGHS longer than half an hour)."""
+    if s.first_prices != "auto":
+        return s.first_prices
+    return "lp" if _nonzeros(solvers) <= s.lp_max_nonzeros else "master"
+
+
+def _nonzeros(solvers: list[IntervalSolver]) -> int:
+    return int(sum(sv.form.A.nnz for sv in solvers))
+
+
+def priced_linking(s: DWSettings, linking: Linking, solvers: list[IntervalSolver]) -> Linking:
+    """The linking rows that carry prices (``priced_states``; ``auto``: only continuous
+    states on the ``master`` path)."""
+    mode = s.priced_states
+    if mode == "auto":
+        mode = "continuous" if s.first_prices == "master" else "all"
+    if mode == "all":
+        return linking
+    integer, names = set(), set()
+    for sv in solvers:
+        for cols, states in ((sv.entry_cols, sv.entry_names), (sv.exit_cols, sv.exit_names)):
+            names |= set(states)
+            integer |= {nm for nm, j in zip(states, cols, strict=True) if sv.form.integer[j]}
+    return linking.pricing_only(names - integer)
+
+
+def _lp_tolerance(s: DWSettings) -> float:
+    """How close the ``master`` path's master must come to its bound: a tenth of the
+    target gap unless set (the MILP rounds and repairs need prices, not the LP's last
+    digits)."""
+    if s.lp_tolerance is not None:
+        return s.lp_tolerance
+    return max(1e-5, s.gap / 10)
 
 
 def _scale_pricing_gap(s: DWSettings, scale: float, solvers, pricer) -> None:
@@ -507,10 +589,25 @@ def _scale_pricing_gap(s: DWSettings, scale: float, solvers, pricer) -> None:
     such an interval for far more precision than the certificate needs)."""
     if not s.pricing_abs_gap or not math.isfinite(scale):
         return
-    value = s.pricing_gap * max(1.0, abs(scale)) / len(solvers)
+    value = _pricing_share(s) * max(1.0, abs(scale)) / len(solvers)
     for sv in solvers:
         sv.set_abs_gap(value)
     pricer.set_abs_gap(value)
+
+
+def _pricing_share(s: DWSettings) -> float:
+    """The share of the objective a round's Lagrangian may lose to the intervals'
+    absolute gaps: ``pricing_gap``, or a twentieth of the target gap if that is more
+    (asking HiGHS for more than the certificate needs costs minutes on ten homes)."""
+    return max(s.pricing_gap, s.gap / 20)
+
+
+def _rolling_abs_gap(s: DWSettings, scale: float | None, n: int) -> float | None:
+    """Absolute gap of a rolling pass's interval MILPs: a quarter of the target gap of
+    the objective shared among the intervals (a heuristic plan needs no more)."""
+    if not s.pricing_abs_gap or scale is None or not math.isfinite(scale):
+        return None
+    return s.gap / 4 * max(1.0, abs(scale)) / n
 
 
 def _cost_scale(solvers: list[IntervalSolver]) -> float:

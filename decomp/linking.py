@@ -35,6 +35,7 @@ class Linking:
         entry_names: list[list[str]],
         exit_names: list[list[str]],
         conditions: list[BoundaryCondition],
+        priced: np.ndarray | None = None,
     ) -> None:
         self.n = len(entry_names)
         self.entry_names = entry_names
@@ -67,6 +68,23 @@ class Linking:
             else:
                 self._exit_terms[self.n - 1].append((r, exit_pos[self.n - 1][row.state], 1.0))
                 self._entry_terms[0].append((r, entry_pos[0][row.state], -1.0))
+        self.priced = (np.ones(len(rows), dtype=bool) if priced is None
+                       else np.asarray(priced, dtype=bool).copy())
+        if self.priced.shape != (len(rows),):
+            raise ValueError(f"priced mask has {self.priced.size} entries for {len(rows)} "
+                             "linking rows")
+
+    def pricing_only(self, states: set[str]) -> Linking:
+        """The same rows, with prices held at 0 on every row whose state is not in
+        ``states``. A Lagrangian at such prices is still a valid bound (0 is a price like
+        any other): it bounds the problem with those rows dropped, which is a relaxation.
+        The restricted master leaves the unpriced rows out, so its columns need not match
+        on those states (e.g. units' on/off at interval boundaries)."""
+        mask = np.array([r.state in states for r in self.rows], dtype=bool)
+        out = Linking.__new__(Linking)
+        out.__dict__.update(self.__dict__)
+        out.priced = mask & self.priced
+        return out
 
     @property
     def size(self) -> int:
@@ -74,9 +92,11 @@ class Linking:
         return len(self.rows)
 
     def valid(self, y: np.ndarray) -> np.ndarray:
-        """Prices made valid for the bound: ``>=`` rows get ``max(y, 0)``."""
+        """Prices made valid for the bound: ``>=`` rows get ``max(y, 0)``, unpriced rows
+        0."""
         y = np.asarray(y, dtype=float).copy()
         y[self.inequality] = np.maximum(y[self.inequality], 0.0)
+        y[~self.priced] = 0.0
         return y
 
     def interval_prices(self, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -36,18 +36,27 @@ def _highs(threads: int = 1) -> highspy.Highs:
     return h
 
 
-def _add_rows(h: highspy.Highs, n: int, linking: Linking) -> None:
-    lower = np.r_[np.ones(n), linking.rhs]
-    upper = np.r_[np.ones(n), np.where(linking.inequality, INF, linking.rhs)]
+def _row_map(linking: Linking, rows: np.ndarray) -> np.ndarray:
+    """Position of each linking row among ``rows`` (-1: left out)."""
+    where = np.full(linking.size, -1, dtype=np.int64)
+    where[rows] = np.arange(len(rows))
+    return where
+
+
+def _add_rows(h: highspy.Highs, n: int, linking: Linking, rows: np.ndarray) -> None:
+    lower = np.r_[np.ones(n), linking.rhs[rows]]
+    upper = np.r_[np.ones(n), np.where(linking.inequality, INF, linking.rhs)[rows]]
     m = len(lower)
     h.addRows(m, lower, upper, 0, np.zeros(m, dtype=np.int32), np.array([], dtype=np.int32),
               np.array([]))
 
 
-def _column_entries(col: Column, n: int, linking: Linking) -> tuple[np.ndarray, np.ndarray]:
+def _column_entries(col: Column, n: int, linking: Linking,
+                    where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     coef = linking.coefficients(col.k, col.entry, col.exit)
-    idx = [col.k] + [n + r for r, a in coef.items() if a != 0.0]
-    val = [1.0] + [a for a in coef.values() if a != 0.0]
+    kept = [(where[r], a) for r, a in coef.items() if a != 0.0 and where[r] >= 0]
+    idx = [col.k] + [n + int(i) for i, _ in kept]
+    val = [1.0] + [a for _, a in kept]
     return np.array(idx, dtype=np.int32), np.array(val)
 
 
@@ -66,20 +75,24 @@ class RestrictedMaster:
     def __init__(self, n: int, linking: Linking, artificial_cost: float) -> None:
         self.n = n
         self.linking = linking
+        # rows whose prices are held at 0 (``linking.priced``) are left out: columns need
+        # not agree on those states
+        self.rows = np.flatnonzero(linking.priced)
+        self.where = _row_map(linking, self.rows)
         self.h = _highs()
         # new columns keep the basis primal feasible: primal simplex picks up from there
         self.h.setOptionValue("simplex_strategy", 4)
-        _add_rows(self.h, n, linking)
+        _add_rows(self.h, n, linking, self.rows)
         self.columns: list[Column] = []
         self.artificial_cost = artificial_cost
         self._slacks: list[tuple[int, float]] = []  # (row, sign) per slack column
-        for r in range(linking.size):
+        for i, r in enumerate(self.rows):
             for sign in (1.0, -1.0):
                 if sign < 0 and linking.inequality[r]:
                     continue
                 self.h.addCol(artificial_cost, 0.0, INF, 1,
-                              np.array([n + r], dtype=np.int32), np.array([sign]))
-                self._slacks.append((r, sign))
+                              np.array([n + i], dtype=np.int32), np.array([sign]))
+                self._slacks.append((int(r), sign))
         self._n_art = len(self._slacks)
 
     def set_box(self, center: np.ndarray, width: float | np.ndarray) -> None:
@@ -96,7 +109,7 @@ class RestrictedMaster:
 
     def add(self, col: Column) -> None:
         """Add one column (the simplex basis is kept: the next solve is warm)."""
-        idx, val = _column_entries(col, self.n, self.linking)
+        idx, val = _column_entries(col, self.n, self.linking, self.where)
         self.h.addCol(col.cost, 0.0, INF, len(idx), idx, val)
         self.columns.append(col)
 
@@ -104,7 +117,7 @@ class RestrictedMaster:
         """Add columns in one call (as :meth:`add`, faster for a round's columns)."""
         if not columns:
             return
-        parts = [_column_entries(col, self.n, self.linking) for col in columns]
+        parts = [_column_entries(col, self.n, self.linking, self.where) for col in columns]
         starts = np.cumsum([0] + [len(idx) for idx, _ in parts[:-1]]).astype(np.int32)
         index = np.concatenate([idx for idx, _ in parts]).astype(np.int32)
         value = np.concatenate([val for _, val in parts])
@@ -130,9 +143,11 @@ class RestrictedMaster:
         art = float(x[: self._n_art].sum())
         weights = [(c, x[self._n_art + i]) for i, c in enumerate(self.columns)
                    if x[self._n_art + i] > 1e-9]
+        y = np.zeros(self.linking.size)
+        y[self.rows] = duals[self.n:]
         return MasterSolution(
             objective=self.h.getInfo().objective_function_value,
-            y=duals[self.n:],
+            y=y,
             mu=duals[: self.n],
             weights=weights,
             artificial=art,
@@ -150,7 +165,10 @@ def choose_columns(
     h = _highs()
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", 1e-4)
-    _add_rows(h, n, linking)
+    # a plan must match on every row, priced or not
+    rows = np.arange(linking.size)
+    where = _row_map(linking, rows)
+    _add_rows(h, n, linking, rows)
     for r in range(linking.size):
         for sign in (1.0, -1.0):
             h.addCol(float(penalty[r]), 0.0, INF, 1, np.array([n + r], dtype=np.int32),
@@ -158,7 +176,7 @@ def choose_columns(
     first = h.getNumCol()
     flat = [c for cols in pool for c in cols]
     for col in flat:
-        idx, val = _column_entries(col, n, linking)
+        idx, val = _column_entries(col, n, linking, where)
         h.addCol(col.cost, 0.0, 1.0, len(idx), idx, val)
     count = len(flat)
     h.changeColsIntegrality(count, np.arange(first, first + count, dtype=np.int32),

@@ -63,6 +63,7 @@ class MatrixGurobi:
         m.update()
         self.model = m
         self.values = np.zeros(n)
+        self.col_duals: np.ndarray | None = None
         self._vtype = vtype
         self.relaxed = False
 
@@ -161,7 +162,10 @@ class MatrixGurobi:
         gap_value = relative_gap(objective, bound) if has_plan and bound is not None else None
         if status == OPTIMAL and gap_value is not None and gap_value > OPTIMAL_GAP:
             status = GAP_MET
+        self.col_duals = None
         if has_plan:
             self.values = np.asarray(self.x.X, dtype=float)
+            if not m.IsMIP and code == gp.GRB.OPTIMAL:
+                self.col_duals = np.asarray(self.x.RC, dtype=float)
         return SolveResult(status=status, objective=objective, bound=bound, gap=gap_value,
                            seconds=seconds, solver="gurobi", termination=str(code))

@@ -31,7 +31,7 @@ class MatrixHighs:
     bounds; ``relaxed=True`` at construction: every column continuous (the LP relaxation,
     each column in its own bounds, or an LP with the integers fixed by ``lb``/``ub``);
     ``set_start``: a MIP start; ``solve`` returns a :class:`SolveResult` with ``values``
-    (and ``row_duals`` after an LP).
+    (and ``row_duals``, ``col_duals`` (reduced costs) after an LP).
     """
 
     name = "highs"
@@ -73,6 +73,7 @@ class MatrixHighs:
         self.relaxed = relaxed
         self.values = np.zeros(n)
         self.row_duals: np.ndarray | None = None
+        self.col_duals: np.ndarray | None = None
 
     def set_option(self, name: str, value) -> None:
         """A HiGHS option for the next solves (e.g. ``mip_lp_solver``); refused loudly."""
@@ -170,12 +171,13 @@ class MatrixHighs:
         gap_value = relative_gap(objective, bound) if has_plan and bound is not None else None
         if status == OPTIMAL and gap_value is not None and gap_value > OPTIMAL_GAP:
             status = GAP_MET
-        self.row_duals = None
+        self.row_duals = self.col_duals = None
         if has_plan:
             sol = h.getSolution()
             self.values = np.asarray(sol.col_value, dtype=float)
             if not self.is_mip and code == _S.kOptimal:
                 self.row_duals = np.asarray(sol.row_dual, dtype=float)
+                self.col_duals = np.asarray(sol.col_dual, dtype=float)
         return SolveResult(status=status, objective=objective, bound=bound, gap=gap_value,
                            seconds=seconds, solver="highs",
                            termination=h.modelStatusToString(code))

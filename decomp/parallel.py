@@ -22,7 +22,7 @@ from collections import deque
 
 import numpy as np
 
-from decomp.pricing import IntervalSolver, PricingResult, price_all
+from decomp.pricing import IntervalSolver, PricingResult, lp_fill, price_all
 from decomp.provider import IntervalProvider
 from decomp.solvers import SolveOptions
 
@@ -91,6 +91,7 @@ class RayPricer:
         self.home = [list(map(int, b)) for b in np.array_split(np.arange(n), self.workers)]
         self.stats = {"stolen": 0, "chunks": 0, "fallback": False}
         self.fallback = None
+        self.local = fallback
         self.abs_gap: float | None = None
         ref = ray.put(provider)
         cls = ray.remote(PricingActor).options(num_cpus=1, max_restarts=0)
@@ -111,11 +112,13 @@ class RayPricer:
         ray.get(loads)  # a failed build raises here, with the worker's error
 
     def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              deadline: float | None = None) -> list[PricingResult]:
+              deadline: float | None = None, fill: bool = False) -> list[PricingResult]:
         """Solve every interval with its (entry, exit) prices on the actors; a chunk
-        stopped by the deadline ends the round with fewer results (no bound)."""
+        stopped by the deadline ends the round with fewer results (no bound), unless
+        ``fill`` and this process holds the models: then the intervals left without a
+        bound get their LP value here (:func:`~decomp.pricing.lp_fill`)."""
         if self.fallback is not None:
-            return price_all(self.fallback, prices, gap, deadline)
+            return price_all(self.fallback, prices, gap, deadline, fill)
         ray = self.ray
         queues = [deque(ks) for ks in self.home]
         flight: dict = {}
@@ -157,7 +160,8 @@ class RayPricer:
                     stopped = True
                 if not stopped:
                     send(i)
-        return sorted(out, key=lambda r: r.k)
+        out = sorted(out, key=lambda r: r.k)
+        return lp_fill(self.local, prices, out) if fill and self.local is not None else out
 
     def set_abs_gap(self, value: float | None) -> None:
         """An absolute MIP gap for every interval's pricing solves from now on."""

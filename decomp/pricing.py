@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,6 +187,13 @@ class IntervalSolver:
         lb = self.form.lb[self.entry_cols[self.entry_names.index(name)]]
         return float(lb) if np.isfinite(lb) else 0.0
 
+    def entry_reduced_costs(self) -> np.ndarray | None:
+        """After an LP solve: the reduced costs of the entry states (with the entry held
+        fixed, how much the interval's cost rises per unit more of each state); None
+        after a MILP or when the solver gave none."""
+        rc = getattr(self.solver, "col_duals", None)
+        return None if rc is None else rc[self.entry_cols].copy()
+
     def column_of(self, x: np.ndarray, origin: str = "pricing") -> Column:
         """The interval's column for its column values ``x``."""
         binaries = x[self.bin_cols] if self.relaxed else np.round(x[self.bin_cols])
@@ -224,11 +233,13 @@ def _columns(index: dict[int, int], variables: list) -> np.ndarray:
 
 
 def price_all(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],
-              gap: float, deadline: float | None = None) -> list[PricingResult]:
+              gap: float, deadline: float | None = None,
+              fill: bool = False) -> list[PricingResult]:
     """Price each interval in turn, each solve capped by the time left before ``deadline``
     (a ``time.perf_counter()`` instant). The round stops at the deadline: then fewer
     results than intervals come back, or one without a proven bound (``-inf``), and the
-    round gives no Lagrangian bound."""
+    round gives no Lagrangian bound, unless ``fill``: then each interval left without a
+    proven bound gets its LP relaxation's value at the same prices (:func:`lp_fill`)."""
     out = []
     for s, (pe, px) in zip(solvers, prices, strict=True):
         left = None
@@ -241,7 +252,85 @@ def price_all(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.n
         out.append(r)
         if not np.isfinite(r.bound):
             break
+    return lp_fill(solvers, prices, out) if fill else out
+
+
+def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],
+            results: list[PricingResult]) -> list[PricingResult]:
+    """A result for every interval: those without a proven bound (not reached before the
+    deadline, or stopped before their solver proved one) get the value of their LP
+    relaxation at the same prices, which bounds their MILP from below, so the round's
+    Lagrangian value stays a valid bound. No column comes from these (``status`` "lp")."""
+    done = {r.k: r for r in results if np.isfinite(r.bound)}
+    out = []
+    for i, s in enumerate(solvers):
+        if s.k in done:
+            out.append(done[s.k])
+            continue
+        was = s.relaxed
+        s.relax(True)
+        try:
+            s.set_prices(*prices[i])
+            r = s.solve(gap=0.0)
+        finally:
+            s.relax(was)
+        out.append(PricingResult(s.k, None, r.objective, r.bound, "lp", r.seconds))
     return out
+
+
+class ThreadPricer:
+    """Prices the intervals of this process on ``workers`` threads (the solvers release
+    Python's lock while they solve): parallel pricing without a second copy of any model.
+    Each thread takes the next interval not yet taken, so the split follows the time."""
+
+    def __init__(self, solvers: list[IntervalSolver], workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, not {workers}")
+        self.solvers = solvers
+        self.workers = workers
+
+    def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
+              deadline: float | None = None, fill: bool = False) -> list[PricingResult]:
+        """Solve every interval with its (entry, exit) prices; see :func:`price_all`."""
+        n = len(self.solvers)
+        out: list[PricingResult | None] = [None] * n
+        lock = threading.Lock()
+        taken = [0]
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                with lock:
+                    i = taken[0]
+                    taken[0] += 1
+                if i >= n:
+                    return
+                left = None
+                if deadline is not None:
+                    left = deadline - time.perf_counter()
+                    if left <= 0:
+                        stop.set()
+                        return
+                s = self.solvers[i]
+                s.set_prices(*prices[i])
+                r = s.solve(gap=gap, time_limit=None if left is None else max(left, 0.01))
+                out[i] = r
+                if not np.isfinite(r.bound):
+                    stop.set()
+
+        with ThreadPoolExecutor(self.workers) as ex:
+            for f in [ex.submit(work) for _ in range(min(self.workers, n))]:
+                f.result()  # a solver error in a thread is raised here
+        results = [r for r in out if r is not None]
+        return lp_fill(self.solvers, prices, results) if fill else results
+
+    def set_abs_gap(self, value: float | None) -> None:
+        """An absolute MIP gap for every interval (:meth:`IntervalSolver.set_abs_gap`)."""
+        for sv in self.solvers:
+            sv.set_abs_gap(value)
+
+    def close(self) -> None:
+        """Nothing to release (the threads end with each round)."""
 
 
 class SerialPricer:
@@ -251,9 +340,9 @@ class SerialPricer:
         self.solvers = solvers
 
     def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              deadline: float | None = None) -> list[PricingResult]:
+              deadline: float | None = None, fill: bool = False) -> list[PricingResult]:
         """Solve every interval with its (entry, exit) prices; see :func:`price_all`."""
-        return price_all(self.solvers, prices, gap, deadline)
+        return price_all(self.solvers, prices, gap, deadline, fill)
 
     def set_abs_gap(self, value: float | None) -> None:
         """An absolute MIP gap for every interval (:meth:`IntervalSolver.set_abs_gap`)."""

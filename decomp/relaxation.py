@@ -23,7 +23,7 @@ import numpy as np
 from decomp.columns import Column, ColumnPool
 from decomp.linking import Linking
 from decomp.master import RestrictedMaster
-from decomp.pricing import IntervalSolver, price_all
+from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import BoundaryCondition
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolverError
@@ -77,34 +77,44 @@ def solve_relaxation(
     y0: np.ndarray | None = None,
     deadline: float | None = None,
     say: Callable[[str], None] | None = None,
+    pricer=None,
 ) -> RelaxationResult:
     """Converge the restricted master over interval LP columns to the LP relaxation.
 
     ``y0`` (e.g. a previous design's prices) is the first stability centre and values the
     rolling pass's exits; ``deadline`` (a ``time.perf_counter()`` instant) stops the loop,
     each LP included. The solvers are relaxed for the phase and given their integers back
-    before this returns.
+    before this returns. ``pricer`` (a :class:`~decomp.pricing.ThreadPricer` over the same
+    solvers, say) prices the rounds; by default one interval after the other.
     """
     s = settings
     t0 = time.perf_counter()
     say = say or (lambda msg: None)
     n = len(solvers)
     y = linking.valid(np.zeros(linking.size) if y0 is None else y0)
+    pricer = pricer or SerialPricer(solvers)
     for sv in solvers:
         sv.relax(True)
     try:
         width = s.box_width * cost_scale
-        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width)
         master = RestrictedMaster(n, linking, width)
         pool = ColumnPool(n)
+        values: list = []
         try:
-            first = rolling_horizon(solvers, linking, conditions, y, 0.0, deadline=deadline)
+            first = rolling_horizon(solvers, linking, conditions, y, 0.0, deadline=deadline,
+                                    entry_values=values)
         except SolverError as exc:
             # a myopic pass can end where the next interval has no plan (a state carried
             # into hours that forbid it); the box's slacks then keep the master feasible
             # until priced columns fit together
             say(f"LP phase: rolling pass found no plan ({exc}); starting from pricing")
             first = []
+        if y0 is None and len(values) == n:
+            # what each state entering an interval is worth to it in the rolling pass:
+            # a first centre with the right signs and orders of magnitude (from zero,
+            # the first rounds' bounds are near 0 until the centre has moved)
+            y = linking.valid(entry_prices(linking, values))
+        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width)
         master.add_many([c for c in first if pool.add(c)])
         best, best_y, sol, converged, log = -math.inf, y.copy(), None, False, []
         rounds = 0
@@ -113,7 +123,7 @@ def solve_relaxation(
                 break
             tp = time.perf_counter()
             prices = [linking.interval_prices(y, k) for k in range(n)]
-            results = price_all(solvers, prices, 0.0, deadline)
+            results = pricer.price(prices, 0.0, deadline)
             pricing_s = time.perf_counter() - tp
             complete = len(results) == n and all(math.isfinite(r.bound) for r in results)
             lagrangian = (sum(r.bound for r in results) + linking.constant(y)
@@ -172,6 +182,22 @@ def solve_relaxation(
     finally:
         for sv in solvers:
             sv.relax(False)
+
+
+def entry_prices(linking: Linking, values: list[np.ndarray | None]) -> np.ndarray:
+    """Prices on the boundary rows from what each interval's entry states are worth to
+    it (``values[k]``: minus the reduced costs of interval k's fixed entry states): the
+    price at which the interval would not want to change its entry (``y = -value / a``
+    for the row's coefficient ``a`` on that entry). Rows without a value stay at 0."""
+    y = np.zeros(linking.size)
+    for k, value in enumerate(values):
+        if value is None:
+            continue
+        entry, _ = linking.terms(k)
+        for r, i, a in entry:
+            if linking.rows[r].kind == "link":
+                y[r] = -value[i] / a
+    return y
 
 
 def _combined_binaries(weights: list[tuple[Column, float]],

@@ -27,6 +27,8 @@ def rolling_horizon(
     gap: float,
     guide: np.ndarray | None = None,
     deadline: float | None = None,
+    abs_gap: float | None = None,
+    entry_values: list | None = None,
 ) -> list[Column]:
     """Solve the intervals in sequence; returns one column per interval (a feasible plan).
 
@@ -34,7 +36,11 @@ def rolling_horizon(
     relaxation) fixes the binaries that are integral in it; an interval that cannot be
     solved that way is solved again with its binaries free. Each interval's solve is
     capped by the time left before ``deadline`` (``time.perf_counter()``), but gets at
-    least a second: the pass must end with a plan.
+    least a second: the pass must end with a plan. ``abs_gap`` lets each interval MILP
+    stop at that absolute gap too (each solver's own is restored afterwards). A list
+    given as ``entry_values`` receives, per interval, minus the reduced costs of its
+    fixed entry states after an LP solve (what one more unit of each state is worth to
+    the interval; None after a MILP).
     """
     y = np.zeros(linking.size) if y is None else y
     fixed = {bc.state: bc.value for bc in conditions if bc.kind == "fixed"}
@@ -56,12 +62,22 @@ def rolling_horizon(
             if s is solvers[-1]:
                 s.bound_exit_below({name: start_values[name] for name in cyclic})
             limit = None if deadline is None else max(1.0, deadline - time.perf_counter())
-            res = s.solve(gap=gap, time_limit=limit, allow_infeasible=guide is not None)
-            if res.column is None and guide is not None:
-                s.release_binaries()
-                res = s.solve(gap=gap, time_limit=limit)
+            own = s.abs_gap
+            if abs_gap is not None:
+                s.set_abs_gap(abs_gap)
+            try:
+                res = s.solve(gap=gap, time_limit=limit, allow_infeasible=guide is not None)
+                if res.column is None and guide is not None:
+                    s.release_binaries()
+                    res = s.solve(gap=gap, time_limit=limit)
+            finally:
+                if abs_gap is not None:
+                    s.set_abs_gap(own)
             if res.column is None:
                 raise SolverError(f"rolling horizon: interval {s.k} found no plan ({res.status})")
+            if entry_values is not None:
+                rc = s.entry_reduced_costs()
+                entry_values.append(None if rc is None else -rc)
             col = Column(res.column.k, res.column.cost, res.column.entry, res.column.exit,
                          res.column.binaries, origin="rolling")
             columns.append(col)

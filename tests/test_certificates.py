@@ -238,6 +238,13 @@ def test_lp_cap_leaves_the_rolling_pass_its_estimated_time():
     assert lp_time_cap(1800.0, 64.0, 0.85, 1.5, 365) == pytest.approx(
         1800.0 - 64.0 - 1.5 * 1.5 * 365)
     assert lp_time_cap(100.0, 10.0, 0.85, 1.0, 365) == 0.0  # no time for the LP at all
+    # a minimum share keeps the LP in a run whose probe overstates the rolling pass...
+    assert lp_time_cap(100.0, 10.0, 0.85, 1.0, 365, min_share=0.3) == pytest.approx(30.0)
+    # ... but never beyond the time left
+    assert lp_time_cap(100.0, 90.0, 0.85, 1.0, 365, min_share=0.3) == pytest.approx(10.0)
+    assert lp_time_cap(120.0, 6.0, 0.85, 0.02, 365, min_share=0.3) == pytest.approx(102.0)
+    with pytest.raises(ValueError, match="lp_min_share"):
+        DWSettings(lp_min_share=0.9)
 
 
 @pytest.mark.parametrize("first_prices", ["lp", "master"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from decomp.certificate import WITH_PLAN
-from decomp.dw import FIRST_PRICES, DWSettings
+from decomp.dw import FIRST_PRICES, PARALLEL, PRICED_STATES, DWSettings
 from decomp.repair import EDGE_WEIGHTS
 from decomp.solvers import SolveOptions, SolverError
 from design.cli.batch import add_batch_parser
@@ -104,7 +104,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             time_limit=args.time_limit,
             stabilisation=args.stabilisation,
             first_prices=args.first_prices, lp_edge_weights=args.lp_edge_weights,
-            workers=args.workers,
+            priced_states=args.priced_states, workers=args.workers, parallel=args.parallel,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -327,15 +327,24 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--max-iterations", type=int, default=30, help="dw iteration limit")
     op.add_argument("--stabilisation", choices=("wentges", "boxstep", "none"),
                     default="wentges", help="dw dual stabilisation (default wentges)")
-    op.add_argument("--first-prices", choices=FIRST_PRICES, default="lp",
+    op.add_argument("--first-prices", choices=FIRST_PRICES, default="auto",
                     help="dw: first prices and bound from the whole-horizon LP relaxation "
                          "(lp), from column generation over the intervals' LP relaxations "
-                         "without a whole-horizon model (master), or zero (default lp)")
+                         "without a whole-horizon model (master), zero, or auto: lp while the "
+                         "glued horizon has at most 1e6 nonzeros, else master (default auto)")
+    op.add_argument("--priced-states", choices=PRICED_STATES, default="auto",
+                    help="dw: linking rows with prices in the master and the bound: all, "
+                         "or only continuous states (storage; units' on/off at boundaries "
+                         "held at price 0, still a valid bound); auto: continuous on the "
+                         "master path (default auto)")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
-                    help="dw: Ray actors pricing intervals in parallel, each taking work "
-                         "from the others when its own is done")
+                    help="dw: intervals priced in parallel, each worker taking the next "
+                         "interval not yet taken (default 1)")
+    op.add_argument("--parallel", choices=PARALLEL, default="threads",
+                    help="dw with --workers > 1: threads in this process (no second copy of "
+                         "a model) or Ray actors (a cluster) (default threads)")
     op.add_argument("--solver", choices=("auto", "highs", "gurobi"), default="auto",
                     help=SOLVER_HELP)
     op.add_argument("--out", default=None, help="output folder")

@@ -1,0 +1,162 @@
+"""Prices only on continuous states, thread pricing, LP values for intervals the deadline
+cut off, the master path's first centre and the first-prices rule: every bound they give
+is still a bound (checked against direct optima)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from decomp.dw import DWSettings, _cost_scale, _intervals, first_prices, priced_linking, solve_dw
+from decomp.linking import Linking
+from decomp.master import RestrictedMaster
+from decomp.methods import solve_direct
+from decomp.pricing import SerialPricer, ThreadPricer
+from decomp.relaxation import RelaxationSettings, entry_prices, solve_relaxation
+from decomp.repair import Repairer
+from decomp.rolling import rolling_horizon
+from decomp.solvers import SolveOptions
+from tests.test_dw import EXACT, assert_sandwich
+from tests.test_relaxation import toy
+from tests.toy_provider import ToyProvider
+
+STATES = {"level"}  # the toy's one continuous state (on, started_1h_ago are integer)
+
+
+def _parts(provider, interval: int, **kw):
+    s = DWSettings(interval=interval, solve=EXACT, **kw)
+    cuts, conditions, linking, solvers = _intervals(provider, s)
+    return s, conditions, linking, solvers
+
+
+def _toy() -> ToyProvider:
+    rng = np.random.default_rng(5)
+    return ToyProvider(rng.integers(0, 5, 24).astype(float), rng.uniform(1, 3, 24))
+
+
+def test_only_continuous_states_carry_prices_and_rows_in_the_master():
+    s, _, linking, solvers = _parts(_toy(), 4, first_prices="master")
+    plink = priced_linking(s, linking, solvers)  # auto on the master path: continuous
+    assert {r.state for r, p in zip(plink.rows, plink.priced, strict=True) if p} == STATES
+    assert all(linking.priced) and linking.size == plink.size
+    y = plink.valid(np.ones(plink.size))
+    assert np.all(y[~plink.priced] == 0) and np.all(y[plink.priced] == 1)
+    master = RestrictedMaster(len(solvers), plink, 1.0)
+    assert master.h.getNumRow() == len(solvers) + int(plink.priced.sum())
+    # the glued-LP path prices every row unless asked otherwise
+    assert priced_linking(DWSettings(first_prices="lp"), linking, solvers) is linking
+    every = priced_linking(DWSettings(first_prices="master", priced_states="all"), linking,
+                           solvers)
+    assert every is linking
+    with pytest.raises(ValueError, match="priced_states"):
+        DWSettings(priced_states="integer")
+
+
+def test_a_priced_mask_of_the_wrong_size_is_refused():
+    with pytest.raises(ValueError, match="priced mask"):
+        Linking([["a"], ["a"]], [["a"], ["a"]], [], priced=np.ones(3, dtype=bool))
+
+
+@settings(max_examples=12, deadline=None)
+@given(provider=toy, interval=st.integers(2, 6))
+def test_continuous_prices_bound_the_lp_and_dw_sandwiches_the_optimum(provider, interval):
+    s, conditions, linking, solvers = _parts(provider, interval, first_prices="master",
+                                             priced_states="continuous")
+    glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
+    plink = priced_linking(s, linking, solvers)
+    rel = solve_relaxation(solvers, plink, conditions, _cost_scale(solvers),
+                           RelaxationSettings(tolerance=1e-7, max_rounds=400))
+    tol = 1e-6 * max(1.0, abs(glued))
+    # rows dropped: the master converges to the LP of a relaxation, below the glued LP
+    for row in rel.log:
+        if row["lagrangian"] is not None:
+            assert row["lagrangian"] <= glued + tol
+    assert rel.converged and rel.bound <= glued + tol
+    assert np.all(rel.y[~plink.priced] == 0)
+    direct = solve_direct(provider, EXACT)
+    dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=6,
+                                       first_prices="master", priced_states="continuous",
+                                       repair_gap=1e-9, solve=SolveOptions(solver="highs")))
+    assert dw.plan is not None
+    assert_sandwich(dw.bound, direct.objective, dw.objective)
+
+
+def test_first_prices_auto_follows_the_size_of_the_glued_horizon():
+    _, _, _, solvers = _parts(_toy(), 4)
+    assert first_prices(DWSettings(), solvers) == "lp"
+    assert first_prices(DWSettings(lp_max_nonzeros=0), solvers) == "master"
+    assert first_prices(DWSettings(first_prices="zero", lp_max_nonzeros=0), solvers) == "zero"
+    direct = solve_direct(_toy(), EXACT).objective
+    dw = solve_dw(_toy(), DWSettings(interval=4, gap=1e-6, lp_max_nonzeros=0,
+                                     repair_gap=1e-9, solve=SolveOptions(solver="highs")))
+    assert any(row.get("phase") == "lp" for row in dw.log)  # the master path ran
+    assert_sandwich(dw.bound, direct, dw.objective)
+
+
+def _prices(solvers, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    return [(rng.uniform(-1, 1, len(s.entry_names)), rng.uniform(-1, 1, len(s.exit_names)))
+            for s in solvers]
+
+
+def test_threads_price_as_one_thread_does():
+    _, _, _, solvers = _parts(_toy(), 3)
+    prices = _prices(solvers)
+    serial = SerialPricer(solvers).price(prices, 1e-9)
+    threaded = ThreadPricer(solvers, 2).price(prices, 1e-9)
+    assert [r.k for r in threaded] == list(range(len(solvers)))
+    for a, b in zip(threaded, serial, strict=True):
+        assert a.bound == pytest.approx(b.bound, rel=1e-7, abs=1e-7)
+        assert a.column.cost == pytest.approx(b.column.cost, rel=1e-6, abs=1e-6)
+    assert ThreadPricer(solvers, 2).price(prices, 1e-9, time.perf_counter() - 1.0) == []
+    with pytest.raises(ValueError, match="workers"):
+        ThreadPricer(solvers, 0)
+
+
+@pytest.mark.parametrize("pricer", [SerialPricer, lambda s: ThreadPricer(s, 2)])
+def test_intervals_cut_off_by_the_deadline_count_their_lp_value(pricer):
+    _, _, _, solvers = _parts(_toy(), 3)
+    prices = _prices(solvers)
+    exact = SerialPricer(solvers).price(prices, 1e-9)
+    filled = pricer(solvers).price(prices, 1e-9, time.perf_counter() - 1.0, fill=True)
+    assert [r.k for r in filled] == list(range(len(solvers)))
+    for f, e in zip(filled, exact, strict=True):
+        # an LP value at the same prices: finite, no column, below the interval's optimum
+        assert math.isfinite(f.bound) and f.column is None and f.status == "lp"
+        assert f.bound <= e.bound + 1e-7 * max(1.0, abs(e.bound))
+    assert not any(sv.relaxed for sv in solvers)  # the intervals are MILPs again
+    # nothing cut off: fill changes nothing
+    again = pricer(solvers).price(prices, 1e-9, fill=True)
+    assert [r.bound for r in again] == pytest.approx([r.bound for r in exact], rel=1e-7)
+
+
+def test_entry_prices_value_a_state_where_the_next_interval_enters():
+    linking = Linking([["s"], ["s"], ["s"]], [["s"], ["s"], ["s"]], [])
+    # rows: exit_0 - entry_1 = 0, exit_1 - entry_2 = 0; entry coefficients are -1
+    y = entry_prices(linking, [np.array([9.0]), np.array([2.0]), None])
+    assert y.tolist() == [2.0, 0.0]
+
+
+def test_rolling_lp_pass_reports_entry_values_and_restores_each_absolute_gap():
+    _, conditions, linking, solvers = _parts(_toy(), 4)
+    for sv in solvers:
+        sv.set_abs_gap(0.125)
+        sv.relax(True)
+    values: list = []
+    try:
+        rolling_horizon(solvers, linking, conditions, None, 0.0, abs_gap=3.0,
+                        entry_values=values)
+    finally:
+        for sv in solvers:
+            sv.relax(False)
+    assert len(values) == len(solvers) and all(v is not None for v in values)
+    assert all(sv.abs_gap == 0.125 for sv in solvers)
+    # storing costs nothing and buying later costs at least as much: a unit more in the
+    # store is worth >= 0 to the next interval
+    assert all(np.all(v[solvers[k].entry_names.index("level")] >= -1e-9)
+               for k, v in enumerate(values) if k > 0)
