@@ -86,6 +86,7 @@ class DWSettings:
     lp_min_share: float = 0.3
     rolling_start: bool = True
     box_width: float = 10.0
+    lp_box_width: float = 0.01
     choice_time_limit: float = 30.0
     repair_time_limit: float | None = 120.0
     workers: int = 1
@@ -120,6 +121,8 @@ class DWSettings:
             raise ValueError(f"family_time_share must be in (0, 1], not {self.family_time_share}")
         if not self.box_width > 0:
             raise ValueError(f"box_width must be positive, not {self.box_width}")
+        if not self.lp_box_width > 0:
+            raise ValueError(f"lp_box_width must be positive, not {self.lp_box_width}")
         if self.lp_edge_weights not in EDGE_WEIGHTS:
             raise ValueError(f"lp_edge_weights must be one of {', '.join(EDGE_WEIGHTS)}, not "
                              f"{self.lp_edge_weights!r}")
@@ -535,7 +538,7 @@ def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clo
     rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
                            RelaxationSettings(tolerance=_lp_tolerance(s),
                                               stabilisation=s.stabilisation, alpha=s.alpha,
-                                              box_width=s.box_width),
+                                              box_width=s.lp_box_width),
                            deadline=deadline, say=say, pricer=pricer)
     log.rows += [row | {"elapsed": begun - log.t0 + row["elapsed"]} for row in rel.log]
     if not math.isfinite(rel.bound):
@@ -603,11 +606,11 @@ def _pricing_share(s: DWSettings) -> float:
 
 
 def _rolling_abs_gap(s: DWSettings, scale: float | None, n: int) -> float | None:
-    """Absolute gap of a rolling pass's interval MILPs: a quarter of the target gap of
-    the objective shared among the intervals (a heuristic plan needs no more)."""
+    """Absolute gap of a rolling pass's interval MILPs: the pricing share of the
+    objective (:func:`_pricing_share`) divided among the intervals."""
     if not s.pricing_abs_gap or scale is None or not math.isfinite(scale):
         return None
-    return s.gap / 4 * max(1.0, abs(scale)) / n
+    return _pricing_share(s) * max(1.0, abs(scale)) / n
 
 
 def _cost_scale(solvers: list[IntervalSolver]) -> float:

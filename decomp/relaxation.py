@@ -35,10 +35,11 @@ class RelaxationSettings:
     """Column generation on the LP relaxation: when to stop and how to stabilise."""
 
     tolerance: float = 1e-5
-    max_rounds: int = 200
+    max_rounds: int = 1000
     stabilisation: str = "wentges"
     alpha: float = 0.5
-    box_width: float = 10.0
+    box_width: float = 0.01
+    trust_region: bool = True
 
     def __post_init__(self) -> None:
         if not self.tolerance > 0:
@@ -114,7 +115,11 @@ def solve_relaxation(
             # a first centre with the right signs and orders of magnitude (from zero,
             # the first rounds' bounds are near 0 until the centre has moved)
             y = linking.valid(entry_prices(linking, values))
-        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width)
+        # a trust region only while the master is feasible without its slacks (the
+        # rolling pass gave columns that fit together); else the box must widen to let
+        # the priced columns take over
+        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width,
+                                  s.trust_region and len(first) == n)
         master.add_many([c for c in first if pool.add(c)])
         best, best_y, sol, converged, log = -math.inf, y.copy(), None, False, []
         rounds = 0

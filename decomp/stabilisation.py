@@ -9,6 +9,11 @@ around it that the restricted master enforces through its slack columns
 - The box starts at a width scaled to the problem and doubles whenever the master needs
   its slacks (the box, not the columns, set a price) and the bound did not improve; so
   it never stays too tight, and the master's duals never run off to a big-M value.
+- As a trust region (the LP phase, whose master is feasible from its first round): the
+  box doubles after an improving step that it held back and halves after a step that
+  did not improve the bound, so it starts small around a good centre and grows only
+  while the steps succeed (a wide box there lets the degenerate master's duals wander
+  and the bound stall for dozens of rounds: RESULTS 15).
 - ``alpha`` is adjusted automatically: halved after a mis-pricing (no column priced out
   at the master duals), raised again by 0.1 (up to its start value) after each serious
   step; it is never switched off for good.
@@ -32,6 +37,8 @@ class Stabilisation:
     adaptive_box: bool = True
     name: str = "none"
     widenings: int = 0
+    trust_region: bool = False
+    min_width: float = 0.0
     mispricings: int = 0
 
     def prices(self, master_y: np.ndarray) -> np.ndarray:
@@ -51,19 +58,31 @@ class Stabilisation:
         if mispriced:
             self.mispricings += 1
             self.alpha /= 2.0
-        if binding and not improved and self.adaptive_box:
+        if self.trust_region:
+            # a trust region: a step the box held back that improved the bound widens it,
+            # a step that did not improve it narrows it
+            if improved and binding:
+                self.width *= 2.0
+                self.widenings += 1
+            elif not improved:
+                self.width = max(self.width / 2.0, self.min_width)
+        elif binding and not improved and self.adaptive_box:
             self.width *= 2.0
             self.widenings += 1
 
 
 def make_stabilisation(name: str, center: np.ndarray, alpha: float = 0.5,
-                       width: float = 1e5) -> Stabilisation:
+                       width: float = 1e5, trust_region: bool = False) -> Stabilisation:
     """Strategy by name: ``none`` (master duals, a fixed box of ``width``), ``wentges``
-    (smoothing with automatic alpha, adaptive box) or ``boxstep`` (adaptive box only)."""
+    (smoothing with automatic alpha, adaptive box) or ``boxstep`` (adaptive box only).
+    ``trust_region``: the box doubles after an improving step it held back and halves
+    after a step that did not improve (down to a thousandth of ``width``), for a master
+    that is feasible from the start (a good centre, a small first box)."""
+    extra = {"trust_region": trust_region, "min_width": width * 1e-3}
     if name == "none":
         return Stabilisation(center, width, adaptive_box=False, name=name)
     if name == "wentges":
-        return Stabilisation(center, width, alpha=alpha, alpha_max=alpha, name=name)
+        return Stabilisation(center, width, alpha=alpha, alpha_max=alpha, name=name, **extra)
     if name == "boxstep":
-        return Stabilisation(center, width, name=name)
+        return Stabilisation(center, width, name=name, **extra)
     raise ValueError(f"stabilisation must be none, wentges or boxstep, not {name!r}")
