@@ -123,18 +123,12 @@ class DWSettings:
             raise ValueError(f"box_width must be positive, not {self.box_width}")
         if not self.lp_box_width > 0:
             raise ValueError(f"lp_box_width must be positive, not {self.lp_box_width}")
-        if self.lp_edge_weights not in EDGE_WEIGHTS:
-            raise ValueError(f"lp_edge_weights must be one of {', '.join(EDGE_WEIGHTS)}, not "
-                             f"{self.lp_edge_weights!r}")
-        if self.first_prices not in FIRST_PRICES:
-            raise ValueError(f"first_prices must be one of {', '.join(FIRST_PRICES)}, not "
-                             f"{self.first_prices!r}")
-        if self.priced_states not in PRICED_STATES:
-            raise ValueError(f"priced_states must be one of {', '.join(PRICED_STATES)}, not "
-                             f"{self.priced_states!r}")
-        if self.parallel not in PARALLEL:
-            raise ValueError(f"parallel must be one of {', '.join(PARALLEL)}, not "
-                             f"{self.parallel!r}")
+        for name, choices in (("lp_edge_weights", tuple(EDGE_WEIGHTS)),
+                              ("first_prices", FIRST_PRICES),
+                              ("priced_states", PRICED_STATES), ("parallel", PARALLEL)):
+            value = getattr(self, name)
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
         if self.lp_tolerance is not None and not self.lp_tolerance > 0:
             raise ValueError(f"lp_tolerance must be positive, not {self.lp_tolerance}")
         if self.stabilisation not in ("none", "wentges", "boxstep"):

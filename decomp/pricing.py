@@ -281,7 +281,10 @@ def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.nda
 class ThreadPricer:
     """Prices the intervals of this process on ``workers`` threads (the solvers release
     Python's lock while they solve): parallel pricing without a second copy of any model.
-    Each thread takes the next interval not yet taken, so the split follows the time."""
+    Each thread takes the next interval not yet taken, so the split follows the time.
+    Intervals loaded in Gurobi are solved one at a time: their models share one Gurobi
+    environment, and an environment is not thread-safe (Ray actors price those in
+    parallel)."""
 
     def __init__(self, solvers: list[IntervalSolver], workers: int) -> None:
         if workers < 1:
@@ -295,8 +298,18 @@ class ThreadPricer:
         n = len(self.solvers)
         out: list[PricingResult | None] = [None] * n
         lock = threading.Lock()
+        shared_env = threading.Lock()
         taken = [0]
         stop = threading.Event()
+
+        def solve(s: IntervalSolver, i: int) -> PricingResult | None:
+            left = None
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return None
+            s.set_prices(*prices[i])
+            return s.solve(gap=gap, time_limit=None if left is None else max(left, 0.01))
 
         def work() -> None:
             while not stop.is_set():
@@ -305,18 +318,17 @@ class ThreadPricer:
                     taken[0] += 1
                 if i >= n:
                     return
-                left = None
-                if deadline is not None:
-                    left = deadline - time.perf_counter()
-                    if left <= 0:
-                        stop.set()
-                        return
                 s = self.solvers[i]
-                s.set_prices(*prices[i])
-                r = s.solve(gap=gap, time_limit=None if left is None else max(left, 0.01))
-                out[i] = r
-                if not np.isfinite(r.bound):
+                if s.solver.name == "gurobi":
+                    with shared_env:
+                        r = solve(s, i)
+                else:
+                    r = solve(s, i)
+                if r is not None:
+                    out[i] = r
+                if r is None or not np.isfinite(r.bound):
                     stop.set()
+                    return
 
         with ThreadPoolExecutor(self.workers) as ex:
             for f in [ex.submit(work) for _ in range(min(self.workers, n))]:

@@ -20,7 +20,7 @@ from decomp.pricing import SerialPricer, ThreadPricer
 from decomp.relaxation import RelaxationSettings, entry_prices, solve_relaxation
 from decomp.repair import Repairer
 from decomp.rolling import rolling_horizon
-from decomp.solvers import SolveOptions
+from decomp.solvers import SolveOptions, gurobi_can_take
 from tests.test_dw import EXACT, assert_sandwich
 from tests.test_relaxation import toy
 from tests.toy_provider import ToyProvider
@@ -104,8 +104,13 @@ def _prices(solvers, seed: int = 3):
             for s in solvers]
 
 
-def test_threads_price_as_one_thread_does():
-    _, _, _, solvers = _parts(_toy(), 3)
+@pytest.mark.parametrize("solver", ["highs", "gurobi"])
+def test_threads_price_as_one_thread_does(solver):
+    if solver == "gurobi" and not gurobi_can_take(100, 100):
+        pytest.skip("no Gurobi licence for the toy's intervals")
+    s = DWSettings(interval=3, solve=SolveOptions(solver=solver, gap=1e-9))
+    _, _, _, solvers = _intervals(_toy(), s)
+    assert all(sv.solver.name == solver for sv in solvers)
     prices = _prices(solvers)
     serial = SerialPricer(solvers).price(prices, 1e-9)
     threaded = ThreadPricer(solvers, 2).price(prices, 1e-9)
