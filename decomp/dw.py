@@ -278,8 +278,7 @@ def solve_dw(
             try:
                 guided = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
                                          guide=None if lp is None else lp.binaries,
-                                         deadline=clock.deadline(),
-                                         abs_gap=_rolling_abs_gap(s, lp_bound, n))
+                                         deadline=clock.deadline())
             except Exception as exc:  # noqa: BLE001 - a heuristic failing only costs columns
                 guided = None
                 say(f"rolling-horizon start failed ({exc}); starting from pricing only")
@@ -597,14 +596,6 @@ def _pricing_share(s: DWSettings) -> float:
     absolute gaps: ``pricing_gap``, or a twentieth of the target gap if that is more
     (asking HiGHS for more than the certificate needs costs minutes on ten homes)."""
     return max(s.pricing_gap, s.gap / 20)
-
-
-def _rolling_abs_gap(s: DWSettings, scale: float | None, n: int) -> float | None:
-    """Absolute gap of a rolling pass's interval MILPs: the pricing share of the
-    objective (:func:`_pricing_share`) divided among the intervals."""
-    if not s.pricing_abs_gap or scale is None or not math.isfinite(scale):
-        return None
-    return _pricing_share(s) * max(1.0, abs(scale)) / n
 
 
 def _cost_scale(solvers: list[IntervalSolver]) -> float:

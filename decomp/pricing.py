@@ -241,18 +241,26 @@ def price_all(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.n
     round gives no Lagrangian bound, unless ``fill``: then each interval left without a
     proven bound gets its LP relaxation's value at the same prices (:func:`lp_fill`)."""
     out = []
-    for s, (pe, px) in zip(solvers, prices, strict=True):
-        left = None
-        if deadline is not None:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                break
-        s.set_prices(pe, px)
-        r = s.solve(gap=gap, time_limit=None if left is None else max(left, 0.01))
+    for s, p in zip(solvers, prices, strict=True):
+        r = _price_one(s, p, gap, deadline)
+        if r is None:
+            break
         out.append(r)
         if not np.isfinite(r.bound):
             break
     return lp_fill(solvers, prices, out) if fill else out
+
+
+def _price_one(s: IntervalSolver, prices: tuple[np.ndarray, np.ndarray], gap: float,
+               deadline: float | None) -> PricingResult | None:
+    """One interval at its prices, capped by the time left (None: none left)."""
+    left = None
+    if deadline is not None:
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            return None
+    s.set_prices(*prices)
+    return s.solve(gap=gap, time_limit=None if left is None else max(left, 0.01))
 
 
 def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],
@@ -302,15 +310,6 @@ class ThreadPricer:
         taken = [0]
         stop = threading.Event()
 
-        def solve(s: IntervalSolver, i: int) -> PricingResult | None:
-            left = None
-            if deadline is not None:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    return None
-            s.set_prices(*prices[i])
-            return s.solve(gap=gap, time_limit=None if left is None else max(left, 0.01))
-
         def work() -> None:
             while not stop.is_set():
                 with lock:
@@ -321,9 +320,9 @@ class ThreadPricer:
                 s = self.solvers[i]
                 if s.solver.name == "gurobi":
                     with shared_env:
-                        r = solve(s, i)
+                        r = _price_one(s, prices[i], gap, deadline)
                 else:
-                    r = solve(s, i)
+                    r = _price_one(s, prices[i], gap, deadline)
                 if r is not None:
                     out[i] = r
                 if r is None or not np.isfinite(r.bound):
