@@ -60,8 +60,10 @@ class IntervalSolver:
         self.entry_cols = _columns(index, [im.entry[s] for s in self.entry_names])
         self.exit_cols = _columns(index, [im.exit[s] for s in self.exit_names])
         self.bin_cols = _columns(index, [v for t in sorted(im.binaries) for v in im.binaries[t]])
+        # HiGHS instances are made for each solve and dropped after it (the model's state
+        # and last basis stay here): hundreds of loaded intervals would hold GBs
         self.solver = (MatrixGurobi(form, options) if backend == "gurobi"
-                       else MatrixHighs(form, options))
+                       else MatrixHighs(form, options, keep_loaded=False))
         if self.abs_gap is not None:
             self.solver.set_abs_gap(self.abs_gap)
 
