@@ -66,7 +66,7 @@ def test_a_rolling_pass_with_lp_targets_fits_together_and_leaves_no_caps():
     before = solve_all()
     columns = rolling_horizon(solvers, linking, conditions, linking.valid(lp.y), 1e-9,
                               targets=lp.exits)
-    for a, b in zip(columns, columns[1:]):
+    for a, b in zip(columns[:-1], columns[1:], strict=True):
         assert np.allclose(a.exit, b.entry, atol=1e-6)
     after = solve_all()
     assert after == pytest.approx(before, abs=1e-7)
