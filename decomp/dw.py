@@ -61,9 +61,6 @@ class DWSettings:
     ``choose``). ``pricing_gap``: each interval MILP's relative gap, and with
     ``pricing_abs_gap`` also an absolute one, ``pricing_gap`` times the horizon's
     objective divided among the intervals, once a bound or plan gives its scale.
-    ``cap_exits``: rolling passes value each exit state at its price only up to the LP
-    relaxation's level at that boundary (:meth:`IntervalSolver.cap_exit_values`), so a
-    state the LP prices over-value (seasonal hydrogen) is not hoarded.
     """
 
     interval: int = 24
@@ -88,7 +85,6 @@ class DWSettings:
     lp_time_share: float = 0.85
     lp_min_share: float = 0.3
     rolling_start: bool = True
-    cap_exits: bool = True
     box_width: float = 10.0
     lp_box_width: float = 0.01
     choice_time_limit: float = 30.0
@@ -262,7 +258,6 @@ def solve_dw(
                 say("LP relaxation not solved within the time limit; zero start prices")
             y = np.zeros(linking.size)
         y = plink.valid(y)
-        targets = lp.exits if lp is not None and s.cap_exits else None
         if lp_bound is not None:
             _scale_pricing_gap(s, lp_bound, solvers, pricer)
         best = _Incumbent(repairer)
@@ -283,7 +278,7 @@ def solve_dw(
             try:
                 guided = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
                                          guide=None if lp is None else lp.binaries,
-                                         deadline=clock.deadline(), targets=targets)
+                                         deadline=clock.deadline())
             except Exception as exc:  # noqa: BLE001 - a heuristic failing only costs columns
                 guided = None
                 say(f"rolling-horizon start failed ({exc}); starting from pricing only")
@@ -383,7 +378,7 @@ def solve_dw(
                 else:
                     picked = _choose(pool, linking, stab.center, master_sol, s, say, clock)
                 rep = _sequential_repair(picked, repairer, solvers, linking, conditions,
-                                         stab.center, starts, s, clock, say, targets)
+                                         stab.center, starts, s, clock, say)
                 best.offer(rep, picked, pool, master)
                 last_picked = picked
                 boundary = s.boundary_repair and lb_columns_new
@@ -526,7 +521,6 @@ class _FirstRelaxation:
     bound: float
     y: np.ndarray
     binaries: np.ndarray | None
-    exits: list[np.ndarray] | None = None
 
 
 def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clock, cap,
@@ -536,8 +530,7 @@ def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clo
     within ``cap`` seconds."""
     if s.first_prices == "lp":
         lp = repairer.lp_relaxation(clock.cap(cap))
-        return None if lp is None else _FirstRelaxation(lp.bound, lp.y, lp.binaries,
-                                                                lp.exits)
+        return None if lp is None else _FirstRelaxation(lp.bound, lp.y, lp.binaries)
     begun = time.perf_counter()
     deadline = None if cap is None else begun + cap
     rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
@@ -548,7 +541,7 @@ def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clo
     log.rows += [row | {"elapsed": begun - log.t0 + row["elapsed"]} for row in rel.log]
     if not math.isfinite(rel.bound):
         return None
-    return _FirstRelaxation(rel.bound, rel.y, rel.binaries, rel.exits)
+    return _FirstRelaxation(rel.bound, rel.y, rel.binaries)
 
 
 def first_prices(s: DWSettings, solvers: list[IntervalSolver]) -> str:
@@ -709,18 +702,17 @@ def _choose(pool, linking, center, master_sol, s, say, clock) -> list[Column]:
 
 
 def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts, s, clock,
-                       say, targets=None):
+                       say):
     """The chosen columns made into a plan of the horizon without a horizon MILP: the
     intervals in order, each starting where the last ended, with the columns' binaries
     fixed except within ``boundary_window`` hours of a boundary (an interval that cannot
-    keep them is solved with its binaries free) and exits valued at ``y`` (up to
-    ``targets``, :func:`~decomp.rolling.rolling_horizon`); then the
+    keep them is solved with its binaries free) and exits valued at ``y``; then the
     horizon's LP with every binary fixed moves storage across the whole horizon."""
     values = np.concatenate([c.binaries for c in chosen]).astype(float)
     guide = np.where(repairer.window_mask(starts, s.boundary_window), np.nan, values)
     try:
         columns = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap, guide=guide,
-                                  deadline=clock.deadline(), targets=targets)
+                                  deadline=clock.deadline())
     except SolverError as exc:
         say(f"sequential repair found no plan ({exc})")
         return None
@@ -804,8 +796,7 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
         lp_bound, y = lp.bound, lp.y
         say(f"LP relaxation bound {lp_bound:.6g}")
         columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap,
-                                  guide=lp.binaries,
-                                  targets=lp.exits if s.cap_exits else None)
+                                  guide=lp.binaries)
         rep = repairer.repair(columns, [a for a, _ in cuts], 0, s.repair_gap)
         ub = rep.solve.objective
         if rep.solve.has_solution:

@@ -66,7 +66,6 @@ class MatrixGurobi:
         self.col_duals: np.ndarray | None = None
         self._vtype = vtype
         self.relaxed = False
-        self._caps: tuple | None = None
 
     def update(self, form: MatrixForm) -> None:
         """Take ``form`` (same structure, :meth:`MatrixForm.same_structure`) as changes:
@@ -126,24 +125,6 @@ class MatrixGurobi:
         for j, lo, up in zip(columns, lb, ub, strict=True):
             self.x[j].LB = _bound(lo, -math.inf)
             self.x[j].UB = _bound(up, math.inf)
-
-    def set_caps(self, columns: np.ndarray | None, targets: np.ndarray | None = None,
-                 weights: np.ndarray | None = None) -> None:
-        """Charge ``weights[i]`` per unit by which column ``columns[i]`` ends above
-        ``targets[i]`` (an extra variable ``d >= 0, d >= x - target`` each); ``None``: no
-        caps (:meth:`MatrixHighs.set_caps`)."""
-        m = self.model
-        if self._caps is not None:
-            d, rows = self._caps
-            m.remove(rows)
-            m.remove(d)
-            self._caps = None
-        if columns is not None and len(columns):
-            d = m.addMVar(len(columns), lb=0.0, obj=np.asarray(weights, dtype=float))
-            rows = m.addConstr(self.x[np.asarray(columns, dtype=int)] - d
-                               <= np.asarray(targets, dtype=float))
-            self._caps = (d, rows)
-        m.update()
 
     def set_abs_gap(self, value: float | None) -> None:
         """Stop a MIP solve once its absolute gap is at most ``value`` (None: Gurobi's

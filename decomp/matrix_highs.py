@@ -26,21 +26,6 @@ def _finite(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(x), x, np.where(x > 0, highspy.kHighsInf, -highspy.kHighsInf))
 
 
-def _add_caps(h: highspy.Highs, m: int, n: int, columns: np.ndarray, targets: np.ndarray,
-              weights: np.ndarray) -> None:
-    """Columns ``d_i >= 0`` at cost ``weights[i]`` and rows ``x[columns[i]] - d_i <=
-    targets[i]`` after a loaded model's ``m`` rows and ``n`` columns."""
-    k = len(columns)
-    h.addCols(k, weights, np.zeros(k), np.full(k, highspy.kHighsInf), 0,
-              np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0))
-    index = np.empty(2 * k, dtype=np.int32)
-    index[0::2] = columns
-    index[1::2] = n + np.arange(k, dtype=np.int32)
-    value = np.tile([1.0, -1.0], k)
-    h.addRows(k, np.full(k, -highspy.kHighsInf), _finite(targets), 2 * k,
-              np.arange(0, 2 * k, 2, dtype=np.int32), index, value)
-
-
 _CHECK_LOCK = threading.Lock()
 
 
@@ -92,7 +77,6 @@ class MatrixHighs:
             "output_flag": bool(options.verbose), "threads": int(options.threads or 1)}
         self._start: np.ndarray | None = None
         self._basis = None
-        self._caps: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._h: highspy.Highs | None = None
         self.values = np.zeros(self.n)
         self.row_duals: np.ndarray | None = None
@@ -130,24 +114,12 @@ class MatrixHighs:
                                highspy.HighsVarType.kContinuous for i in form.integer]
         if h.passModel(lp) != highspy.HighsStatus.kOk:
             raise SolverError("HiGHS refused the matrix model")
-        if self._caps is not None:
-            _add_caps(h, m, n, *self._caps)
-        elif self._basis is not None and not self.is_mip:
+        if self._basis is not None and not self.is_mip:
             h.setBasis(self._basis)
         if self._start is not None:
             h.setSolution(n, np.arange(n, dtype=np.int32), self._start)
         self._h = h
         return h
-
-    def set_caps(self, columns: np.ndarray | None, targets: np.ndarray | None = None,
-                 weights: np.ndarray | None = None) -> None:
-        """Charge ``weights[i]`` per unit by which column ``columns[i]`` ends above
-        ``targets[i]`` (an extra column ``d >= 0, d >= x - target`` each); ``None``: no
-        caps. A reward ``-w x`` on the column then counts only up to its target."""
-        self._caps = None if columns is None or not len(columns) else (
-            np.asarray(columns, dtype=np.int32), np.asarray(targets, dtype=float),
-            np.asarray(weights, dtype=float))
-        self._h = None
 
     @property
     def loaded(self) -> bool:
@@ -271,13 +243,11 @@ class MatrixHighs:
         self.row_duals = self.col_duals = None
         if has_plan:
             sol = h.getSolution()
-            m = self.form.shape[0]
-            self.values = np.asarray(sol.col_value, dtype=float)[: self.n]
+            self.values = np.asarray(sol.col_value, dtype=float)
             if not self.is_mip and code == _S.kOptimal:
-                self.row_duals = np.asarray(sol.row_dual, dtype=float)[:m]
-                self.col_duals = np.asarray(sol.col_dual, dtype=float)[: self.n]
-        if (not self.keep_loaded and self._caps is None and not self.is_mip
-                and code == _S.kOptimal):
+                self.row_duals = np.asarray(sol.row_dual, dtype=float)
+                self.col_duals = np.asarray(sol.col_dual, dtype=float)
+        if not self.keep_loaded and not self.is_mip and code == _S.kOptimal:
             self._basis = h.getBasis()
         self._start = None
         if not self.keep_loaded:

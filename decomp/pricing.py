@@ -105,20 +105,6 @@ class IntervalSolver:
         np.add.at(extra, self.exit_cols, np.asarray(p_exit, dtype=float))
         self.solver.set_objective(extra)
 
-    def cap_exit_values(self, targets: np.ndarray | None,
-                        p_exit: np.ndarray | None = None) -> None:
-        """Count the reward of each exit state priced below 0 in ``p_exit`` only up to its
-        target (``targets``, NaN: none): an exit above its target is worth no more than
-        the target, so a pass does not hoard a state (seasonal hydrogen) its LP prices
-        over-value. ``None``: rewards uncapped again."""
-        if targets is None:
-            self.solver.set_caps(None)
-            return
-        p = np.asarray(p_exit, dtype=float)
-        t = np.asarray(targets, dtype=float)
-        mask = (p < 0) & np.isfinite(t)
-        self.solver.set_caps(self.exit_cols[mask], t[mask], -p[mask])
-
     def _current(self, j: int) -> tuple[float, float]:
         if j in self._dirty:
             return self._dirty[j]

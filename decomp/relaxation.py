@@ -56,16 +56,13 @@ class RelaxationResult:
     complete); ``y``: the prices that gave it; ``master_objective``: the restricted
     master's last value (the LP relaxation's value lies between the two); ``binaries``:
     the master's convex combination of the columns' integer variables, interval by
-    interval (the LP relaxation's values of the integers, to guide a rolling pass);
-    ``exits``: the same combination of each interval's exit states (the LP's state
-    trajectory at the boundaries, targets for a rolling pass).
+    interval (the LP relaxation's values of the integers, to guide a rolling pass).
     """
 
     bound: float
     y: np.ndarray
     master_objective: float | None
     binaries: np.ndarray | None
-    exits: list[np.ndarray] | None
     rounds: int
     converged: bool
     seconds: float
@@ -176,17 +173,16 @@ def solve_relaxation(
                 break
             stab.update(y, improved, mispriced, binding)
             y = linking.valid(stab.prices(sol.y))
-        binaries = exits = None
+        binaries = None
         if sol is not None:
             binaries = _combined_binaries(sol.weights, solvers)
-            exits = _combined_exits(sol.weights, solvers)
         seconds = time.perf_counter() - t0
         say(f"LP relaxation by column generation: bound {best:.6g}, master "
             f"{sol.objective if sol is not None else math.nan:.6g}, {rounds} rounds, "
             f"{len(pool)} columns ({seconds:.1f} s{'' if converged else ', not converged'})")
         return RelaxationResult(bound=best, y=best_y,
                                 master_objective=None if sol is None else sol.objective,
-                                binaries=binaries, exits=exits, rounds=rounds, converged=converged,
+                                binaries=binaries, rounds=rounds, converged=converged,
                                 seconds=seconds, log=log)
     finally:
         for sv in solvers:
@@ -224,16 +220,3 @@ def _combined_binaries(weights: list[tuple[Column, float]],
         else:
             part /= total[k]
     return np.concatenate(parts) if parts else np.zeros(0)
-
-
-def _combined_exits(weights: list[tuple[Column, float]],
-                    solvers: list[IntervalSolver]) -> list[np.ndarray]:
-    """The master's convex combination of each interval's exit states (NaN for an
-    interval without weight)."""
-    parts = [np.zeros(len(sv.exit_names)) for sv in solvers]
-    total = np.zeros(len(solvers))
-    for col, w in weights:
-        parts[col.k] += w * col.exit
-        total[col.k] += w
-    return [part / total[k] if total[k] > 0 else np.full(len(part), np.nan)
-            for k, part in enumerate(parts)]

@@ -39,13 +39,11 @@ class RepairResult:
 
 @dataclass(frozen=True)
 class LPRelaxation:
-    """Whole-horizon LP relaxation: optimum, duals on the linking rows, binary values
-    and each interval's exit states."""
+    """Whole-horizon LP relaxation: optimum, duals on the linking rows, binary values."""
 
     bound: float
     y: np.ndarray
     binaries: np.ndarray
-    exits: list[np.ndarray]
 
 
 def glue(solvers: list[IntervalSolver], linking: Linking) -> tuple[MatrixForm, np.ndarray]:
@@ -163,9 +161,7 @@ class Repairer:
                 return None
             raise RuntimeError(f"LP relaxation not solved: {res.status}")
         y = solver.row_duals[self.link_rows].copy()
-        x = solver.values
-        exits = [x[self.offsets[k] + s.exit_cols].copy() for k, s in enumerate(self.solvers)]
-        return LPRelaxation(float(res.objective), y, x[self.bin_cols].copy(), exits)
+        return LPRelaxation(float(res.objective), y, solver.values[self.bin_cols].copy())
 
     def repair(
         self,

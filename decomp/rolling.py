@@ -29,7 +29,6 @@ def rolling_horizon(
     deadline: float | None = None,
     abs_gap: float | None = None,
     entry_values: list | None = None,
-    targets: list[np.ndarray] | None = None,
 ) -> list[Column]:
     """Solve the intervals in sequence; returns one column per interval (a feasible plan).
 
@@ -41,10 +40,7 @@ def rolling_horizon(
     stop at that absolute gap too (each solver's own is restored afterwards). A list
     given as ``entry_values`` receives, per interval, minus the reduced costs of its
     fixed entry states after an LP solve (what one more unit of each state is worth to
-    the interval; None after a MILP). ``targets`` (exit states per interval, e.g. the
-    LP relaxation's) cap what each exit is worth: a state above its target earns nothing
-    more (:meth:`IntervalSolver.cap_exit_values`), so LP prices that over-value a state
-    the integer plan cannot use do not make the pass hoard it.
+    the interval; None after a MILP).
     """
     y = np.zeros(linking.size) if y is None else y
     fixed = {bc.state: bc.value for bc in conditions if bc.kind == "fixed"}
@@ -62,8 +58,6 @@ def rolling_horizon(
                 s.fix_integral(part)
             _, p_exit = linking.interval_prices(y, s.k)
             s.set_prices(np.zeros(len(s.entry_names)), p_exit)
-            if targets is not None:
-                s.cap_exit_values(targets[s.k], p_exit)
             s.fix_entry(entry)
             if s is solvers[-1]:
                 s.bound_exit_below({name: start_values[name] for name in cyclic})
@@ -92,6 +86,4 @@ def rolling_horizon(
     finally:
         for s in solvers:
             s.release()
-            if targets is not None:
-                s.cap_exit_values(None)
     return columns

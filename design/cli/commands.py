@@ -105,7 +105,6 @@ def cmd_operate(args: argparse.Namespace) -> int:
             stabilisation=args.stabilisation,
             first_prices=args.first_prices, lp_edge_weights=args.lp_edge_weights,
             priced_states=args.priced_states, workers=args.workers, parallel=args.parallel,
-            cap_exits=args.cap_exits,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -338,10 +337,6 @@ def build_parser() -> argparse.ArgumentParser:
                          "or only continuous states (storage; units' on/off at boundaries "
                          "held at price 0, still a valid bound); auto: continuous on the "
                          "master path (default auto)")
-    op.add_argument("--cap-exits", action=argparse.BooleanOptionalAction, default=True,
-                    help="dw, rolling: rolling passes value each exit state at its price "
-                         "only up to the LP relaxation's level at that boundary, so "
-                         "over-valued seasonal storage is not hoarded (default on)")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
