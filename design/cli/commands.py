@@ -105,6 +105,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             stabilisation=args.stabilisation,
             first_prices=args.first_prices, lp_edge_weights=args.lp_edge_weights,
             priced_states=args.priced_states, workers=args.workers, parallel=args.parallel,
+            rolling_start=args.rolling_start,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -337,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "or only continuous states (storage; units' on/off at boundaries "
                          "held at price 0, still a valid bound); auto: continuous on the "
                          "master path (default auto)")
+    op.add_argument("--rolling-start", action=argparse.BooleanOptionalAction, default=True,
+                    help="dw: a rolling pass guided by the LP relaxation gives the first plan "
+                         "before column generation (default on; off: the first plan comes "
+                         "from the first pricing round's columns)")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
