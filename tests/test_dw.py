@@ -39,12 +39,14 @@ def assert_sandwich(lb: float, opt: float, ub: float) -> None:
     price=st.floats(0.5, 5),
     interval=st.integers(2, 7),
     pricing_gap=st.sampled_from([1e-6, 0.3]),
+    rolling_start=st.booleans(),
 )
-def test_toy_provider_bounds(demand, price, interval, pricing_gap):
+def test_toy_provider_bounds(demand, price, interval, pricing_gap, rolling_start):
     provider = ToyProvider(np.array(demand), np.full(len(demand), price))
     direct = solve_direct(provider, EXACT)
     dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=8,
-                                       pricing_gap=pricing_gap, repair_gap=1e-9))
+                                       pricing_gap=pricing_gap, repair_gap=1e-9,
+                                       rolling_start=rolling_start))
     assert dw.plan is not None
     assert_sandwich(dw.bound, direct.objective, dw.objective)
     # the UB is the cost of a real plan of the whole horizon
