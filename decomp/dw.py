@@ -60,7 +60,10 @@ class DWSettings:
     simplex pricing of the horizon LPs (HiGHS: ``devex``, ``steepest``, ``dantzig`` or
     ``choose``). ``pricing_gap``: each interval MILP's relative gap, and with
     ``pricing_abs_gap`` also an absolute one, ``pricing_gap`` times the horizon's
-    objective divided among the intervals, once a bound or plan gives its scale.
+    objective divided among the intervals, once a bound or plan gives its scale; the
+    fix-and-optimise windows stop at that absolute gap per interval too, and after
+    ``window_time_limit`` seconds each (they start from the plan, so a window cut short
+    still returns a plan no dearer).
     """
 
     interval: int = 24
@@ -85,6 +88,7 @@ class DWSettings:
     lp_time_share: float = 0.85
     lp_min_share: float = 0.3
     rolling_start: bool = True
+    window_time_limit: float | None = 10.0
     box_width: float = 10.0
     lp_box_width: float = 0.01
     choice_time_limit: float = 30.0
@@ -111,6 +115,9 @@ class DWSettings:
                              f"{self.lp_min_share}")
         if self.max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, not {self.max_iterations}")
+        if self.window_time_limit is not None and not self.window_time_limit > 0:
+            raise ValueError(f"window_time_limit must be positive, not "
+                             f"{self.window_time_limit}")
         if self.window_intervals < 2:
             raise ValueError(f"window_intervals must be >= 2, not {self.window_intervals}")
         if self.workers < 1:
@@ -262,7 +269,8 @@ def solve_dw(
             _scale_pricing_gap(s, lp_bound, solvers, pricer)
         best = _Incumbent(repairer)
         improver = WindowImprover(solvers, options=SolveOptions(
-            solver=s.solve.solver, gap=s.pricing_gap, threads=1), width=s.window_intervals)
+            solver=s.solve.solver, gap=s.pricing_gap, threads=1), width=s.window_intervals,
+            window_time_limit=s.window_time_limit, abs_gap=solvers[0].abs_gap)
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
         # the master's dual box starts around the first prices, as wide as box_width times
@@ -294,6 +302,7 @@ def solve_dw(
                 best.offer(rep, guided, pool, master)
                 if lp_bound is None and best.upper is not None:
                     _scale_pricing_gap(s, best.upper, solvers, pricer)
+                    improver.abs_gap = solvers[0].abs_gap
                 how = "LP-guided rolling plan" if lp is not None else "rolling plan"
                 say(f"{how}: UB {best.ub:.6g} ({time.perf_counter() - tr:.1f} s)")
             totals["repair"] += time.perf_counter() - tr

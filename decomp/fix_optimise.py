@@ -46,15 +46,25 @@ def load_matrix(form, options: SolveOptions):
 
 class WindowImprover:
     """Fix-and-optimise sweeps over windows of ``width`` intervals (built on the fly from
-    the intervals' compiled forms, so no window model outlives its solve)."""
+    the intervals' compiled forms, so no window model outlives its solve).
+
+    Each window MILP starts from the plan's own values (a feasible start: the window's
+    ends are held at them), so a window stopped by ``window_time_limit`` seconds or by its
+    absolute gap (``abs_gap`` per interval, times the width) still returns a plan no
+    dearer; a window need only find a cheaper plan, not prove one optimal."""
 
     def __init__(self, solvers: list[IntervalSolver], options: SolveOptions,
-                 width: int = 2) -> None:
+                 width: int = 2, window_time_limit: float | None = None,
+                 abs_gap: float | None = None) -> None:
         if width < 2:
             raise ValueError(f"a fix-and-optimise window spans at least 2 intervals, not {width}")
+        if window_time_limit is not None and not window_time_limit > 0:
+            raise ValueError(f"window_time_limit must be positive, not {window_time_limit}")
         self.solvers = solvers
         self.options = options
         self.width = min(width, len(solvers))
+        self.window_time_limit = window_time_limit
+        self.abs_gap = abs_gap
 
     def sweep(self, x: np.ndarray, offsets: np.ndarray, gap: float,
               deadline: float | None = None) -> tuple[np.ndarray, Sweep]:
@@ -82,6 +92,12 @@ class WindowImprover:
             ends = np.r_[sub[0].entry_cols, local[-2] + sub[-1].exit_cols]
             held = form.clip(current[ends], ends)
             model.set_bounds(ends, held, held)
+            model.set_start(form.clip(current))
+            if self.abs_gap is not None:
+                model.set_abs_gap(self.abs_gap * self.width)
+            if self.window_time_limit is not None:
+                left = (self.window_time_limit if left is None
+                        else min(left, self.window_time_limit))
             res = model.solve(time_limit=left, gap=gap)
             solved += 1
             if res.has_solution and res.objective < form.objective(current) - 1e-9 * max(
@@ -109,7 +125,11 @@ def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: fl
     sweeps = []
     while deadline is None or time.perf_counter() < deadline:
         start_cost = best_cost
-        proposal, sw = improver.sweep(best, repairer.offsets, gap, deadline)
+        # the sweep leaves the horizon LP that follows it the time the last one took
+        # (and half again), so a sweep cut by the deadline still becomes a plan
+        reserve = 1.5 * repairer.fixed_lp_seconds
+        proposal, sw = improver.sweep(best, repairer.offsets, gap,
+                                      None if deadline is None else deadline - reserve)
         sweeps.append(sw)
         if sw.improved == 0:
             break

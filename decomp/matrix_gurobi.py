@@ -126,6 +126,10 @@ class MatrixGurobi:
             self.x[j].LB = _bound(lo, -math.inf)
             self.x[j].UB = _bound(up, math.inf)
 
+    def set_start(self, x: np.ndarray) -> None:
+        """A complete MIP start for the next solve."""
+        self.x.Start = np.asarray(x, dtype=float)
+
     def set_abs_gap(self, value: float | None) -> None:
         """Stop a MIP solve once its absolute gap is at most ``value`` (None: Gurobi's
         default, 1e-10), whatever its relative gap."""

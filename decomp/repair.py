@@ -119,6 +119,9 @@ class Repairer:
         self.lb = self.form.lb.copy()
         self.ub = self.form.ub.copy()
         self.x: np.ndarray | None = None
+        #: seconds of the last horizon LP with every integer fixed (what a step that ends
+        #: with one must leave itself)
+        self.fixed_lp_seconds = 0.0
         ims = [s.im for s in solvers]
         self.plan = IntervalModel(ims[0].start, ims[-1].stop, _parent(ims),
                                   sum(im.cost for im in ims),
@@ -205,6 +208,8 @@ class Repairer:
         # columns), not a MIP
         relaxed = not free.any()
         res, solver = self._solve(relaxed, gap, time_limit, None if relaxed else start)
+        if relaxed:
+            self.fixed_lp_seconds = time.perf_counter() - t0
         if res.has_solution:
             # values within tolerance of a bound are put on it: the plan check then sees
             # the values that are reported
