@@ -187,6 +187,8 @@ def test_bad_dw_settings_rejected():
         DWSettings(interval=0)
     with pytest.raises(ValueError, match="stabilisation"):
         DWSettings(stabilisation="magic")
+    with pytest.raises(ValueError, match="window_time_limit"):
+        DWSettings(window_time_limit=-1.0)
 
 
 def test_parallel_pricing_matches_serial():

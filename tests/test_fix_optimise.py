@@ -58,6 +58,13 @@ def test_windows_keep_the_plan_feasible_and_never_raise_its_cost(demand, price, 
     assert sweep.complete and sweep.after <= sweep.before + 1e-9
     assert sweep.before == pytest.approx(cost, rel=1e-7, abs=1e-7)
     repairer.check(sweep.after, y)  # every row, bound and integrality of the horizon
+    # windows cut off at once, or stopping at a large absolute gap, start from the plan:
+    # still a feasible plan no dearer than it
+    for kw in ({"window_time_limit": 1e-6}, {"abs_gap": 1e3}):
+        z, cut = WindowImprover(solvers, EXACT, width=width, **kw).sweep(
+            x, repairer.offsets, 1e-9)
+        assert cut.after <= cut.before + 1e-9
+        repairer.check(cut.after, z)
     best, best_cost, _ = improve(repairer, improver, x, 1e-9)
     repairer.check(best_cost, best)
     optimum = solve_direct(provider, EXACT).objective
@@ -89,6 +96,16 @@ def test_glued_matrix_check_catches_a_broken_plan():
     broken[repairer.offsets[0] + solvers[0].exit_cols[0]] += 0.5
     with pytest.raises(CertificateError, match="violates"):
         repairer.check(None, broken)
+
+
+def test_a_fixed_horizon_lp_records_its_time_for_the_sweeps_before_it():
+    provider = ToyProvider(np.array([1, 3, 0, 2, 4, 1, 0, 3.0]), np.full(8, 2.0))
+    cuts, solvers, linking, conditions, repairer = pieces(provider, 3)
+    assert repairer.fixed_lp_seconds == 0.0
+    myopic_plan(cuts, solvers, linking, conditions, repairer)
+    assert repairer.fixed_lp_seconds > 0.0
+    with pytest.raises(ValueError, match="window_time_limit"):
+        WindowImprover(solvers, EXACT, window_time_limit=0.0)
 
 
 def test_window_width_must_span_two_intervals():
