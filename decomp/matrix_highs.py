@@ -118,9 +118,10 @@ class MatrixHighs:
             raise SolverError("HiGHS refused the matrix model")
         if self._basis is not None and not self.is_mip:
             h.setBasis(self._basis)
-        # a MIP starts from the last solution, as on an instance kept loaded (HiGHS takes
-        # the solution it holds as a start; on district-10's days that halves a MILP's
-        # time after an LP), unless a start was given
+        # a MIP starts from the last solution while no bound changed since, as on an
+        # instance kept loaded (HiGHS takes the solution it holds as a start; on
+        # district-10's days that halves a MILP's time after an LP), unless a start was
+        # given
         start = self._start if self._start is not None else (
             self._last if self.is_mip else None)
         if start is not None:
@@ -174,6 +175,9 @@ class MatrixHighs:
             ub = np.asarray(ub, dtype=float)
             self._lb[columns] = lb
             self._ub[columns] = ub
+            # as on a kept instance, whose solution HiGHS drops when bounds change: a start
+            # that no longer fits costs a MILP time to repair (a rolling pass twice as slow)
+            self._last = None
             if self._h is not None:
                 self._h.changeColsBounds(len(columns), columns, _finite(lb), _finite(ub))
 
