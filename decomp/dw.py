@@ -749,17 +749,6 @@ def _boundary_step(best, columns, repairer, improver, starts, lower, s, clock, s
     return better
 
 
-def polish_done(before: float, after: float, lower: float, gap: float,
-                hand_over: bool) -> bool:
-    """True when a polish round that took the plan from ``before`` to ``after`` should be
-    the last: the plan meets ``gap`` against ``lower``, or (``hand_over``) the round
-    gained less than half of what the plan still lacks to meet it."""
-    g = relative_gap(after, lower)
-    if g is not None and g <= gap:
-        return True
-    return hand_over and g is not None and before - after < 0.5 * (after * (1 - gap) - lower)
-
-
 def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, master,
             hand_over: bool = False) -> None:
     """Fix-and-optimise on plan ``x`` until a round gains less than a twentieth of the
@@ -775,8 +764,11 @@ def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, ma
     last = [start]
 
     def met(cost: float) -> bool:
-        before, last[0] = last[0], cost
-        return polish_done(before, cost, lower, s.gap, hand_over)
+        g = relative_gap(cost, lower)
+        if g is not None and g <= s.gap:
+            return True
+        gain, last[0] = last[0] - cost, cost
+        return hand_over and g is not None and gain < 0.5 * (cost * (1 - s.gap) - lower)
 
     gap = relative_gap(start, lower) if math.isfinite(lower) else None
     if gap is not None and gap <= s.gap:

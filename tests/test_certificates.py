@@ -272,17 +272,3 @@ def test_master_stopped_by_the_limit_ends_the_run_with_its_proven_bound(monkeypa
     assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
     if first_prices == "lp":
         assert r.extra["stop_reason"] == "time_limit"
-
-
-def test_polish_hands_over_when_its_sweeps_gain_too_little():
-    from decomp.dw import polish_done
-
-    # lower 100, gap 1 %: a plan of 101 meets it
-    assert polish_done(105.0, 101.0, 100.0, 0.01, hand_over=False)
-    # 110 lacks 110 * 0.99 - 100 = 8.9: a round that gained 1 hands over, one that gained
-    # 10 goes on; without a step to hand over to, both go on
-    assert polish_done(111.0, 110.0, 100.0, 0.01, hand_over=True)
-    assert not polish_done(120.0, 110.0, 100.0, 0.01, hand_over=True)
-    assert not polish_done(111.0, 110.0, 100.0, 0.01, hand_over=False)
-    # no bound yet: nothing to measure against
-    assert not polish_done(111.0, 110.0, float("-inf"), 0.01, hand_over=True)
