@@ -390,24 +390,19 @@ def solve_dw(
                                          stab.center, starts, s, clock, say)
                 best.offer(rep, picked, pool, master)
                 last_picked = picked
-                boundary = s.boundary_repair and lb_columns_new
                 if rep is not None and rep.solve.has_solution:
-                    # polished from these columns' commitments, cheaper or not yet; with a
-                    # boundary step to come, only while sweeps gain fast enough to reach the
-                    # target in a few more
+                    # polished from these columns' commitments, cheaper or not yet
                     _polish(best, repairer.x.copy(), picked, repairer, improver, best_lb, s,
-                            clock, say, pool, master, hand_over=boundary)
+                            clock, say, pool, master)
                 above = relative_gap(best.upper, best_lb)
-                if boundary and not clock.expired() and (above is None or above > s.gap):
+                if (s.boundary_repair and lb_columns_new and not clock.expired()
+                        and (above is None or above > s.gap)):
                     # the columns that proved the bound, their commitments re-decided
                     # together within boundary_window hours of every boundary: one horizon
                     # MILP (what the time windows cannot do: move seasonal storage by
-                    # changing many days' commitments at once); a cheaper plan is polished,
-                    # else the polish of the plan before goes on
-                    if not _boundary_step(best, picked, repairer, improver, starts, best_lb,
-                                          s, clock, say, pool, master) and best.x is not None:
-                        _polish(best, best.x.copy(), picked, repairer, improver, best_lb, s,
-                                clock, say, pool, master)
+                    # changing many days' commitments at once)
+                    _boundary_step(best, picked, repairer, improver, starts, best_lb, s,
+                                   clock, say, pool, master)
                 if (s.family_repair and not families_tried and best.x is not None
                         and relative_gap(best.upper, best_lb) > s.gap and not clock.expired()):
                     # the time windows are done with this plan and it is still above the
@@ -730,10 +725,10 @@ def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts
 
 
 def _boundary_step(best, columns, repairer, improver, starts, lower, s, clock, say, pool,
-                   master) -> bool:
+                   master) -> None:
     """The horizon MILP with ``columns``' integers fixed except within
     ``boundary_window`` hours of each interval boundary (capped by
-    ``repair_time_limit``); a cheaper plan becomes the incumbent and is polished (True)."""
+    ``repair_time_limit``); a cheaper plan becomes the incumbent and is polished."""
     t0 = time.perf_counter()
     rep = repairer.repair(columns, starts, s.boundary_window, s.repair_gap,
                           clock.cap(s.repair_time_limit))
@@ -746,33 +741,21 @@ def _boundary_step(best, columns, repairer, improver, starts, lower, s, clock, s
     if better:
         _polish(best, best.x.copy(), columns, repairer, improver, lower, s, clock, say, pool,
                 master)
-    return better
 
 
-def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, master,
-            hand_over: bool = False) -> None:
+def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, master
+            ) -> None:
     """Fix-and-optimise on plan ``x`` until a round gains less than a twentieth of the
     plan's gap to ``lower`` (or 1e-4 of its cost), the gap is met or time is up; the
-    result becomes the incumbent if it is cheaper. ``hand_over``: stop too once a round
-    gains less than half of what the plan still lacks to meet the gap (a larger
-    neighbourhood comes next: on the reference year the boundary repair did in 15 s what
-    four sweeps could not do in 50)."""
+    result becomes the incumbent if it is cheaper."""
     if not s.improve or clock.expired():
         return
 
-    start = repairer.form.objective(x)
-    last = [start]
-
     def met(cost: float) -> bool:
-        g = relative_gap(cost, lower)
-        if g is not None and g <= s.gap:
-            return True
-        gain, last[0] = last[0] - cost, cost
-        return hand_over and g is not None and gain < 0.5 * (cost * (1 - s.gap) - lower)
+        return relative_gap(cost, lower) <= s.gap
 
+    start = repairer.form.objective(x)
     gap = relative_gap(start, lower) if math.isfinite(lower) else None
-    if gap is not None and gap <= s.gap:
-        return
     tolerance = max(1e-4, 0.05 * gap) if gap is not None else 1e-4
     x, cost, _ = improve(repairer, improver, x, s.pricing_gap, clock.deadline(),
                          stop=met, say=say, tolerance=tolerance)
