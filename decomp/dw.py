@@ -270,7 +270,7 @@ def solve_dw(
         best = _Incumbent(repairer)
         improver = WindowImprover(solvers, options=SolveOptions(
             solver=s.solve.solver, gap=s.pricing_gap, threads=1), width=s.window_intervals,
-            window_time_limit=s.window_time_limit, abs_gap=solvers[0].abs_gap)
+            window_time_limit=s.window_time_limit)
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
         # the master's dual box starts around the first prices, as wide as box_width times
@@ -302,7 +302,6 @@ def solve_dw(
                 best.offer(rep, guided, pool, master)
                 if lp_bound is None and best.upper is not None:
                     _scale_pricing_gap(s, best.upper, solvers, pricer)
-                    improver.abs_gap = solvers[0].abs_gap
                 how = "LP-guided rolling plan" if lp is not None else "rolling plan"
                 say(f"{how}: UB {best.ub:.6g} ({time.perf_counter() - tr:.1f} s)")
             totals["repair"] += time.perf_counter() - tr

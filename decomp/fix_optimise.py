@@ -50,12 +50,12 @@ class WindowImprover:
 
     Each window MILP starts from the plan's own values (a feasible start: the window's
     ends are held at them), so a window stopped by ``window_time_limit`` seconds or by its
-    absolute gap (``abs_gap`` per interval, times the width) still returns a plan no
-    dearer; a window need only find a cheaper plan, not prove one optimal."""
+    absolute gap (the sum of its intervals' own, :meth:`IntervalSolver.set_abs_gap`)
+    still returns a plan no dearer; a window need only find a cheaper plan, not prove one
+    optimal."""
 
     def __init__(self, solvers: list[IntervalSolver], options: SolveOptions,
-                 width: int = 2, window_time_limit: float | None = None,
-                 abs_gap: float | None = None) -> None:
+                 width: int = 2, window_time_limit: float | None = None) -> None:
         if width < 2:
             raise ValueError(f"a fix-and-optimise window spans at least 2 intervals, not {width}")
         if window_time_limit is not None and not window_time_limit > 0:
@@ -64,7 +64,6 @@ class WindowImprover:
         self.options = options
         self.width = min(width, len(solvers))
         self.window_time_limit = window_time_limit
-        self.abs_gap = abs_gap
 
     def sweep(self, x: np.ndarray, offsets: np.ndarray, gap: float,
               deadline: float | None = None) -> tuple[np.ndarray, Sweep]:
@@ -90,11 +89,12 @@ class WindowImprover:
             seg = slice(int(offsets[k]), int(offsets[k + self.width]))
             current = x[seg]
             ends = np.r_[sub[0].entry_cols, local[-2] + sub[-1].exit_cols]
-            held = form.clip(current[ends], ends)
-            model.set_bounds(ends, held, held)
-            model.set_start(form.clip(current))
-            if self.abs_gap is not None:
-                model.set_abs_gap(self.abs_gap * self.width)
+            start = form.clip(current)
+            model.set_bounds(ends, start[ends], start[ends])
+            model.set_start(start)
+            gaps = [q.abs_gap for q in sub]
+            if all(g is not None for g in gaps):
+                model.set_abs_gap(sum(gaps))
             if self.window_time_limit is not None:
                 left = (self.window_time_limit if left is None
                         else min(left, self.window_time_limit))

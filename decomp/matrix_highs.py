@@ -175,8 +175,8 @@ class MatrixHighs:
             ub = np.asarray(ub, dtype=float)
             self._lb[columns] = lb
             self._ub[columns] = ub
-            # as on a kept instance, whose solution HiGHS drops when bounds change: a start
-            # that no longer fits costs a MILP time to repair (a rolling pass twice as slow)
+            # a start that may no longer fit the bounds costs a MILP time to repair (a
+            # rolling pass twice as slow); one after a cost change still fits
             self._last = None
             if self._h is not None:
                 self._h.changeColsBounds(len(columns), columns, _finite(lb), _finite(ub))

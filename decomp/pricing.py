@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -320,10 +321,7 @@ class ThreadPricer:
                 if i >= n:
                     return
                 s = self.solvers[i]
-                if s.solver.name == "gurobi":
-                    with shared_env:
-                        r = _price_one(s, prices[i], gap, deadline)
-                else:
+                with shared_env if s.solver.name == "gurobi" else nullcontext():
                     r = _price_one(s, prices[i], gap, deadline)
                 if r is not None:
                     out[i] = r

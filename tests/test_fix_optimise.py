@@ -60,8 +60,10 @@ def test_windows_keep_the_plan_feasible_and_never_raise_its_cost(demand, price, 
     repairer.check(sweep.after, y)  # every row, bound and integrality of the horizon
     # windows cut off at once, or stopping at a large absolute gap, start from the plan:
     # still a feasible plan no dearer than it
-    for kw in ({"window_time_limit": 1e-6}, {"abs_gap": 1e3}):
-        z, cut = WindowImprover(solvers, EXACT, width=width, **kw).sweep(
+    for limit, abs_gap in ((1e-6, None), (None, 1e3)):
+        for sv in solvers:
+            sv.set_abs_gap(abs_gap)
+        z, cut = WindowImprover(solvers, EXACT, width=width, window_time_limit=limit).sweep(
             x, repairer.offsets, 1e-9)
         assert cut.after <= cut.before + 1e-9
         repairer.check(cut.after, z)
