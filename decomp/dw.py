@@ -32,7 +32,7 @@ from decomp.repair import EDGE_WEIGHTS, Repairer
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolveOptions, SolverError, relative_gap
 from decomp.stabilisation import make_stabilisation
-from decomp.workspace import Workspace, build_intervals
+from decomp.workspace import MODELS, Workspace, build_intervals
 
 FIRST_PRICES = ("auto", "lp", "master", "zero")
 PRICED_STATES = ("auto", "all", "continuous")
@@ -63,7 +63,10 @@ class DWSettings:
     objective divided among the intervals, once a bound or plan gives its scale; the
     fix-and-optimise windows stop at that absolute gap per interval too, and after
     ``window_time_limit`` seconds each (they start from the plan, so a window cut short
-    still returns a plan no dearer).
+    still returns a plan no dearer). ``models``: keep the intervals' Pyomo models after
+    compiling (``keep``), ``drop`` them (one alive at a time; the plan is reported as the
+    models' series), or ``auto``: drop them when the glued horizon would have more than
+    ``lp_max_nonzeros`` entries and no workspace keeps them (a year of ten homes: 1.2 GB).
     """
 
     interval: int = 24
@@ -89,6 +92,7 @@ class DWSettings:
     lp_min_share: float = 0.3
     rolling_start: bool = True
     window_time_limit: float | None = 10.0
+    models: str = "auto"
     box_width: float = 10.0
     lp_box_width: float = 0.01
     choice_time_limit: float = 30.0
@@ -132,7 +136,8 @@ class DWSettings:
             raise ValueError(f"lp_box_width must be positive, not {self.lp_box_width}")
         for name, choices in (("lp_edge_weights", tuple(EDGE_WEIGHTS)),
                               ("first_prices", FIRST_PRICES),
-                              ("priced_states", PRICED_STATES), ("parallel", PARALLEL)):
+                              ("priced_states", PRICED_STATES), ("parallel", PARALLEL),
+                              ("models", MODELS)):
             value = getattr(self, name)
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
@@ -165,7 +170,8 @@ def _intervals(provider: IntervalProvider, s: DWSettings, workspace: Workspace |
     """Cut the horizon and have one loaded pricing model per interval (kept ones from
     ``workspace`` when it holds this structure), lay out the rows."""
     if workspace is None:
-        iv = build_intervals(provider, s.interval, _pricing_options(s))
+        iv = build_intervals(provider, s.interval, _pricing_options(s), s.models,
+                             s.lp_max_nonzeros)
     else:
         iv = workspace.intervals(provider, s.interval, _pricing_options(s))
     return iv.cuts, iv.conditions, iv.linking, iv.solvers
@@ -513,7 +519,8 @@ def solve_dw(
                "lp_bound": lp_bound, "iterations": len(log.rows), "columns": len(pool),
                "intervals": n, "stop_reason": status_reason,
                "pricing_seconds": totals["pricing"], "master_seconds": totals["master"],
-               "repair_seconds": totals["repair"], "models_kept": kept},
+               "repair_seconds": totals["repair"], "models_kept": kept,
+               "models_dropped": not repairer.models_kept},
     )
 
 

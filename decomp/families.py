@@ -21,14 +21,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from decomp.matrix_form import MatrixForm
+from decomp.matrix_form import MatrixForm, label_component
 
 
 def integer_families(form: MatrixForm, columns: np.ndarray) -> list[np.ndarray]:
     """Positions (into ``columns``, the form's integer columns) of each family, largest
     first: components merged when their integers meet in a row (union-find)."""
     columns = np.asarray(columns, dtype=int)
-    names = [form.columns[j].parent_component().local_name for j in columns]
+    names = [label_component(form.columns, int(j)) for j in columns]
     ids = {n: i for i, n in enumerate(dict.fromkeys(names))}
     comp = np.array([ids[n] for n in names], dtype=int)
     parent = list(range(len(ids)))

@@ -3,13 +3,15 @@ engine loads into solvers directly, glues into a whole horizon and checks plans 
 
 Rows are ``row_lower <= A x <= row_upper``; columns carry their own declared bounds and
 integrality (never replaced by [0, 1]); ``columns[j]`` is the Pyomo variable of column j,
-so a plan's values can be written back for the provider to read.
+so a plan's values can be written back for the provider to read. A form whose model was
+dropped (:meth:`MatrixForm.detached`) keeps only :class:`Labels`: the component and index
+of each column and row, what messages and the decision families need.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyomo.environ as pyo
@@ -25,6 +27,76 @@ class CompileError(ValueError):
 
 def _bound(value, default: float) -> float:
     return default if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The names of a form's columns or rows without their Pyomo objects: each entry's
+    component (a code into ``components``) and its index in it (``-1``: not an integer
+    index). About 12 bytes an entry instead of a model's objects."""
+
+    components: tuple[str, ...]
+    code: np.ndarray
+    index: np.ndarray
+
+    @classmethod
+    def of(cls, items) -> Labels:
+        """Labels of Pyomo variables or constraints (strings, e.g. glued linking rows,
+        are components of their own)."""
+        ids: dict[str, int] = {}
+        code = np.empty(len(items), dtype=np.int32)
+        index = np.full(len(items), -1, dtype=np.int64)
+        for i, item in enumerate(items):
+            if isinstance(item, str):
+                name = item
+            else:
+                name = item.parent_component().local_name
+                idx = item.index()
+                if isinstance(idx, int):
+                    index[i] = idx
+            code[i] = ids.setdefault(name, len(ids))
+        return cls(tuple(ids), code, index)
+
+    @classmethod
+    def concat(cls, parts: list) -> Labels:
+        """One label list of several (Labels or lists of Pyomo objects), in order."""
+        parts = [p if isinstance(p, Labels) else Labels.of(p) for p in parts]
+        ids: dict[str, int] = {}
+        codes = []
+        for p in parts:
+            remap = np.array([ids.setdefault(c, len(ids)) for c in p.components],
+                             dtype=np.int32)
+            codes.append(remap[p.code] if len(p.code) else p.code)
+        return cls(tuple(ids), np.concatenate(codes) if codes else np.zeros(0, np.int32),
+                   np.concatenate([p.index for p in parts]) if parts
+                   else np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.code)
+
+    def component(self, i: int) -> str:
+        """The component entry ``i`` belongs to."""
+        return self.components[self.code[i]]
+
+    def name(self, i: int) -> str:
+        """Entry ``i``'s name as Pyomo writes it where the index is an integer."""
+        comp = self.component(i)
+        return comp if self.index[i] < 0 else f"{comp}[{self.index[i]}]"
+
+
+def label_name(items, i: int) -> str:
+    """Name of entry ``i`` of a form's ``columns`` or ``rows`` (objects or labels)."""
+    if isinstance(items, Labels):
+        return items.name(i)
+    item = items[i]
+    return item if isinstance(item, str) else item.name
+
+
+def label_component(items, i: int) -> str:
+    """Component of entry ``i`` of a form's ``columns`` (objects or labels)."""
+    if isinstance(items, Labels):
+        return items.component(i)
+    return items[i].parent_component().local_name
 
 
 @dataclass
@@ -58,8 +130,20 @@ class MatrixForm:
             self.__dict__["_csc"] = cached
         return cached
 
+    @property
+    def detached_from_model(self) -> bool:
+        """True once the model's objects were dropped (:meth:`detached`)."""
+        return isinstance(self.columns, Labels)
+
+    def detached(self) -> MatrixForm:
+        """The same matrices with labels instead of the model's variables and constraints,
+        so the Pyomo model can be freed (a year of ten homes: about 1.2 GB of models)."""
+        return replace(self, columns=Labels.of(self.columns), rows=Labels.of(self.rows))
+
     def index(self) -> dict[int, int]:
         """Column of each variable, keyed by ``id(var)``."""
+        if self.detached_from_model:
+            raise CompileError("the form's model was dropped; its variables are unknown")
         return {id(v): j for j, v in enumerate(self.columns)}
 
     def objective(self, x: np.ndarray) -> float:
@@ -86,15 +170,14 @@ class MatrixForm:
         worst = []
         if len(row) and row.max() > 0:
             i = int(row.argmax())
-            name = self.rows[i] if isinstance(self.rows[i], str) else self.rows[i].name
-            worst.append(f"row {name} off by {row[i]:.3g}")
+            worst.append(f"row {label_name(self.rows, i)} off by {row[i]:.3g}")
         if len(col) and col.max() > 0:
             j = int(col.argmax())
-            worst.append(f"{self.columns[j].name} = {x[j]!r} outside "
+            worst.append(f"{label_name(self.columns, j)} = {x[j]!r} outside "
                          f"[{self.lb[j]}, {self.ub[j]}]")
         if len(whole) and whole.max() > 0:
             j = int(whole.argmax())
-            worst.append(f"{self.columns[j].name} = {x[j]!r} not integral")
+            worst.append(f"{label_name(self.columns, j)} = {x[j]!r} not integral")
         return PlanCheck(rows=len(row), columns=len(col),
                          row_violation=float(row.max()) if len(row) else 0.0,
                          bound_violation=float(col.max()) if len(col) else 0.0,
@@ -106,6 +189,8 @@ class MatrixForm:
         integrality and non-zero pattern: only numbers differ, so a loaded solver can take
         it as changes rather than a new load."""
         a, b = self.A, other.A
+        if self.detached_from_model or other.detached_from_model:
+            return False
         return (a.shape == b.shape and len(self.columns) == len(other.columns)
                 and all(u is v for u, v in zip(self.columns, other.columns, strict=True))
                 and np.array_equal(self.integer, other.integer)
@@ -113,6 +198,8 @@ class MatrixForm:
 
     def write_values(self, x: np.ndarray) -> None:
         """Load column values into the Pyomo variables (integers rounded)."""
+        if self.detached_from_model:
+            raise CompileError("the form's model was dropped; read the plan's series")
         for v, val, is_int in zip(self.columns, x, self.integer, strict=True):
             v.set_value(float(round(val)) if is_int else float(val), skip_validation=True)
 

@@ -43,7 +43,6 @@ class MatrixGurobi:
         self.options = options
         self.form = form
         self.columns = form.columns
-        self.index = form.index()
         n = len(self.columns)
         m = gp.Model(env=_env())
         m.Params.Threads = options.threads or 1
@@ -96,7 +95,6 @@ class MatrixGurobi:
         self.model.update()
         self.form = form
         self.columns = form.columns
-        self.index = form.index()
 
     def relax(self, relaxed: bool) -> None:
         """Make every column continuous (``True``: the LP relaxation, each column in its
@@ -109,12 +107,12 @@ class MatrixGurobi:
             self.model.update()
             self.relaxed = relaxed
 
-    def column(self, var) -> int:
-        """Column of a Pyomo variable (it must appear in a constraint or the cost)."""
-        try:
-            return self.index[id(var)]
-        except KeyError:
-            raise SolverError(f"{var.name} is in no constraint of the matrix model") from None
+    def detach(self, form: MatrixForm) -> None:
+        """Hold ``form``, the same matrices whose model was dropped (labels only)."""
+        if form.shape != self.form.shape:
+            raise ValueError(f"detach: form of shape {form.shape}, model has {self.form.shape}")
+        self.form = form
+        self.columns = form.columns
 
     def set_objective(self, extra: np.ndarray) -> None:
         """Objective = cost + ``extra`` (one coefficient per column)."""

@@ -129,6 +129,13 @@ class MatrixHighs:
         self._h = h
         return h
 
+    def detach(self, form: MatrixForm) -> None:
+        """Hold ``form``, the same matrices whose model was dropped (labels only)."""
+        if form.shape != self.form.shape:
+            raise ValueError(f"detach: form of shape {form.shape}, model has {self.form.shape}")
+        self.form = form
+        self.columns = form.columns
+
     @property
     def loaded(self) -> bool:
         """True while a HiGHS instance holds the model."""

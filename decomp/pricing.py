@@ -39,11 +39,15 @@ class IntervalSolver:
     (:class:`~decomp.matrix_gurobi.MatrixGurobi`) and to highspy otherwise
     (:class:`~decomp.matrix_highs.MatrixHighs`); bound changes are pushed before each
     solve. ``form`` is kept: the engine glues the intervals' forms into the horizon.
+    :meth:`drop_model` lets the Pyomo model go once compiled (``im`` is None, the form
+    keeps labels): plans are then read through the model's ``series`` only, and the
+    interval cannot take another candidate's values (:meth:`refresh`).
     """
 
     def __init__(self, k: int, im: IntervalModel, options: SolveOptions) -> None:
         self.k = k
-        self.im = im
+        self.im: IntervalModel | None = im
+        self.start, self.stop = im.start, im.stop
         self.entry_names = list(im.entry)
         self.exit_names = list(im.exit)
         self._saved: dict[int, tuple[float, float]] = {}
@@ -53,6 +57,15 @@ class IntervalSolver:
         self._load(compile_form(im.model, im.cost), choose_solver(options.solver, im.model),
                    options)
 
+    def drop_model(self) -> None:
+        """Let the Pyomo model go (the form keeps labels, plans are read through the
+        model's series); the interval can no longer take new values (:meth:`refresh`)."""
+        if self.im is None:
+            return
+        self.form = self.form.detached()
+        self.solver.detach(self.form)
+        self.im = None
+
     def _load(self, form, backend: str, options: SolveOptions) -> None:
         """Take ``form`` as the interval's matrices and load it into a new solver."""
         im = self.im
@@ -61,6 +74,13 @@ class IntervalSolver:
         self.entry_cols = _columns(index, [im.entry[s] for s in self.entry_names])
         self.exit_cols = _columns(index, [im.exit[s] for s in self.exit_names])
         self.bin_cols = _columns(index, [v for t in sorted(im.binaries) for v in im.binaries[t]])
+        #: the hour of each integer variable, in ``bin_cols`` order
+        self.bin_hours = np.array([t for t in sorted(im.binaries) for _ in im.binaries[t]],
+                                  dtype=int)
+        #: per series name: the column of each step (-1: none) and its factor
+        self.series = {name: (np.array([-1 if v is None else index.get(id(v), -1)
+                                        for v in variables], dtype=int), factor)
+                       for name, (variables, factor) in im.series.items()}
         # HiGHS instances are made for each solve and dropped after it (the model's state
         # and last basis stay here): hundreds of loaded intervals would hold GBs
         self.solver = (MatrixGurobi(form, options) if backend == "gurobi"
@@ -80,6 +100,9 @@ class IntervalSolver:
         new candidate's values) and bring the loaded solver up to date: as changes when the
         structure is the same (True), loaded afresh otherwise (False). Fixings, relaxation
         and prices from before are gone: bounds and objective are the new form's."""
+        if self.im is None:
+            raise SolverError(f"interval {self.k}: its model was dropped after compiling "
+                              "(drop_model); it cannot take new values")
         form = compile_form(self.im.model, self.im.cost)
         self._saved.clear()
         self._dirty.clear()
@@ -101,7 +124,7 @@ class IntervalSolver:
 
     def set_prices(self, p_entry: np.ndarray, p_exit: np.ndarray) -> None:
         """Set the objective prices on entry and exit states."""
-        extra = np.zeros(len(self.form.columns))
+        extra = np.zeros(self.form.shape[1])
         np.add.at(extra, self.entry_cols, np.asarray(p_entry, dtype=float))
         np.add.at(extra, self.exit_cols, np.asarray(p_exit, dtype=float))
         self.solver.set_objective(extra)
@@ -197,6 +220,14 @@ class IntervalSolver:
         rc = getattr(self.solver, "col_duals", None)
         return None if rc is None else rc[self.entry_cols].copy()
 
+    def series_values(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """The model's series for the interval's column values ``x`` (factors applied)."""
+        out = {}
+        for name, (cols, factor) in self.series.items():
+            vals = np.where(cols >= 0, x[np.maximum(cols, 0)], 0.0) if len(x) else cols * 0.0
+            out[name] = vals * factor
+        return out
+
     def column_of(self, x: np.ndarray, origin: str = "pricing") -> Column:
         """The interval's column for its column values ``x``."""
         binaries = x[self.bin_cols] if self.relaxed else np.round(x[self.bin_cols])
@@ -214,7 +245,7 @@ class IntervalSolver:
         if res.status == "infeasible" and allow_infeasible:
             return PricingResult(self.k, None, None, -np.inf, res.status, seconds)
         if res.status == "infeasible":
-            raise SolverError(f"interval {self.k} ({self.im.start}..{self.im.stop}) infeasible")
+            raise SolverError(f"interval {self.k} ({self.start}..{self.stop}) infeasible")
         if res.bound is None and time_limit is not None and res.status != "optimal":
             # stopped by its time limit before it proved any bound
             return PricingResult(self.k, None, None, -np.inf, res.status, seconds)

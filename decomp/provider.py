@@ -6,6 +6,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
+import numpy as np
 import pyomo.environ as pyo
 
 
@@ -19,7 +20,10 @@ class IntervalModel:
     integer variables of step ``t``, binary or general (e.g. 0-2 units), each with its
     own bounds, which the engine keeps (a binary held at 0 by its bounds stays at 0); they
     are what a repair fixes away from boundaries. The model carries no objective: the
-    engine adds one (the cost, or a priced cost).
+    engine adds one (the cost, or a priced cost). ``series`` (optional) names what a plan
+    is read as: per name, the variable of each step ``start..stop-1`` (None where there is
+    none: 0) and a factor (a number or one per step); an engine that has them can drop
+    the models once they are compiled and still report plans (:class:`SeriesPlan`).
     """
 
     start: int
@@ -30,6 +34,23 @@ class IntervalModel:
     exit: dict[str, pyo.Var] = field(default_factory=dict)
     binaries: dict[int, list] = field(default_factory=dict)
     parts: list[IntervalModel] = field(default_factory=list)
+    series: dict[str, tuple[list, float | np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def length(self) -> int:
+        """Number of time steps covered."""
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    """A plan of steps ``start..stop-1`` as the provider's named series (values already
+    multiplied by their factors; a name absent from an interval is 0 there): what a plan
+    is once the interval models were dropped after compiling."""
+
+    start: int
+    stop: int
+    series: dict[str, np.ndarray]
 
     @property
     def length(self) -> int:

@@ -20,10 +20,10 @@ import scipy.sparse as sp
 from decomp.certificate import PlanCheck
 from decomp.columns import Column
 from decomp.linking import Linking
-from decomp.matrix_form import MatrixForm
+from decomp.matrix_form import Labels, MatrixForm
 from decomp.matrix_highs import MatrixHighs
 from decomp.pricing import IntervalSolver
-from decomp.provider import IntervalModel
+from decomp.provider import IntervalModel, SeriesPlan
 from decomp.solvers import SolveOptions, SolveResult
 
 
@@ -75,11 +75,19 @@ def glue(solvers: list[IntervalSolver], linking: Linking) -> tuple[MatrixForm, n
         integer=np.concatenate([f.integer for f in forms]),
         cost=np.concatenate([f.cost for f in forms]),
         offset=sum(f.offset for f in forms),
-        columns=[v for f in forms for v in f.columns],
-        rows=[c for f in forms for c in f.rows] + [f"link {r.kind} {r.k} {r.state}"
-                                                   for r in linking.rows],
+        columns=_joined([f.columns for f in forms]),
+        rows=_joined([f.rows for f in forms] + [[f"link {r.kind} {r.k} {r.state}"
+                                                 for r in linking.rows]]),
     )
     return form, offsets
+
+
+def _joined(parts: list) -> list | Labels:
+    """The forms' columns (or rows) in order: the objects while every model is kept,
+    else labels (a model dropped after compiling leaves only its labels)."""
+    if any(isinstance(p, Labels) for p in parts):
+        return Labels.concat(parts)
+    return [item for p in parts for item in p]
 
 
 #: HiGHS's dual simplex pricing for the horizon LPs (``simplex_dual_edge_weight_strategy``).
@@ -113,7 +121,7 @@ class Repairer:
         # it is freed, never replaced by [0, 1]
         self.lower = self.form.lb[self.bin_cols]
         self.upper = self.form.ub[self.bin_cols]
-        self.var_hour = np.concatenate([_hours(s) for s in solvers]).astype(int)
+        self.var_hour = np.concatenate([s.bin_hours for s in solvers]).astype(int)
         self.options = options
         # the integer columns' bounds for the next solve (repairs fix them)
         self.lb = self.form.lb.copy()
@@ -122,17 +130,45 @@ class Repairer:
         #: seconds of the last horizon LP with every integer fixed (what a step that ends
         #: with one must leave itself)
         self.fixed_lp_seconds = 0.0
-        ims = [s.im for s in solvers]
-        self.plan = IntervalModel(ims[0].start, ims[-1].stop, _parent(ims),
-                                  sum(im.cost for im in ims),
-                                  ims[0].entry, ims[-1].exit,
-                                  {t: v for im in ims for t, v in im.binaries.items()},
-                                  parts=ims)
+        self._plan: IntervalModel | None = None
+
+    @property
+    def models_kept(self) -> bool:
+        """True while every interval keeps its Pyomo model."""
+        return all(s.im is not None for s in self.solvers)
+
+    @property
+    def plan(self) -> IntervalModel | SeriesPlan:
+        """The plan loaded last (:meth:`load`): the interval models as one model holding
+        its values, or the models' series where the models were dropped."""
+        if not self.models_kept:
+            if self.x is None:
+                raise ValueError("no plan loaded")
+            return self.series_plan(self.x)
+        if self._plan is None:
+            ims = [s.im for s in self.solvers]
+            self._plan = IntervalModel(ims[0].start, ims[-1].stop, _parent(ims),
+                                       sum(im.cost for im in ims),
+                                       ims[0].entry, ims[-1].exit,
+                                       {t: v for im in ims for t, v in im.binaries.items()},
+                                       parts=ims)
+        return self._plan
+
+    def series_plan(self, x: np.ndarray) -> SeriesPlan:
+        """Plan ``x`` as the intervals' named series, one array per name over the horizon
+        (0 where an interval has no such series)."""
+        parts = [s.series_values(x[self.offsets[k]:self.offsets[k + 1]])
+                 for k, s in enumerate(self.solvers)]
+        names = list(dict.fromkeys(name for p in parts for name in p))
+        series = {name: np.concatenate([p.get(name, np.zeros(s.stop - s.start))
+                                        for p, s in zip(parts, self.solvers, strict=True)])
+                  for name in names}
+        return SeriesPlan(self.solvers[0].start, self.solvers[-1].stop, series)
 
     @property
     def stop(self) -> int:
         """End of the horizon."""
-        return self.plan.stop
+        return self.solvers[-1].stop
 
     def columns(self, x: np.ndarray | None = None) -> list[Column]:
         """A plan (default: the last one) as one column per interval (they fit together)."""
@@ -222,9 +258,11 @@ class Repairer:
         self.ub[self.bin_cols] = self.upper
 
     def load(self, x: np.ndarray) -> None:
-        """Make ``x`` the plan: the interval models' variables get its values."""
+        """Make ``x`` the plan: the interval models' variables get its values (where the
+        models were dropped, :attr:`plan` reads it through their series)."""
         self.x = x
-        self.form.write_values(x)
+        if self.models_kept:
+            self.form.write_values(x)
 
     def check(self, claimed: float | None, x: np.ndarray | None = None) -> PlanCheck:
         """Check a plan (default: the last) against the whole glued horizon with every
@@ -234,10 +272,6 @@ class Repairer:
         result = self.form.check(self.x if x is None else x)
         result.require(claimed, what="the final plan")
         return result
-
-
-def _hours(s: IntervalSolver) -> list[int]:
-    return [t for t in sorted(s.im.binaries) for _ in s.im.binaries[t]]
 
 
 def _parent(ims: list[IntervalModel]) -> pyo.ConcreteModel:

@@ -12,6 +12,7 @@ was kept: one structure is held at a time, so memory stays that of one problem.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, field
 
@@ -34,16 +35,43 @@ class Intervals:
     seconds: float = 0.0
 
 
-def build_intervals(provider: IntervalProvider, interval: int,
-                    options: SolveOptions) -> Intervals:
-    """Cut the horizon, build one loaded pricing model per interval, lay out the rows."""
+MODELS = ("keep", "drop", "auto")
+
+
+def build_intervals(provider: IntervalProvider, interval: int, options: SolveOptions,
+                    models: str = "keep", max_nonzeros: int = 1_000_000) -> Intervals:
+    """Cut the horizon, build one loaded pricing model per interval, lay out the rows.
+
+    ``models``: ``keep`` the Pyomo models (plans are written into them, a workspace can
+    give them new values), ``drop`` each once it is compiled (one model alive at a time;
+    plans are read through the models' ``series``), or ``auto``: drop them when the
+    horizon's matrices would have more than ``max_nonzeros`` entries (estimated from the
+    first interval) and the models declare series.
+    """
+    if models not in MODELS:
+        raise ValueError(f"models must be one of {', '.join(MODELS)}, not {models!r}")
     t0 = time.perf_counter()
     cuts = interval_cuts(provider.horizon, interval)
     conditions = provider.boundary_conditions()
-    ims = [provider.build(a, b) for a, b in cuts]
-    linking = Linking([list(im.entry) for im in ims], [list(im.exit) for im in ims],
-                      conditions)
-    solvers = [IntervalSolver(k, im, options) for k, im in enumerate(ims)]
+    entries, exits, solvers = [], [], []
+    keep = models != "drop"
+    for k, (a, b) in enumerate(cuts):
+        im = provider.build(a, b)
+        if models == "drop" and not im.series:
+            raise ValueError(f"models='drop' needs the provider's interval models to "
+                             f"declare series (interval {k}, hours {a}..{b} has none)")
+        entries.append(list(im.entry))
+        exits.append(list(im.exit))
+        sv = IntervalSolver(k, im, options)
+        if k == 0 and models == "auto":
+            keep = not (im.series and sv.form.A.nnz * len(cuts) > max_nonzeros)
+        if not keep:
+            sv.drop_model()
+            del im
+            if k % 32 == 31:
+                gc.collect()  # Pyomo models hold cycles: free them while building
+        solvers.append(sv)
+    linking = Linking(entries, exits, conditions)
     return Intervals(cuts, conditions, linking, solvers, False, time.perf_counter() - t0)
 
 

@@ -13,13 +13,15 @@ class ToyProvider:
     """One generator (on/off, min output, start cost, 2-hour min up time) and a store."""
 
     def __init__(self, demand: np.ndarray, price: np.ndarray, store: float = 5.0,
-                 units: int = 1, maintenance: tuple[int, ...] = (), size: float = 4.0) -> None:
+                 units: int = 1, maintenance: tuple[int, ...] = (), size: float = 4.0,
+                 series: bool = False) -> None:
         self.demand = np.asarray(demand, dtype=float)
         self.price = np.asarray(price, dtype=float)
         self.store = store
         self.size = size  # output per running unit (a coefficient: p <= size * u)
         self.units = units  # > 1: the unit count is a general integer 0..units
         self.maintenance = set(maintenance)  # hours where no unit may run (bounds 0..0)
+        self.series = series  # declare the plan's series (models may then be dropped)
 
     @property
     def horizon(self) -> int:
@@ -88,4 +90,6 @@ class ToyProvider:
             exit={"level": m.lvl[stop - 1], "on": m.u[stop - 1],
                   "started_1h_ago": m.st[stop - 1]},
             binaries={t: [m.u[t], m.st[t]] for t in T},
+            series={name: ([getattr(m, name)[t] for t in T], 1.0)
+                    for name in ("u", "st", "p", "buy", "lvl")} if self.series else {},
         )

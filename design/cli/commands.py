@@ -14,6 +14,7 @@ from decomp.certificate import WITH_PLAN
 from decomp.dw import FIRST_PRICES, PARALLEL, PRICED_STATES, DWSettings
 from decomp.repair import EDGE_WEIGHTS
 from decomp.solvers import SolveOptions, SolverError
+from decomp.workspace import MODELS
 from design.cli.batch import add_batch_parser
 from design.cli.bench import add_bench_parser, add_order_argument
 from design.cli.common import (
@@ -105,7 +106,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             stabilisation=args.stabilisation,
             first_prices=args.first_prices, lp_edge_weights=args.lp_edge_weights,
             priced_states=args.priced_states, workers=args.workers, parallel=args.parallel,
-            rolling_start=args.rolling_start,
+            rolling_start=args.rolling_start, models=args.models,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -342,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: a rolling pass guided by the LP relaxation gives the first plan "
                          "before column generation (default on; off: the first plan comes "
                          "from the first pricing round's columns)")
+    op.add_argument("--models", choices=MODELS, default="auto",
+                    help="dw/rolling: keep the interval models after compiling, or drop "
+                         "them (one alive at a time; the plan is read from their series); "
+                         "auto: drop them when the glued horizon has over 1e6 nonzeros "
+                         "(default auto)")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,

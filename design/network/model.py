@@ -211,6 +211,8 @@ class _Builder:
             entry=self.entry,
             exit=self.exit,
             binaries=dict(self.binaries),
+            series={name: ([col.var[t] for t in self.hours], col.factor)
+                    for name, col in self.columns.items()},
         )
 
     def _add_grid(self) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from decomp.provider import IntervalModel
+from decomp.provider import IntervalModel, SeriesPlan
 from design.network.case import Case
 from design.network.operation_data import OperationData
 
@@ -32,20 +32,28 @@ def annualised_capex(case: Case, design: dict[str, float]) -> float:
     return sum(capex_by_component(case, design).values())
 
 
-def schedule_frame(plans: list[IntervalModel], data: OperationData) -> pd.DataFrame:
+def schedule_frame(plans: list[IntervalModel | SeriesPlan], data: OperationData) -> pd.DataFrame:
     """Hourly schedule (every flow, level and on/off state) of solved interval models.
 
-    ``plans`` are consecutive intervals (one for a whole-horizon solve). Demands, prices,
+    ``plans`` are consecutive intervals (one for a whole-horizon solve), as solved models
+    or as the series an engine read from dropped models. Demands, prices,
     PV availability and COP are added so that balances can be checked from the frame alone.
     """
     parts = []
-    for im in (p for plan in plans for p in (plan.parts or [plan])):
-        hours = list(range(im.start, im.stop))
-        cols = {}
-        for name, col in im.model._columns.items():
-            vals = np.array([pyo.value(col.var[t], exception=False) or 0.0 for t in hours])
-            cols[name] = vals * col.factor
-        parts.append(pd.DataFrame(cols, index=pd.Index(hours, name="hour")))
+    for plan in plans:
+        if isinstance(plan, SeriesPlan):
+            # the models were dropped after compiling: the engine read the plan's series
+            hours = list(range(plan.start, plan.stop))
+            parts.append(pd.DataFrame(plan.series, index=pd.Index(hours, name="hour")))
+            continue
+        for im in plan.parts or [plan]:
+            hours = list(range(im.start, im.stop))
+            cols = {}
+            for name, col in im.model._columns.items():
+                vals = np.array([pyo.value(col.var[t], exception=False) or 0.0
+                                 for t in hours])
+                cols[name] = vals * col.factor
+            parts.append(pd.DataFrame(cols, index=pd.Index(hours, name="hour")))
     # a variable absent from one interval's build (e.g. no backup heater where that
     # interval has no heat demand) is a zero flow there
     df = pd.concat(parts).sort_index().fillna(0.0)
