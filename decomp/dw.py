@@ -276,7 +276,7 @@ def solve_dw(
         best = _Incumbent(repairer)
         improver = WindowImprover(solvers, options=SolveOptions(
             solver=s.solve.solver, gap=s.pricing_gap, threads=1), width=s.window_intervals,
-            window_time_limit=s.window_time_limit)
+            window_time_limit=s.window_time_limit, workers=s.workers)
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
         # the master's dual box starts around the first prices, as wide as box_width times
@@ -327,8 +327,8 @@ def solve_dw(
             tp = time.perf_counter()
             # an interval the deadline leaves without a proven bound counts its LP value
             # at the same prices: a round cut short still gives a valid bound
-            results = pricer.price([plink.interval_prices(y, k) for k in range(n)],
-                                   s.pricing_gap, clock.deadline(), fill=True)
+            prices = [plink.interval_prices(y, k) for k in range(n)]
+            results = pricer.price(prices, s.pricing_gap, clock.deadline(), fill=True)
             pricing_s = time.perf_counter() - tp
             if len(results) < n or not all(math.isfinite(r.bound) for r in results):
                 # out of time within the round: no bound from it, its columns still count
@@ -346,6 +346,9 @@ def solve_dw(
             lb_columns_new = (improved or it == 1) and all(c is not None for c in priced)
             if improved:
                 best_lb = lagrangian
+                # the windows now know what each can gain at most: the plan's priced cost
+                # less these proven interval bounds
+                improver.focus(prices, [r.bound for r in results])
             added = repeated = 0
             for r in results:
                 col = r.column

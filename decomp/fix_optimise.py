@@ -11,8 +11,12 @@ across the whole horizon), and the two alternate until a sweep gains nothing.
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -22,6 +26,8 @@ from decomp.matrix_highs import MatrixHighs
 from decomp.pricing import IntervalSolver
 from decomp.repair import Repairer, glue
 from decomp.solvers import SolveOptions, choose_solver_for_size
+
+_GUROBI_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -52,58 +58,152 @@ class WindowImprover:
     ends are held at them), so a window stopped by ``window_time_limit`` seconds or by its
     absolute gap (the sum of its intervals' own, :meth:`IntervalSolver.set_abs_gap`)
     still returns a plan no dearer; a window need only find a cheaper plan, not prove one
-    optimal."""
+    optimal.
+
+    With a :meth:`focus` (prices and each interval's proven bound at them, from a pricing
+    round) a sweep knows what each window can gain at most: the sum over its intervals of
+    the plan's priced cost less the interval's bound (with its ends held, a window's
+    optimum is at least the sum of its intervals' bounds, and the price terms of its
+    inner boundaries cancel). Windows are then solved largest possible gain first, and a
+    window that cannot gain more than its own absolute gap is skipped. ``workers`` > 1
+    solves windows that share no interval side by side (each thread its own instance).
+    """
 
     def __init__(self, solvers: list[IntervalSolver], options: SolveOptions,
-                 width: int = 2, window_time_limit: float | None = None) -> None:
+                 width: int = 2, window_time_limit: float | None = None,
+                 workers: int = 1) -> None:
         if width < 2:
             raise ValueError(f"a fix-and-optimise window spans at least 2 intervals, not {width}")
         if window_time_limit is not None and not window_time_limit > 0:
             raise ValueError(f"window_time_limit must be positive, not {window_time_limit}")
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, not {workers}")
         self.solvers = solvers
         self.options = options
         self.width = min(width, len(solvers))
         self.window_time_limit = window_time_limit
+        self.workers = workers
+        self._prices: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._bounds: np.ndarray | None = None
+
+    def focus(self, prices: list[tuple[np.ndarray, np.ndarray]], bounds) -> WindowImprover:
+        """Each interval's (entry, exit) prices and its proven bound at them (a pricing
+        round's): sweeps then solve the windows that can gain most first, and skip those
+        that cannot gain more than their absolute gap. Returns the improver."""
+        bounds = np.asarray(bounds, dtype=float)
+        if len(prices) != len(self.solvers) or bounds.shape != (len(self.solvers),):
+            raise ValueError(f"focus needs prices and bounds for all {len(self.solvers)} "
+                             "intervals")
+        if not np.all(np.isfinite(bounds)):
+            raise ValueError("focus needs a proven (finite) bound for every interval")
+        self._prices, self._bounds = prices, bounds
+        return self
+
+    def local_gaps(self, x: np.ndarray, offsets: np.ndarray) -> np.ndarray | None:
+        """Per interval: plan ``x``'s priced cost less the interval's bound at the focus
+        prices (what a window holding its ends can gain there at most); None without a
+        focus."""
+        if self._prices is None:
+            return None
+        out = np.empty(len(self.solvers))
+        for k, sv in enumerate(self.solvers):
+            xk = x[offsets[k]:offsets[k + 1]]
+            p_entry, p_exit = self._prices[k]
+            priced = (sv.form.objective(xk) + float(np.dot(p_entry, xk[sv.entry_cols]))
+                      + float(np.dot(p_exit, xk[sv.exit_cols])))
+            out[k] = priced - self._bounds[k]
+        return out
+
+    def _windows(self, x: np.ndarray, offsets: np.ndarray) -> list[int]:
+        """First intervals of the windows to solve, in the order to solve them."""
+        w = self.width
+        ks = [k for k in range(len(self.solvers) - w + 1)
+              if any(_free_integers(s) for s in self.solvers[k:k + w])]
+        gaps = self.local_gaps(x, offsets)
+        if gaps is None:
+            return ks
+        keep = []
+        for k in ks:
+            own = [q.abs_gap for q in self.solvers[k:k + w]]
+            floor = sum(own) if all(g is not None for g in own) else 0.0
+            gain = float(gaps[k:k + w].sum())
+            if gain > floor + 1e-9 * max(1.0, abs(float(self._bounds[k:k + w].sum()))):
+                keep.append((gain, k))
+        return [k for _, k in sorted(keep, key=lambda t: (-t[0], t[1]))]
+
+    def _solve_window(self, k: int, x: np.ndarray, offsets: np.ndarray, gap: float,
+                      left: float | None) -> tuple[slice, np.ndarray | None]:
+        """Window ``k``'s MILP with its ends held at ``x``: its values if cheaper."""
+        sub = self.solvers[k:k + self.width]
+        linking = Linking([s.entry_names for s in sub], [s.exit_names for s in sub], [])
+        form, local = glue(sub, linking)
+        m, n = form.shape
+        gurobi = choose_solver_for_size(self.options.solver, n, m) == "gurobi"
+        # models in Gurobi share one environment, which is not thread-safe
+        with _GUROBI_LOCK if gurobi else nullcontext():
+            return self._solve_loaded(k, load_matrix(form, self.options), form, local, x,
+                                      offsets, gap, left)
+
+    def _solve_loaded(self, k: int, model, form, local: np.ndarray, x: np.ndarray,
+                      offsets: np.ndarray, gap: float, left: float | None
+                      ) -> tuple[slice, np.ndarray | None]:
+        """Window ``k`` in its loaded ``model``: ends held, MIP-started from ``x``."""
+        sub = self.solvers[k:k + self.width]
+        seg = slice(int(offsets[k]), int(offsets[k + self.width]))
+        current = x[seg]
+        ends = np.r_[sub[0].entry_cols, local[-2] + sub[-1].exit_cols]
+        start = form.clip(current)
+        model.set_bounds(ends, start[ends], start[ends])
+        model.set_start(start)
+        gaps = [q.abs_gap for q in sub]
+        if all(g is not None for g in gaps):
+            model.set_abs_gap(sum(gaps))
+        if self.window_time_limit is not None:
+            left = self.window_time_limit if left is None else min(left, self.window_time_limit)
+        res = model.solve(time_limit=left, gap=gap)
+        if res.has_solution and res.objective < form.objective(current) - 1e-9 * max(
+                1.0, abs(res.objective)):
+            return seg, model.values.copy()
+        return seg, None
 
     def sweep(self, x: np.ndarray, offsets: np.ndarray, gap: float,
               deadline: float | None = None) -> tuple[np.ndarray, Sweep]:
         """One pass of windows over the horizon; returns the improved plan (a copy)."""
         t0 = time.perf_counter()
         x = x.copy()
-        n = len(self.solvers)
         before = _cost(self.solvers, x, offsets)
         solved = improved = 0
         complete = True
-        for k in range(0, n - self.width + 1):
-            left = None if deadline is None else deadline - time.perf_counter()
-            if left is not None and left <= 0:
-                complete = False
-                break
-            sub = self.solvers[k:k + self.width]
-            if not any(_free_integers(s) for s in sub):
-                # nothing to re-decide: the horizon LP already optimises its flows
-                continue
-            linking = Linking([s.entry_names for s in sub], [s.exit_names for s in sub], [])
-            form, local = glue(sub, linking)
-            model = load_matrix(form, self.options)
-            seg = slice(int(offsets[k]), int(offsets[k + self.width]))
-            current = x[seg]
-            ends = np.r_[sub[0].entry_cols, local[-2] + sub[-1].exit_cols]
-            start = form.clip(current)
-            model.set_bounds(ends, start[ends], start[ends])
-            model.set_start(start)
-            gaps = [q.abs_gap for q in sub]
-            if all(g is not None for g in gaps):
-                model.set_abs_gap(sum(gaps))
-            if self.window_time_limit is not None:
-                left = (self.window_time_limit if left is None
-                        else min(left, self.window_time_limit))
-            res = model.solve(time_limit=left, gap=gap)
-            solved += 1
-            if res.has_solution and res.objective < form.objective(current) - 1e-9 * max(
-                    1.0, abs(res.objective)):
-                x[seg] = model.values
-                improved += 1
+        todo = self._windows(x, offsets)
+        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
+        try:
+            while todo:
+                left = None if deadline is None else deadline - time.perf_counter()
+                if left is not None and left <= 0:
+                    complete = False
+                    break
+                # the next windows in order that share no interval with each other
+                batch: list[int] = []
+                for k in todo:
+                    if all(abs(k - j) >= self.width for j in batch):
+                        batch.append(k)
+                        if len(batch) == self.workers:
+                            break
+                todo = [k for k in todo if k not in batch]
+                if pool is None:
+                    results = [self._solve_window(batch[0], x, offsets, gap, left)]
+                else:
+                    results = list(pool.map(
+                        partial(self._solve_window, x=x, offsets=offsets, gap=gap, left=left),
+                        batch))
+                solved += len(batch)
+                for seg, values in results:
+                    if values is not None:
+                        x[seg] = values
+                        improved += 1
+        finally:
+            if pool is not None:
+                pool.shutdown()
         after = _cost(self.solvers, x, offsets)
         return x, Sweep(before, after, solved, improved, time.perf_counter() - t0, complete)
 

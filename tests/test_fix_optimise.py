@@ -115,3 +115,70 @@ def test_window_width_must_span_two_intervals():
     _, solvers, *_ = pieces(provider, 2)
     with pytest.raises(ValueError, match="at least 2"):
         WindowImprover(solvers, EXACT, width=1)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    demand=st.lists(st.floats(0, 5), min_size=8, max_size=16),
+    price=st.lists(st.floats(0.2, 5), min_size=16, max_size=16),
+    interval=st.integers(2, 4),
+    scale=st.floats(0.0, 2.0),
+)
+def test_focused_windows_gain_at_most_their_local_gaps(demand, price, interval, scale):
+    # a pricing round at prices y (scaled LP-like duals: any prices give valid bounds)
+    provider = ToyProvider(np.array(demand), np.array(price[:len(demand)]))
+    cuts, solvers, linking, conditions, repairer = pieces(provider, interval)
+    x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    lp = repairer.lp_relaxation()
+    y = linking.valid(scale * lp.y)
+    prices = [linking.interval_prices(y, k) for k in range(len(solvers))]
+    bounds = []
+    for sv, p in zip(solvers, prices, strict=True):
+        sv.set_prices(*p)
+        bounds.append(sv.solve(gap=1e-9).bound)
+    improver = WindowImprover(solvers, EXACT, width=2)
+    improver.focus(prices, bounds)
+    local = improver.local_gaps(x, repairer.offsets)
+    lagrangian = sum(bounds) + linking.constant(y)
+    tol = 1e-6 * max(1.0, abs(cost))
+    # every interval's share is >= 0, and they add up to at most the plan's gap to the
+    # Lagrangian bound (equal when the cyclic rows are tight)
+    assert np.all(local >= -tol)
+    assert local.sum() <= cost - lagrangian + tol
+    # each window, solved alone to optimality, gains at most its intervals' local gaps
+    for k in range(len(solvers) - 1):
+        seg, values = improver._solve_window(k, x, repairer.offsets, 1e-9, None)
+        if values is not None:
+            gain = _segment_cost(solvers, x, repairer.offsets, k) - _segment_cost(
+                solvers, np.r_[x[:seg.start], values, x[seg.stop:]], repairer.offsets, k)
+            assert gain <= local[k] + local[k + 1] + tol
+    # the focused sweep (two windows side by side) keeps a feasible plan, no dearer
+    z, sweep = WindowImprover(solvers, EXACT, width=2, workers=2).focus(
+        prices, bounds).sweep(x, repairer.offsets, 1e-9)
+    assert sweep.after <= sweep.before + 1e-9
+    repairer.check(sweep.after, z)
+
+
+def _segment_cost(solvers, x, offsets, k):
+    return sum(solvers[j].form.objective(x[offsets[j]:offsets[j + 1]]) for j in (k, k + 1))
+
+
+def test_focused_windows_skip_what_cannot_beat_their_absolute_gap():
+    provider = ToyProvider(np.array([0, 4, 0, 5, 1, 0, 3, 2.0]), np.full(8, 3.0))
+    cuts, solvers, linking, conditions, repairer = pieces(provider, 2)
+    x, _ = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    y = np.zeros(linking.size)
+    prices = [linking.interval_prices(y, k) for k in range(len(solvers))]
+    bounds = [sv.solve(gap=1e-9).bound for sv in solvers]
+    improver = WindowImprover(solvers, EXACT, width=2)
+    improver.focus(prices, bounds)
+    for sv in solvers:
+        sv.set_abs_gap(1e6)
+    _, sweep = improver.sweep(x, repairer.offsets, 1e-9)
+    assert sweep.windows == 0 and sweep.complete
+    with pytest.raises(ValueError, match="finite"):
+        improver.focus(prices, [-np.inf] * len(solvers))
+    with pytest.raises(ValueError, match="all 4 intervals"):
+        improver.focus(prices[:2], bounds[:2])
+    with pytest.raises(ValueError, match="workers"):
+        WindowImprover(solvers, EXACT, workers=0)
