@@ -48,6 +48,7 @@ def test_toy_provider_bounds(demand, price, interval, pricing_gap, rolling_start
                                        pricing_gap=pricing_gap, repair_gap=1e-9,
                                        rolling_start=rolling_start))
     assert dw.plan is not None
+    assert dw.extra["rolling_start"] is rolling_start
     assert_sandwich(dw.bound, direct.objective, dw.objective)
     # the UB is the cost of a real plan of the whole horizon
     assert pyo.value(dw.plan.cost) == pytest.approx(dw.objective, rel=1e-6, abs=1e-6)

@@ -339,10 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "or only continuous states (storage; units' on/off at boundaries "
                          "held at price 0, still a valid bound); auto: continuous on the "
                          "master path (default auto)")
-    op.add_argument("--rolling-start", action=argparse.BooleanOptionalAction, default=True,
+    op.add_argument("--rolling-start", action=argparse.BooleanOptionalAction, default=None,
                     help="dw: a rolling pass guided by the LP relaxation gives the first plan "
-                         "before column generation (default on; off: the first plan comes "
-                         "from the first pricing round's columns)")
+                         "before column generation (off: the first plan comes from the "
+                         "first pricing round's columns; default: on unless the first "
+                         "prices come from the master path)")
     op.add_argument("--models", choices=MODELS, default="auto",
                     help="dw/rolling: keep the interval models after compiling, or drop "
                          "them (one alive at a time; the plan is read from their series); "
