@@ -127,6 +127,11 @@ class Repairer:
         self.lb = self.form.lb.copy()
         self.ub = self.form.ub.copy()
         self.x: np.ndarray | None = None
+        # the glued matrix split into listed-integer and other columns, made at the first
+        # LP with every integer fixed (_solve_fixed)
+        self._continuous: np.ndarray | None = None
+        self._A_fixed: sp.csr_matrix | None = None
+        self._A_free: sp.csr_matrix | None = None
         #: seconds of the last horizon LP with every integer fixed (what a step that ends
         #: with one must leave itself)
         self.fixed_lp_seconds = 0.0
@@ -189,6 +194,38 @@ class Repairer:
             solver.set_start(start)
         return solver.solve(time_limit=time_limit, gap=gap), solver
 
+    def _solve_fixed(self, fixed: np.ndarray, time_limit: float | None
+                     ) -> tuple[SolveResult, np.ndarray]:
+        """The horizon LP with every listed integer at ``fixed``, the fixed columns taken
+        out first (their terms moved to the row sides and the cost's offset): on ten homes
+        the integers hold 40 % of the columns and 60 % of the nonzeros, which HiGHS would
+        otherwise copy, presolve away and hold (1.7 GB for a year). Returns the result and
+        the full column values."""
+        form = self.form
+        if self._continuous is None:
+            keep = np.ones(form.shape[1], dtype=bool)
+            keep[self.bin_cols] = False
+            self._continuous = np.flatnonzero(keep)
+            csc = form.A.tocsc()
+            self._A_fixed = csc[:, self.bin_cols].tocsr()
+            self._A_free = csc[:, self._continuous].tocsr()
+        cont = self._continuous
+        shift = self._A_fixed @ fixed
+        reduced = MatrixForm(
+            A=self._A_free, row_lower=form.row_lower - shift,
+            row_upper=form.row_upper - shift, lb=self.lb[cont], ub=self.ub[cont],
+            integer=np.zeros(len(cont), dtype=bool), cost=form.cost[cont],
+            offset=form.offset + float(form.cost[self.bin_cols] @ fixed),
+            columns=[], rows=[])
+        solver = MatrixHighs(reduced, self.options, relaxed=True)
+        solver.set_option("simplex_dual_edge_weight_strategy",
+                          EDGE_WEIGHTS[self.lp_edge_weights])
+        res = solver.solve(time_limit=time_limit, gap=0.0)
+        x = np.empty(form.shape[1])
+        x[self.bin_cols] = fixed
+        x[cont] = solver.values
+        return res, x
+
     def lp_relaxation(self, time_limit: float | None = None) -> LPRelaxation | None:
         """LP relaxation of the horizon (integers relaxed, each variable within its own
         declared bounds): its optimum, duals on the linking rows and the relaxed integers'
@@ -240,16 +277,18 @@ class Repairer:
         fixed = np.clip(np.round(values), self.lower, self.upper)
         self.lb[self.bin_cols] = np.where(free, self.lower, fixed)
         self.ub[self.bin_cols] = np.where(free, self.upper, fixed)
-        # every integer fixed: an LP (simplex tolerances, presolve removes the fixed
-        # columns), not a MIP
-        relaxed = not free.any()
-        res, solver = self._solve(relaxed, gap, time_limit, None if relaxed else start)
-        if relaxed:
+        if not free.any():
+            # every listed integer fixed: an LP over the other columns (simplex
+            # tolerances), not a MIP
+            res, values = self._solve_fixed(fixed, time_limit)
             self.fixed_lp_seconds = time.perf_counter() - t0
+        else:
+            res, solver = self._solve(False, gap, time_limit, start)
+            values = solver.values
         if res.has_solution:
             # values within tolerance of a bound are put on it: the plan check then sees
             # the values that are reported
-            self.x = self.form.clip(solver.values)
+            self.x = self.form.clip(values)
         return RepairResult(res, window, int(free.sum()), time.perf_counter() - t0)
 
     def restore_bounds(self) -> None:

@@ -182,3 +182,27 @@ def test_focused_windows_skip_what_cannot_beat_their_absolute_gap():
         improver.focus(prices[:2], bounds[:2])
     with pytest.raises(ValueError, match="workers"):
         WindowImprover(solvers, EXACT, workers=0)
+
+
+@settings(max_examples=10, deadline=None)
+@given(demand=st.lists(st.floats(0, 5), min_size=6, max_size=14),
+       price=st.floats(0.2, 5), interval=st.integers(2, 5), seed=st.integers(0, 99))
+def test_fixed_lp_without_the_integer_columns_is_the_whole_lp(demand, price, interval,
+                                                               seed):
+    # the horizon LP with every integer fixed is solved with the fixed columns taken out
+    # (their terms moved to the row sides): the same optimum as the whole glued LP with
+    # those columns held by their bounds, and a plan that passes the whole form's check
+    provider = ToyProvider(np.array(demand), np.full(len(demand), price))
+    cuts, solvers, linking, conditions, repairer = pieces(provider, interval)
+    x, _ = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    values = x[repairer.bin_cols].copy()
+    rng = np.random.default_rng(seed)
+    values[rng.random(len(values)) < 0.3] = 1.0  # some units on (may be infeasible)
+    none = np.zeros(len(values), dtype=bool)
+    rep = repairer.repair_values(values, none, 1e-9)
+    whole, _ = repairer._solve(True, 0.0, None)  # the bounds repair_values set
+    assert rep.solve.status == whole.status
+    if whole.has_solution:
+        assert rep.solve.objective == pytest.approx(whole.objective, rel=1e-7, abs=1e-7)
+        repairer.check(rep.solve.objective, repairer.x)
+        assert np.array_equal(repairer.x[repairer.bin_cols], np.round(values))
