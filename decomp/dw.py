@@ -57,7 +57,7 @@ class DWSettings:
     rolling pass guided by the LP relaxation gives the first plan before column
     generation (True), or the first MILP pricing round's columns do (False); None: on
     unless the first prices come from the ``master`` path (on district-10's full year the
-    guided pass took 555-900 s for a plan 16.5 % above the bound, where the pricing
+    guided pass took 515-555 s for a plan 16.5-16.9 % above the bound, where the pricing
     round's columns made a 3.5 % plan in about 190 s). ``lp_tolerance``: the
     ``master`` path stops once the master is within this of its bound (default a tenth of
     ``gap``). ``workers`` > 1 prices intervals in parallel: ``parallel`` ``threads`` in this

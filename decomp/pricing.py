@@ -224,8 +224,7 @@ class IntervalSolver:
         """The model's series for the interval's column values ``x`` (factors applied)."""
         out = {}
         for name, (cols, factor) in self.series.items():
-            vals = np.where(cols >= 0, x[np.maximum(cols, 0)], 0.0) if len(x) else cols * 0.0
-            out[name] = vals * factor
+            out[name] = np.where(cols >= 0, x[np.maximum(cols, 0)], 0.0) * factor
         return out
 
     def column_of(self, x: np.ndarray, origin: str = "pricing") -> Column:
