@@ -330,6 +330,7 @@ def solve_dw(
         if not done and clock.expired():
             done, status_reason = True, "time_limit"
         master_sol = None
+        complete_round: list[Column] | None = None
         progress_mark = (math.inf, -math.inf, 0)
         families_tried = False
         for it in range(1, 0 if done else s.max_iterations + 1):
@@ -352,6 +353,8 @@ def solve_dw(
             improved = not math.isfinite(best_lb) or (
                 lagrangian > best_lb + 1e-9 * max(1.0, abs(best_lb)))
             priced = [r.column for r in results]
+            if all(c is not None for c in priced):
+                complete_round = priced
             lb_columns_new = (improved or it == 1) and all(c is not None for c in priced)
             if improved:
                 best_lb = lagrangian
@@ -463,6 +466,15 @@ def solve_dw(
             mispriced = added == 0
             stab.update(y, improved, mispriced, binding)
             y = plink.valid(stab.prices(master_sol.y))
+        if best.x is None:
+            # stopped (by the time limit or the master) before any plan: one is made
+            # anyway, as the rolling start would have: a pricing round's columns repaired
+            # in sequence, else the guided rolling pass; its horizon LP gets at least a
+            # tenth of the limit
+            tr = time.perf_counter()
+            _last_resort_plan(best, complete_round, lp, repairer, solvers, linking,
+                              conditions, stab.center, starts, s, clock, say, pool, master)
+            totals["repair"] += time.perf_counter() - tr
         gap = relative_gap(best.upper, best_lb)
         if (s.family_repair and not families_tried and best.x is not None
                 and (gap is None or gap > s.gap) and not clock.expired()):
@@ -741,6 +753,31 @@ def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts
         return None
     return repairer.repair(columns, starts, 0, s.repair_gap,
                            clock.cap(s.repair_time_limit))
+
+
+def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions, y, starts,
+                      s, clock, say, pool, master) -> None:
+    """A plan for a run that has none: ``columns`` (a complete pricing round's) repaired
+    in sequence, else the rolling pass guided by the LP relaxation's integers; each
+    interval gets at least a second and the horizon LP at least a tenth of the limit, so
+    a run out of time still ends with a plan (late by that much at most)."""
+    floor = 0.0 if s.time_limit is None else 0.1 * s.time_limit
+    try:
+        if columns is not None:
+            values = np.concatenate([c.binaries for c in columns]).astype(float)
+            guide = np.where(repairer.window_mask(starts, s.boundary_window), np.nan, values)
+        else:
+            guide = None if lp is None else lp.binaries
+        passed = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
+                                 guide=guide, deadline=clock.deadline())
+    except SolverError as exc:
+        say(f"no plan: the last-resort rolling pass failed ({exc})")
+        return
+    rep = repairer.repair(passed, starts, 0, s.repair_gap,
+                          clock.cap(s.repair_time_limit, floor))
+    best.offer(rep, passed, pool, master)
+    say(f"last-resort plan ({'pricing columns' if columns is not None else 'rolling pass'}): "
+        f"UB {best.ub:.6g}")
 
 
 def _boundary_step(best, columns, repairer, improver, starts, lower, s, clock, say, pool,
