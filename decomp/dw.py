@@ -68,10 +68,15 @@ class DWSettings:
     objective divided among the intervals, once a bound or plan gives its scale; the
     fix-and-optimise windows stop at that absolute gap per interval too, and after
     ``window_time_limit`` seconds each (they start from the plan, so a window cut short
-    still returns a plan no dearer). ``models``: keep the intervals' Pyomo models after
-    compiling (``keep``), ``drop`` them (one alive at a time; the plan is reported as the
-    models' series), or ``auto``: drop them when the glued horizon would have more than
-    ``lp_max_nonzeros`` entries and no workspace keeps them (a year of ten homes: 1.2 GB).
+    still returns a plan no dearer). ``focus_windows``: skip the windows that the last
+    bound's prices show cannot gain more than their absolute gap
+    (:meth:`~decomp.fix_optimise.WindowImprover.focus`); off by default: on the
+    reference year the sweeps then ended 0.5 % higher (a window that gains nothing still
+    moves the plan, which opens gains to the next). ``models``: keep the intervals'
+    Pyomo models after compiling (``keep``), ``drop`` them (one alive at a time; the
+    plan is reported as the models' series), or ``auto``: drop them when the glued
+    horizon would have more than ``lp_max_nonzeros`` entries and no workspace keeps them
+    (a year of ten homes: 1.2 GB).
     """
 
     interval: int = 24
@@ -97,6 +102,7 @@ class DWSettings:
     lp_min_share: float = 0.3
     rolling_start: bool | None = None
     window_time_limit: float | None = 10.0
+    focus_windows: bool = False
     models: str = "auto"
     box_width: float = 10.0
     lp_box_width: float = 0.01
@@ -358,9 +364,10 @@ def solve_dw(
             lb_columns_new = (improved or it == 1) and all(c is not None for c in priced)
             if improved:
                 best_lb = lagrangian
-                # the windows now know what each can gain at most: the plan's priced cost
-                # less these proven interval bounds
-                improver.focus(prices, [r.bound for r in results])
+                if s.focus_windows:
+                    # the windows now know what each can gain at most: the plan's priced
+                    # cost less these proven interval bounds
+                    improver.focus(prices, [r.bound for r in results])
             added = repeated = 0
             for r in results:
                 col = r.column
