@@ -22,6 +22,11 @@ from design.network.operation_data import prepare
 from tests.toy_provider import ToyProvider
 
 EXACT = SolveOptions(solver="highs", gap=1e-9)
+DEMANDS = st.lists(st.floats(0, 5), min_size=8, max_size=16)
+PRICES = st.lists(st.floats(0.2, 5), min_size=16, max_size=16)
+# on a 0.1 grid: no demand a solver tolerance away from a unit's size (a plan may then
+# undercut a proven bound by the tolerance, RESULTS 17.5)
+GRID_DEMANDS = st.lists(st.integers(0, 50).map(lambda v: v / 10), min_size=8, max_size=16)
 
 
 def pieces(provider, interval: int, options: SolveOptions = EXACT):
@@ -42,12 +47,7 @@ def myopic_plan(cuts, solvers, linking, conditions, repairer):
 
 
 @settings(max_examples=15, deadline=None)
-@given(
-    demand=st.lists(st.floats(0, 5), min_size=8, max_size=16),
-    price=st.lists(st.floats(0.2, 5), min_size=16, max_size=16),
-    interval=st.integers(2, 5),
-    width=st.integers(2, 3),
-)
+@given(demand=DEMANDS, price=PRICES, interval=st.integers(2, 5), width=st.integers(2, 3))
 def test_windows_keep_the_plan_feasible_and_never_raise_its_cost(demand, price, interval,
                                                                   width):
     provider = ToyProvider(np.array(demand), np.array(price[:len(demand)]))
@@ -118,12 +118,8 @@ def test_window_width_must_span_two_intervals():
 
 
 @settings(max_examples=12, deadline=None)
-@given(
-    demand=st.lists(st.floats(0, 5), min_size=8, max_size=16),
-    price=st.lists(st.floats(0.2, 5), min_size=16, max_size=16),
-    interval=st.integers(2, 4),
-    scale=st.floats(0.0, 2.0),
-)
+@given(demand=GRID_DEMANDS, price=PRICES, interval=st.integers(2, 4),
+       scale=st.floats(0.0, 2.0))
 def test_focused_windows_gain_at_most_their_local_gaps(demand, price, interval, scale):
     # a pricing round at prices y (scaled LP-like duals: any prices give valid bounds)
     provider = ToyProvider(np.array(demand), np.array(price[:len(demand)]))
@@ -185,8 +181,8 @@ def test_focused_windows_skip_what_cannot_beat_their_absolute_gap():
 
 
 @settings(max_examples=10, deadline=None)
-@given(demand=st.lists(st.floats(0, 5), min_size=6, max_size=14),
-       price=st.floats(0.2, 5), interval=st.integers(2, 5), seed=st.integers(0, 99))
+@given(demand=GRID_DEMANDS, price=st.floats(0.2, 5), interval=st.integers(2, 5),
+       seed=st.integers(0, 99))
 def test_fixed_lp_without_the_integer_columns_is_the_whole_lp(demand, price, interval,
                                                                seed):
     # the horizon LP with every integer fixed is solved with the fixed columns taken out
