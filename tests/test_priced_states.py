@@ -101,6 +101,7 @@ def test_first_prices_auto_follows_the_size_of_the_glued_horizon():
     glued = solve_dw(_toy(), DWSettings(interval=4, gap=1e-6, repair_gap=1e-9,
                                         solve=SolveOptions(solver="highs")))
     assert glued.extra["first_prices"] == "lp" and glued.extra["rolling_start"] is True
+    assert glued.extra["focus_windows"] is False
     assert_sandwich(glued.bound, direct, glued.objective)
 
 

@@ -99,6 +99,7 @@ def test_dw_from_master_prices_sandwiches_the_optimum(provider, interval):
     # on the master path the first plan comes from the pricing round's columns (no
     # guided rolling pass unless asked for)
     assert dw.extra["rolling_start"] is False and dw.extra["first_prices"] == "master"
+    assert dw.extra["focus_windows"] is True
     # the first bound is the LP relaxation's, found without the glued horizon
     conditions, linking, solvers = _relaxation(provider, interval)
     glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
