@@ -748,7 +748,7 @@ def _choose(pool, linking, center, master_sol, s, say, clock) -> list[Column]:
 
 
 def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts, s, clock,
-                       say):
+                       say, floor: float = 0.05):
     """The chosen columns made into a plan of the horizon without a horizon MILP: the
     intervals in order, each starting where the last ended, with the columns' binaries
     fixed except within ``boundary_window`` hours of a boundary (an interval that cannot
@@ -763,7 +763,7 @@ def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts
         say(f"sequential repair found no plan ({exc})")
         return None
     return repairer.repair(columns, starts, 0, s.repair_gap,
-                           clock.cap(s.repair_time_limit))
+                           clock.cap(s.repair_time_limit, floor))
 
 
 def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions, y, starts,
@@ -772,21 +772,22 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
     in sequence, else the rolling pass guided by the LP relaxation's integers; each
     interval gets at least a second and the horizon LP at least a tenth of the limit, so
     a run out of time still ends with a plan (late by that much at most)."""
-    floor = 0.0 if s.time_limit is None else 0.1 * s.time_limit
-    try:
-        if columns is not None:
-            values = np.concatenate([c.binaries for c in columns]).astype(float)
-            guide = np.where(repairer.window_mask(starts, s.boundary_window), np.nan, values)
-        else:
-            guide = None if lp is None else lp.binaries
-        passed = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
-                                 guide=guide, deadline=clock.deadline())
-    except SolverError as exc:
-        say(f"no plan: the last-resort rolling pass failed ({exc})")
-        return
-    rep = repairer.repair(passed, starts, 0, s.repair_gap,
-                          clock.cap(s.repair_time_limit, floor))
-    best.offer(rep, passed, pool, master)
+    floor = 0.05 if s.time_limit is None else 0.1 * s.time_limit
+    if columns is not None:
+        rep = _sequential_repair(columns, repairer, solvers, linking, conditions, y, starts,
+                                 s, clock, say, floor)
+        best.offer(rep, columns, pool, master)
+    else:
+        try:
+            passed = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
+                                     guide=None if lp is None else lp.binaries,
+                                     deadline=clock.deadline())
+        except SolverError as exc:
+            say(f"no plan: the last-resort rolling pass failed ({exc})")
+            return
+        rep = repairer.repair(passed, starts, 0, s.repair_gap,
+                              clock.cap(s.repair_time_limit, floor))
+        best.offer(rep, passed, pool, master)
     say(f"last-resort plan ({'pricing columns' if columns is not None else 'rolling pass'}): "
         f"UB {best.ub:.6g}")
 
