@@ -78,6 +78,11 @@ class DWSettings:
     them (one alive at a time; the plan is reported as the models' series), or
     ``auto``: drop them when the glued horizon would have more than ``lp_max_nonzeros``
     entries and no workspace keeps them (a year of ten homes: 1.2 GB).
+    ``boundary_repair``, ``family_repair``, ``escalate``: the steps that solve a MILP of
+    the whole horizon (the priced columns re-decided near every boundary, each decision
+    family over the horizon, wider and wider boundary windows up to the full MILP);
+    None: on unless the first prices come from the ``master`` path, where the horizon is
+    never held whole as a MILP.
     """
 
     interval: int = 24
@@ -110,9 +115,9 @@ class DWSettings:
     choice_time_limit: float = 30.0
     repair_time_limit: float | None = 120.0
     workers: int = 1
-    escalate: bool = True
-    family_repair: bool = True
-    boundary_repair: bool = True
+    escalate: bool | None = None
+    family_repair: bool | None = None
+    boundary_repair: bool | None = None
     family_time_share: float = 0.5
     stall_iterations: int = 3
     solve: SolveOptions = field(default_factory=SolveOptions)
@@ -260,6 +265,7 @@ def solve_dw(
             s = replace(s, rolling_start=s.first_prices != "master")
         if s.focus_windows is None:
             s = replace(s, focus_windows=s.first_prices == "master")
+        s = _horizon_milps(s)
         plink = priced_linking(s, linking, solvers)
         repairer = Repairer(solvers, linking,
                             SolveOptions(solver="highs", threads=s.solve.threads),
@@ -556,7 +562,8 @@ def solve_dw(
                "repair_seconds": totals["repair"], "models_kept": kept,
                "models_dropped": not repairer.models_kept,
                "rolling_start": s.rolling_start, "first_prices": s.first_prices,
-               "focus_windows": s.focus_windows},
+               "focus_windows": s.focus_windows, "boundary_repair": s.boundary_repair,
+               "family_repair": s.family_repair, "escalate": s.escalate},
     )
 
 
@@ -617,6 +624,17 @@ def priced_linking(s: DWSettings, linking: Linking, solvers: list[IntervalSolver
             names |= set(states)
             integer |= {nm for nm, j in zip(states, cols, strict=True) if sv.form.integer[j]}
     return linking.pricing_only(names - integer)
+
+
+def _horizon_milps(s: DWSettings) -> DWSettings:
+    """The whole-horizon MILP steps (boundary repair, family step, escalation) left
+    unset: on unless the first prices come from the ``master`` path, where the horizon
+    is too large to hold whole (district-10's year: the boundary repair was infeasible in
+    2.3 s and the family step gave nothing in 2.1 s, yet loading them made the run's
+    memory peak, +0.75 GB)."""
+    on = s.first_prices != "master"
+    return replace(s, **{name: on for name in ("escalate", "family_repair", "boundary_repair")
+                         if getattr(s, name) is None})
 
 
 def _lp_tolerance(s: DWSettings) -> float:

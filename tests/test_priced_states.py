@@ -103,6 +103,23 @@ def test_first_prices_auto_follows_the_size_of_the_glued_horizon():
     assert glued.extra["first_prices"] == "lp" and glued.extra["rolling_start"] is True
     assert glued.extra["focus_windows"] is False
     assert_sandwich(glued.bound, direct, glued.objective)
+    # the whole-horizon MILPs run on the glued path only, unless asked for
+    assert dw.extra["escalate"] is dw.extra["boundary_repair"] is False
+    assert glued.extra["escalate"] is glued.extra["family_repair"] is True
+
+
+def test_the_master_path_holds_no_horizon_milp_unless_asked():
+    short = dict(interval=4, gap=1e-9, lp_max_nonzeros=0, max_iterations=1, improve=False,
+                 solve=SolveOptions(solver="highs"))
+    said: list[str] = []
+    dw = solve_dw(_toy(), DWSettings(**short), progress=said.append)
+    assert not any("repair window" in m or "boundary repair" in m for m in said)
+    assert not any("repair_window" in row for row in dw.log)
+    asked = solve_dw(_toy(), DWSettings(**short, escalate=True), progress=said.append)
+    assert any("repair_window" in row for row in asked.log)
+    direct = solve_direct(_toy(), EXACT).objective
+    for r in (dw, asked):
+        assert_sandwich(r.bound, direct, r.objective)
 
 
 def _prices(solvers, seed: int = 3):
