@@ -82,7 +82,9 @@ class DWSettings:
     the whole horizon (the priced columns re-decided near every boundary, each decision
     family over the horizon, wider and wider boundary windows up to the full MILP);
     None: on unless the first prices come from the ``master`` path, where the horizon is
-    never held whole as a MILP.
+    never held whole as a MILP, except that a run with no plan at all still escalates
+    (the sequential passes are heuristics: a myopic pass can end where the next interval
+    has no plan).
     """
 
     interval: int = 24
@@ -345,7 +347,8 @@ def solve_dw(
         if not done and clock.expired():
             done, status_reason = True, "time_limit"
         master_sol = None
-        complete_round: list[Column] | None = None
+        # each interval's column from the latest pricing round that gave it one
+        latest: list[Column | None] = [None] * n
         progress_mark = (math.inf, -math.inf, 0)
         families_tried = False
         for it in range(1, 0 if done else s.max_iterations + 1):
@@ -368,8 +371,9 @@ def solve_dw(
             improved = not math.isfinite(best_lb) or (
                 lagrangian > best_lb + 1e-9 * max(1.0, abs(best_lb)))
             priced = [r.column for r in results]
-            if all(c is not None for c in priced):
-                complete_round = priced
+            for r in results:
+                if r.column is not None:
+                    latest[r.k] = r.column
             lb_columns_new = (improved or it == 1) and all(c is not None for c in priced)
             if improved:
                 best_lb = lagrangian
@@ -393,6 +397,21 @@ def solve_dw(
                     # a column already in the master cannot price out negatively at the
                     # master's own duals: if it does, the duals are stale or mis-indexed
                     repeated += 1
+            missing = master.missing()
+            if missing:
+                # an interval whose MILP was cut short without a plan (deadline) has no
+                # column yet: its convexity row cannot be met, there is no master to solve
+                totals["pricing"] += pricing_s
+                if improved:
+                    log.add(iteration=it, lower_bound=best_lb, lagrangian=lagrangian,
+                            master_objective=None, upper_bound=best.upper,
+                            gap=relative_gap(best.upper, best_lb), columns_added=added,
+                            columns=len(pool), pricing_seconds=pricing_s,
+                            master_seconds=0.0, repair_seconds=0.0)
+                say(f"iter {it:3d}  LB {best_lb:.6g}; {len(missing)} of {n} intervals have "
+                    "no column yet (their MILPs were cut short): no master")
+                status_reason = "time_limit" if clock.expired() else "no_columns"
+                break
             tm = time.perf_counter()
             master.set_box(*stab.box())
             master_sol = master.solve(clock.cap(None))
@@ -422,14 +441,15 @@ def solve_dw(
                     picked = priced
                 else:
                     picked = _choose(pool, linking, stab.center, master_sol, s, say, clock)
-                rep = _sequential_repair(picked, repairer, solvers, linking, conditions,
-                                         stab.center, starts, s, clock, say)
-                best.offer(rep, picked, pool, master)
-                last_picked = picked
-                if rep is not None and rep.solve.has_solution:
+                x, fitted = _sequential_repair(picked, best, pool, master, repairer, solvers,
+                                               linking, conditions, stab.center, starts, s,
+                                               clock, say)
+                last_picked = fitted or (picked if all(c is not None for c in picked)
+                                         else last_picked)
+                if x is not None:
                     # polished from these columns' commitments, cheaper or not yet
-                    _polish(best, repairer.x.copy(), picked, repairer, improver, best_lb, s,
-                            clock, say, pool, master)
+                    _polish(best, x, fitted, repairer, improver, best_lb, s, clock, say, pool,
+                            master)
                 above = relative_gap(best.upper, best_lb)
                 if (s.boundary_repair and lb_columns_new and not clock.expired()
                         and (above is None or above > s.gap)):
@@ -484,11 +504,10 @@ def solve_dw(
             y = plink.valid(stab.prices(master_sol.y))
         if best.x is None:
             # stopped (by the time limit or the master) before any plan: one is made
-            # anyway, as the rolling start would have: a pricing round's columns repaired
-            # in sequence, else the guided rolling pass; its horizon LP gets at least a
-            # tenth of the limit
+            # anyway, as the rolling start would have: the pricing rounds' columns
+            # repaired in sequence, else the guided rolling pass
             tr = time.perf_counter()
-            _last_resort_plan(best, complete_round, lp, repairer, solvers, linking,
+            _last_resort_plan(best, latest, lp, repairer, solvers, linking,
                               conditions, stab.center, starts, s, clock, say, pool, master)
             totals["repair"] += time.perf_counter() - tr
         gap = relative_gap(best.upper, best_lb)
@@ -500,8 +519,10 @@ def solve_dw(
             totals["repair"] += time.perf_counter() - tr
             gap = relative_gap(best.upper, best_lb)
         window = s.boundary_window
-        chosen = best.columns or last_picked
-        while s.escalate and chosen is not None and (gap is None or gap > s.gap):
+        chosen = best.columns or last_picked or (
+            latest if all(c is not None for c in latest) else None)
+        while ((s.escalate or best.x is None) and chosen is not None
+               and (gap is None or gap > s.gap)):
             # Column generation stopped short of the target: free more binaries around the
             # boundaries. Freeing all of them is the full MILP (started from the best plan),
             # whose proven bound is then a valid lower bound too.
@@ -765,49 +786,64 @@ def _choose(pool, linking, center, master_sol, s, say, clock) -> list[Column]:
     return chosen
 
 
-def _sequential_repair(chosen, repairer, solvers, linking, conditions, y, starts, s, clock,
-                       say, floor: float = 0.05):
+def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, conditions,
+                       y, starts, s, clock, say) -> tuple[np.ndarray | None, list | None]:
     """The chosen columns made into a plan of the horizon without a horizon MILP: the
     intervals in order, each starting where the last ended, with the columns' binaries
-    fixed except within ``boundary_window`` hours of a boundary (an interval that cannot
-    keep them is solved with its binaries free) and exits valued at ``y``; then the
-    horizon's LP with every binary fixed moves storage across the whole horizon."""
-    values = np.concatenate([c.binaries for c in chosen]).astype(float)
+    fixed except within ``boundary_window`` hours of a boundary (an interval without a
+    column, None, or that cannot keep them is solved with its binaries free) and exits
+    valued at ``y``. The pass's own plan is offered first (it needs no horizon model, so
+    a run out of time still ends with one); then the horizon's LP with every binary fixed
+    moves storage across the whole horizon, within the time left. Returns the better of
+    the two plans and the pass's columns (which fit together), or (None, None)."""
+    parts = [np.full(sv.n_binaries, np.nan) if c is None else c.binaries.astype(float)
+             for c, sv in zip(chosen, solvers, strict=True)]
+    values = np.concatenate(parts)
     guide = np.where(repairer.window_mask(starts, s.boundary_window), np.nan, values)
+    plan: list[np.ndarray] = []
     try:
         columns = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap, guide=guide,
-                                  deadline=clock.deadline())
+                                  deadline=clock.deadline(), plan=plan)
     except SolverError as exc:
         say(f"sequential repair found no plan ({exc})")
-        return None
-    return repairer.repair(columns, starts, 0, s.repair_gap,
-                           clock.cap(s.repair_time_limit, floor))
+        return None, None
+    x = repairer.form.clip(np.concatenate(plan))
+    cost = repairer.form.objective(x)
+    best.offer_plan(x, cost, columns, pool, master)
+    rep = repairer.repair(columns, starts, 0, s.repair_gap, clock.cap(s.repair_time_limit))
+    if rep.solve.has_solution and rep.solve.objective < cost:
+        x, cost = repairer.x.copy(), rep.solve.objective
+        best.offer(rep, columns, pool, master)
+    say(f"sequential repair: plan {cost:.6g} (horizon LP {rep.solve.status})")
+    return x, columns
 
 
 def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions, y, starts,
                       s, clock, say, pool, master) -> None:
-    """A plan for a run that has none: ``columns`` (a complete pricing round's) repaired
-    in sequence, else the rolling pass guided by the LP relaxation's integers; each
-    interval gets at least a second and the horizon LP at least a tenth of the limit, so
-    a run out of time still ends with a plan (late by that much at most)."""
-    floor = 0.05 if s.time_limit is None else 0.1 * s.time_limit
-    if columns is not None:
-        rep = _sequential_repair(columns, repairer, solvers, linking, conditions, y, starts,
-                                 s, clock, say, floor)
-        best.offer(rep, columns, pool, master)
+    """A plan for a run that has none: the pricing rounds' ``columns`` (one per interval,
+    None where none came) repaired in sequence, else the rolling pass guided by the LP
+    relaxation's integers. Either pass is a plan of its own (each interval gets at least
+    a second), so a run out of time still ends with one; the horizon LP only improves it
+    in the time left."""
+    if any(c is not None for c in columns):
+        _sequential_repair(columns, best, pool, master, repairer, solvers, linking,
+                           conditions, y, starts, s, clock, say)
+        how = "pricing columns"
     else:
+        plan: list[np.ndarray] = []
         try:
             passed = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
                                      guide=None if lp is None else lp.binaries,
-                                     deadline=clock.deadline())
+                                     deadline=clock.deadline(), plan=plan)
         except SolverError as exc:
             say(f"no plan: the last-resort rolling pass failed ({exc})")
             return
-        rep = repairer.repair(passed, starts, 0, s.repair_gap,
-                              clock.cap(s.repair_time_limit, floor))
+        x = repairer.form.clip(np.concatenate(plan))
+        best.offer_plan(x, repairer.form.objective(x), passed, pool, master)
+        rep = repairer.repair(passed, starts, 0, s.repair_gap, clock.cap(s.repair_time_limit))
         best.offer(rep, passed, pool, master)
-    say(f"last-resort plan ({'pricing columns' if columns is not None else 'rolling pass'}): "
-        f"UB {best.ub:.6g}")
+        how = "rolling pass"
+    say(f"last-resort plan ({how}): UB {best.ub:.6g}")
 
 
 def _boundary_step(best, columns, repairer, improver, starts, lower, s, clock, say, pool,

@@ -107,6 +107,13 @@ class RestrictedMaster:
         """True when some slack is used: the box, not the columns, set some prices."""
         return sol.artificial > tol
 
+    def missing(self) -> list[int]:
+        """Intervals without a column: while there are any, the convexity rows cannot all
+        be met and the master has no solution."""
+        have = np.zeros(self.n, dtype=bool)
+        have[[c.k for c in self.columns]] = True
+        return [int(k) for k in np.flatnonzero(~have)]
+
     def add(self, col: Column) -> None:
         """Add one column (the simplex basis is kept: the next solve is warm)."""
         idx, val = _column_entries(col, self.n, self.linking, self.where)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import resource
 from pathlib import Path
 
@@ -46,3 +48,23 @@ class PeakMemory:
         if hwm is not None:
             return hwm
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _libc_trim():
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _libc_trim()
+
+
+def release_free_memory() -> None:
+    """Give freed heap memory back to the system (glibc's ``malloc_trim``; a no-op
+    elsewhere). Freed small blocks (a pool's columns, a solver's work arrays) otherwise
+    stay in the process's resident set, and the large arrays of the next horizon model,
+    mapped separately, come on top of them."""
+    gc.collect()
+    if _TRIM is not None:
+        _TRIM(0)

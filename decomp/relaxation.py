@@ -144,6 +144,11 @@ def solve_relaxation(
                 sol.reduced_cost(c, linking) < -1e-7 * max(1.0, abs(c.cost)) for c in new)
             tm = time.perf_counter()
             master.add_many(new)
+            if master.missing():
+                # a round cut short before every interval had a column: no master yet
+                say(f"LP round {rounds}: time limit reached before every interval had a "
+                    "column")
+                break
             master.set_box(*stab.box())
             solved = master.solve(None if deadline is None else deadline - time.perf_counter())
             master_s = time.perf_counter() - tm

@@ -22,6 +22,7 @@ from decomp.columns import Column
 from decomp.linking import Linking
 from decomp.matrix_form import Labels, MatrixForm
 from decomp.matrix_highs import MatrixHighs
+from decomp.memory import release_free_memory
 from decomp.pricing import IntervalSolver
 from decomp.provider import IntervalModel, SeriesPlan
 from decomp.solvers import SolveOptions, SolveResult
@@ -186,6 +187,7 @@ class Repairer:
         """One solve on a HiGHS instance made for it from the glued form and the current
         bounds, and dropped after it: HiGHS keeps hundreds of MB of presolve and simplex
         data for a horizon after a solve, which no later solve here would reuse."""
+        release_free_memory()
         solver = MatrixHighs(self.form, self.options, self.lb, self.ub, relaxed=relaxed)
         if relaxed:
             solver.set_option("simplex_dual_edge_weight_strategy",
@@ -201,6 +203,7 @@ class Repairer:
         the integers hold 40 % of the columns and 60 % of the nonzeros, which HiGHS would
         otherwise copy, presolve away and hold (1.7 GB for a year). Returns the result and
         the full column values."""
+        release_free_memory()
         form = self.form
         if self._continuous is None:
             keep = np.ones(form.shape[1], dtype=bool)

@@ -29,6 +29,7 @@ def rolling_horizon(
     deadline: float | None = None,
     abs_gap: float | None = None,
     entry_values: list | None = None,
+    plan: list | None = None,
 ) -> list[Column]:
     """Solve the intervals in sequence; returns one column per interval (a feasible plan).
 
@@ -40,7 +41,9 @@ def rolling_horizon(
     stop at that absolute gap too (each solver's own is restored afterwards). A list
     given as ``entry_values`` receives, per interval, minus the reduced costs of its
     fixed entry states after an LP solve (what one more unit of each state is worth to
-    the interval; None after a MILP).
+    the interval; None after a MILP). A list given as ``plan`` receives each interval's
+    column values: together (in interval order) a plan of the horizon that satisfies
+    every linking row, without a horizon model.
     """
     y = np.zeros(linking.size) if y is None else y
     fixed = {bc.state: bc.value for bc in conditions if bc.kind == "fixed"}
@@ -78,6 +81,8 @@ def rolling_horizon(
             if entry_values is not None:
                 rc = s.entry_reduced_costs()
                 entry_values.append(None if rc is None else -rc)
+            if plan is not None:
+                plan.append(s.solver.values.copy())
             col = Column(res.column.k, res.column.cost, res.column.entry, res.column.exit,
                          res.column.binaries, origin="rolling")
             columns.append(col)

@@ -194,3 +194,82 @@ def test_rolling_lp_pass_reports_entry_values_and_restores_each_absolute_gap():
     # store is worth >= 0 to the next interval
     assert all(np.all(v[solvers[k].entry_names.index("level")] >= -1e-9)
                for k, v in enumerate(values) if k > 0)
+
+
+class _CutPricer(SerialPricer):
+    """A serial pricer whose first MILP round is cut after ``keep`` intervals, the rest
+    filled with their LP values (no column): what a deadline does to a long round."""
+
+    def __init__(self, solvers, keep: int) -> None:
+        super().__init__(solvers)
+        self.keep, self.rounds = keep, 0
+
+    def price(self, prices, gap, deadline=None, fill=False):
+        if self.solvers[0].relaxed:  # the LP phase's rounds are not cut
+            return super().price(prices, gap, deadline, fill)
+        self.rounds += 1
+        if self.rounds > 1:
+            return super().price(prices, gap, deadline, fill)
+        done = SerialPricer(self.solvers[:self.keep]).price(prices[:self.keep], gap)
+        return lp_fill(self.solvers, prices, done)
+
+
+@pytest.mark.parametrize("lp_max_nonzeros", [0, 10**9])
+def test_a_round_without_columns_for_some_intervals_still_ends_in_a_certified_plan(
+        monkeypatch, lp_max_nonzeros):
+    # district-20's year: the first MILP round was cut by the deadline, its intervals
+    # LP-filled; the master had intervals without any column and HiGHS called it infeasible
+    import decomp.dw as dw_module
+
+    made: list[_CutPricer] = []
+
+    def cut(solvers):
+        made.append(_CutPricer(solvers, keep=2))
+        return made[-1]
+
+    monkeypatch.setattr(dw_module, "SerialPricer", cut)
+    said: list[str] = []
+    r = solve_dw(_toy(), DWSettings(interval=4, gap=1e-9, max_iterations=3, rolling_start=False,
+                                    lp_max_nonzeros=lp_max_nonzeros, repair_gap=1e-9,
+                                    solve=SolveOptions(solver="highs")),
+                 progress=said.append)
+    assert made and made[0].rounds >= 1
+    assert any("no column yet" in m for m in said)
+    # the glued path escalates after it (gap 1e-9 unmet), the master path does not
+    assert r.extra["stop_reason"] == ("no_columns" if lp_max_nonzeros == 0 else "escalated")
+    assert r.plan is not None and r.status != "no plan"
+    direct = solve_direct(_toy(), EXACT).objective
+    assert_sandwich(r.bound, direct, r.objective)
+    # the cut round's bound counts (LP values of the cut intervals are below their MILPs)
+    assert math.isfinite(r.bound)
+
+
+def test_master_names_the_intervals_without_a_column():
+    _, _, linking, solvers = _parts(_toy(), 6)
+    master = RestrictedMaster(len(solvers), linking, 10.0)
+    assert master.missing() == [0, 1, 2, 3]
+    cols = rolling_horizon(solvers, linking, [], None, 1e-9)
+    master.add_many(cols[1:3])
+    assert master.missing() == [0, 3]
+    master.add_many([cols[0], cols[3]])
+    assert master.missing() == []
+    assert master.solve() is not None
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5, 4.0]), min_size=12, max_size=12),
+       st.sampled_from([3, 4, 6]))
+def test_the_rolling_pass_is_a_plan_of_the_horizon_on_its_own(demand, interval):
+    provider = ToyProvider(np.array(demand), np.linspace(1.0, 3.0, 12))
+    _, conditions, linking, solvers = _parts(provider, interval)
+    plan: list[np.ndarray] = []
+    cols = rolling_horizon(solvers, linking, conditions, None, 1e-9, plan=plan)
+    assert len(plan) == len(solvers)
+    repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
+    x = repairer.form.clip(np.concatenate(plan))
+    cost = repairer.form.objective(x)
+    # every row of the glued horizon (linking rows and horizon conditions included), every
+    # bound and integrality hold, and its cost is the columns' own
+    repairer.check(cost, x)
+    assert cost == pytest.approx(sum(c.cost for c in cols), rel=1e-7, abs=1e-7)
+    assert cost >= solve_direct(provider, EXACT).objective - 1e-6
