@@ -787,10 +787,12 @@ def _choose(pool, linking, center, master_sol, s, say, clock) -> list[Column]:
 
 
 def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, conditions,
-                       y, starts, s, clock, say) -> tuple[np.ndarray | None, list | None]:
+                       y, starts, s, clock, say, window: int | None = None
+                       ) -> tuple[np.ndarray | None, list | None]:
     """The chosen columns made into a plan of the horizon without a horizon MILP: the
     intervals in order, each starting where the last ended, with the columns' binaries
-    fixed except within ``boundary_window`` hours of a boundary (an interval without a
+    fixed except within ``window`` hours of a boundary (default ``boundary_window``; an
+    interval without a
     column, None, or that cannot keep them is solved with its binaries free) and exits
     valued at ``y``. The pass's own plan is offered first (it needs no horizon model, so
     a run out of time still ends with one); then the horizon's LP with every binary fixed
@@ -799,7 +801,8 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     parts = [np.full(sv.n_binaries, np.nan) if c is None else c.binaries.astype(float)
              for c, sv in zip(chosen, solvers, strict=True)]
     values = np.concatenate(parts)
-    guide = np.where(repairer.window_mask(starts, s.boundary_window), np.nan, values)
+    window = s.boundary_window if window is None else window
+    guide = np.where(repairer.window_mask(starts, window), np.nan, values)
     plan: list[np.ndarray] = []
     try:
         columns = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap, guide=guide,
@@ -824,10 +827,13 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
     None where none came) repaired in sequence, else the rolling pass guided by the LP
     relaxation's integers. Either pass is a plan of its own (each interval gets at least
     a second), so a run out of time still ends with one; the horizon LP only improves it
-    in the time left."""
+    in the time left. Past the deadline the columns' binaries are kept near the
+    boundaries too (an interval that cannot keep them is solved with them free): most
+    intervals are then LPs, and the run ends soon after its limit."""
     if any(c is not None for c in columns):
         _sequential_repair(columns, best, pool, master, repairer, solvers, linking,
-                           conditions, y, starts, s, clock, say)
+                           conditions, y, starts, s, clock, say,
+                           window=0 if clock.expired() else None)
         how = "pricing columns"
     else:
         plan: list[np.ndarray] = []

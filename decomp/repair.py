@@ -47,6 +47,10 @@ class LPRelaxation:
     binaries: np.ndarray
 
 
+#: glued horizons at least this large return freed heap before each horizon solve
+RELEASE_NONZEROS = 200_000
+
+
 def glue(solvers: list[IntervalSolver], linking: Linking) -> tuple[MatrixForm, np.ndarray]:
     """The intervals' forms side by side plus the linking rows, and each interval's first
     column in the glued form (the last entry is the number of columns)."""
@@ -187,7 +191,7 @@ class Repairer:
         """One solve on a HiGHS instance made for it from the glued form and the current
         bounds, and dropped after it: HiGHS keeps hundreds of MB of presolve and simplex
         data for a horizon after a solve, which no later solve here would reuse."""
-        release_free_memory()
+        self._release()
         solver = MatrixHighs(self.form, self.options, self.lb, self.ub, relaxed=relaxed)
         if relaxed:
             solver.set_option("simplex_dual_edge_weight_strategy",
@@ -196,6 +200,13 @@ class Repairer:
             solver.set_start(start)
         return solver.solve(time_limit=time_limit, gap=gap), solver
 
+    def _release(self) -> None:
+        """Freed heap back to the system before a large horizon model is loaded (its big
+        arrays are mapped apart from the heap, on top of what the heap keeps); skipped for
+        small horizons, where the collection would cost more than the model."""
+        if self.form.A.nnz >= RELEASE_NONZEROS:
+            release_free_memory()
+
     def _solve_fixed(self, fixed: np.ndarray, time_limit: float | None
                      ) -> tuple[SolveResult, np.ndarray]:
         """The horizon LP with every listed integer at ``fixed``, the fixed columns taken
@@ -203,7 +214,7 @@ class Repairer:
         the integers hold 40 % of the columns and 60 % of the nonzeros, which HiGHS would
         otherwise copy, presolve away and hold (1.7 GB for a year). Returns the result and
         the full column values."""
-        release_free_memory()
+        self._release()
         form = self.form
         if self._continuous is None:
             keep = np.ones(form.shape[1], dtype=bool)

@@ -273,3 +273,27 @@ def test_the_rolling_pass_is_a_plan_of_the_horizon_on_its_own(demand, interval):
     repairer.check(cost, x)
     assert cost == pytest.approx(sum(c.cost for c in cols), rel=1e-7, abs=1e-7)
     assert cost >= solve_direct(provider, EXACT).objective - 1e-6
+
+
+def test_a_last_resort_past_the_deadline_ends_with_a_checked_plan():
+    from decomp.columns import ColumnPool
+    from decomp.dw import _Clock, _Incumbent, _last_resort_plan
+
+    provider = _toy()
+    s = DWSettings(interval=4, solve=EXACT)
+    cuts, conditions, linking, solvers = _intervals(provider, s)
+    repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
+    cols = [r.column for r in SerialPricer(solvers).price(_prices(solvers), 1e-9)]
+    cols[1] = None  # an interval the round left without a column
+    best = _Incumbent(repairer)
+    pool = ColumnPool(len(solvers))
+    master = RestrictedMaster(len(solvers), linking, 10.0)
+    expired = _Clock(time.perf_counter() - 10.0, 1.0)
+    said: list[str] = []
+    _last_resort_plan(best, cols, None, repairer, solvers, linking, conditions,
+                      np.zeros(linking.size), [a for a, _ in cuts], s, expired, said.append,
+                      pool, master)
+    assert best.x is not None and any("last-resort plan" in m for m in said)
+    repairer.check(best.ub, best.x)
+    assert best.ub >= solve_direct(provider, EXACT).objective - 1e-6
+    assert len(pool) >= len(solvers)  # the plan's columns entered the pool
