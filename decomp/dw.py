@@ -787,22 +787,30 @@ def _choose(pool, linking, center, master_sol, s, say, clock) -> list[Column]:
 
 
 def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, conditions,
-                       y, starts, s, clock, say, window: int | None = None
+                       y, starts, s, clock, say, window: int | None = None,
+                       missing_guide: np.ndarray | None = None
                        ) -> tuple[np.ndarray | None, list | None]:
     """The chosen columns made into a plan of the horizon without a horizon MILP: the
     intervals in order, each starting where the last ended, with the columns' binaries
     fixed except within ``window`` hours of a boundary (default ``boundary_window``; an
-    interval without a
-    column, None, or that cannot keep them is solved with its binaries free) and exits
-    valued at ``y``. The pass's own plan is offered first (it needs no horizon model, so
+    interval without a column, None, takes the integral values of ``missing_guide``
+    instead, e.g. the LP relaxation's, fractional ones free, or all free without one; an
+    interval that cannot keep them is solved with its binaries free) and exits valued at
+    ``y``. The pass's own plan is offered first (it needs no horizon model, so
     a run out of time still ends with one); then the horizon's LP with every binary fixed
     moves storage across the whole horizon, within the time left. Returns the better of
     the two plans and the pass's columns (which fit together), or (None, None)."""
-    parts = [np.full(sv.n_binaries, np.nan) if c is None else c.binaries.astype(float)
-             for c, sv in zip(chosen, solvers, strict=True)]
+    ends = np.cumsum([0] + [sv.n_binaries for sv in solvers])
+    parts = [c.binaries.astype(float) if c is not None
+             else np.full(sv.n_binaries, np.nan) if missing_guide is None
+             else np.asarray(missing_guide[ends[k]:ends[k + 1]], dtype=float)
+             for k, (c, sv) in enumerate(zip(chosen, solvers, strict=True))]
     values = np.concatenate(parts)
     window = s.boundary_window if window is None else window
-    guide = np.where(repairer.window_mask(starts, window), np.nan, values)
+    # an interval without a column keeps its guide near the boundaries too (the LP
+    # relaxation's integers already fit the neighbouring intervals' states)
+    own = np.repeat([c is not None for c in chosen], [sv.n_binaries for sv in solvers])
+    guide = np.where(repairer.window_mask(starts, window) & own, np.nan, values)
     plan: list[np.ndarray] = []
     try:
         columns = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap, guide=guide,
@@ -824,7 +832,8 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
 def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions, y, starts,
                       s, clock, say, pool, master) -> None:
     """A plan for a run that has none: the pricing rounds' ``columns`` (one per interval,
-    None where none came) repaired in sequence, else the rolling pass guided by the LP
+    None where none came: those take the LP relaxation's integral values) repaired in
+    sequence, else the rolling pass guided by the LP
     relaxation's integers. Either pass is a plan of its own (each interval gets at least
     a second), so a run out of time still ends with one; the horizon LP only improves it
     in the time left. Past the deadline the columns' binaries are kept near the
@@ -833,7 +842,8 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
     if any(c is not None for c in columns):
         _sequential_repair(columns, best, pool, master, repairer, solvers, linking,
                            conditions, y, starts, s, clock, say,
-                           window=0 if clock.expired() else None)
+                           window=0 if clock.expired() else None,
+                           missing_guide=None if lp is None else lp.binaries)
         how = "pricing columns"
     else:
         plan: list[np.ndarray] = []

@@ -18,6 +18,10 @@ from decomp.pricing import IntervalSolver
 from decomp.provider import BoundaryCondition
 from decomp.solvers import SolverError
 
+#: the least time an interval solved again with its binaries free gets past the deadline
+#: (a day of twenty homes found no plan in a second)
+FREE_SECONDS = 10.0
+
 
 def rolling_horizon(
     solvers: list[IntervalSolver],
@@ -37,7 +41,8 @@ def rolling_horizon(
     relaxation) fixes the binaries that are integral in it; an interval that cannot be
     solved that way is solved again with its binaries free. Each interval's solve is
     capped by the time left before ``deadline`` (``time.perf_counter()``), but gets at
-    least a second: the pass must end with a plan. ``abs_gap`` lets each interval MILP
+    least a second (an interval solved again with its binaries free, ``FREE_SECONDS``):
+    the pass must end with a plan. ``abs_gap`` lets each interval MILP
     stop at that absolute gap too (each solver's own is restored afterwards). A list
     given as ``entry_values`` receives, per interval, minus the reduced costs of its
     fixed entry states after an LP solve (what one more unit of each state is worth to
@@ -71,8 +76,11 @@ def rolling_horizon(
             try:
                 res = s.solve(gap=gap, time_limit=limit, allow_infeasible=guide is not None)
                 if res.column is None and guide is not None:
+                    # its binaries freed: past the deadline a second is too short to
+                    # find any plan of a large interval, and without one the pass fails
                     s.release_binaries()
-                    res = s.solve(gap=gap, time_limit=limit)
+                    free = None if limit is None else max(limit, FREE_SECONDS)
+                    res = s.solve(gap=gap, time_limit=free)
             finally:
                 if abs_gap is not None:
                     s.set_abs_gap(own)
