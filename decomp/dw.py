@@ -821,6 +821,10 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     x = repairer.form.clip(np.concatenate(plan))
     cost = repairer.form.objective(x)
     best.offer_plan(x, cost, columns, pool, master)
+    if clock.expired():
+        # no time for the horizon LP: loading it alone made district-20's peak (5.3 GB)
+        say(f"sequential repair: plan {cost:.6g} (no time left for the horizon LP)")
+        return x, columns
     rep = repairer.repair(columns, starts, 0, s.repair_gap, clock.cap(s.repair_time_limit))
     if rep.solve.has_solution and rep.solve.objective < cost:
         x, cost = repairer.x.copy(), rep.solve.objective

@@ -275,9 +275,10 @@ def test_the_rolling_pass_is_a_plan_of_the_horizon_on_its_own(demand, interval):
     assert cost >= solve_direct(provider, EXACT).objective - 1e-6
 
 
-def test_a_last_resort_past_the_deadline_ends_with_a_checked_plan():
+@pytest.mark.parametrize("with_lp", [False, True])
+def test_a_last_resort_past_the_deadline_ends_with_a_checked_plan(with_lp):
     from decomp.columns import ColumnPool
-    from decomp.dw import _Clock, _Incumbent, _last_resort_plan
+    from decomp.dw import _Clock, _FirstRelaxation, _Incumbent, _last_resort_plan
 
     provider = _toy()
     s = DWSettings(interval=4, solve=EXACT)
@@ -290,10 +291,16 @@ def test_a_last_resort_past_the_deadline_ends_with_a_checked_plan():
     master = RestrictedMaster(len(solvers), linking, 10.0)
     expired = _Clock(time.perf_counter() - 10.0, 1.0)
     said: list[str] = []
-    _last_resort_plan(best, cols, None, repairer, solvers, linking, conditions,
+    lp = None
+    if with_lp:  # the interval without a column takes the LP relaxation's integers
+        rel = repairer.lp_relaxation()
+        lp = _FirstRelaxation(rel.bound, rel.y, rel.binaries)
+    _last_resort_plan(best, cols, lp, repairer, solvers, linking, conditions,
                       np.zeros(linking.size), [a for a, _ in cuts], s, expired, said.append,
                       pool, master)
     assert best.x is not None and any("last-resort plan" in m for m in said)
+    # past the deadline the horizon LP is not even loaded
+    assert any("no time left for the horizon LP" in m for m in said)
     repairer.check(best.ub, best.x)
     assert best.ub >= solve_direct(provider, EXACT).objective - 1e-6
     assert len(pool) >= len(solvers)  # the plan's columns entered the pool
