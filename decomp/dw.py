@@ -444,8 +444,7 @@ def solve_dw(
                 x, fitted = _sequential_repair(picked, best, pool, master, repairer, solvers,
                                                linking, conditions, stab.center, starts, s,
                                                clock, say)
-                last_picked = fitted or (picked if all(c is not None for c in picked)
-                                         else last_picked)
+                last_picked = fitted or picked
                 if x is not None:
                     # polished from these columns' commitments, cheaper or not yet
                     _polish(best, x, fitted, repairer, improver, best_lb, s, clock, say, pool,
@@ -800,7 +799,8 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     a run out of time still ends with one); then the horizon's LP with every binary fixed
     moves storage across the whole horizon, within the time left. Returns the better of
     the two plans and the pass's columns (which fit together), or (None, None)."""
-    ends = np.cumsum([0] + [sv.n_binaries for sv in solvers])
+    sizes = [sv.n_binaries for sv in solvers]
+    ends = np.cumsum([0] + sizes)
     parts = [c.binaries.astype(float) if c is not None
              else np.full(sv.n_binaries, np.nan) if missing_guide is None
              else np.asarray(missing_guide[ends[k]:ends[k + 1]], dtype=float)
@@ -809,7 +809,7 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     window = s.boundary_window if window is None else window
     # an interval without a column keeps its guide near the boundaries too (the LP
     # relaxation's integers already fit the neighbouring intervals' states)
-    own = np.repeat([c is not None for c in chosen], [sv.n_binaries for sv in solvers])
+    own = np.repeat([c is not None for c in chosen], sizes)
     guide = np.where(repairer.window_mask(starts, window) & own, np.nan, values)
     plan: list[np.ndarray] = []
     try:
@@ -837,32 +837,16 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
                       s, clock, say, pool, master) -> None:
     """A plan for a run that has none: the pricing rounds' ``columns`` (one per interval,
     None where none came: those take the LP relaxation's integral values) repaired in
-    sequence, else the rolling pass guided by the LP
-    relaxation's integers. Either pass is a plan of its own (each interval gets at least
-    a second), so a run out of time still ends with one; the horizon LP only improves it
-    in the time left. Past the deadline the columns' binaries are kept near the
-    boundaries too (an interval that cannot keep them is solved with them free): most
-    intervals are then LPs, and the run ends soon after its limit."""
-    if any(c is not None for c in columns):
-        _sequential_repair(columns, best, pool, master, repairer, solvers, linking,
-                           conditions, y, starts, s, clock, say,
-                           window=0 if clock.expired() else None,
-                           missing_guide=None if lp is None else lp.binaries)
-        how = "pricing columns"
-    else:
-        plan: list[np.ndarray] = []
-        try:
-            passed = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap,
-                                     guide=None if lp is None else lp.binaries,
-                                     deadline=clock.deadline(), plan=plan)
-        except SolverError as exc:
-            say(f"no plan: the last-resort rolling pass failed ({exc})")
-            return
-        x = repairer.form.clip(np.concatenate(plan))
-        best.offer_plan(x, repairer.form.objective(x), passed, pool, master)
-        rep = repairer.repair(passed, starts, 0, s.repair_gap, clock.cap(s.repair_time_limit))
-        best.offer(rep, passed, pool, master)
-        how = "rolling pass"
+    sequence; without any column that is the rolling pass guided by the LP relaxation's
+    integers. The pass is a plan of its own (each interval gets at least a second), so a
+    run out of time still ends with one; the horizon LP only improves it in the time
+    left. Past the deadline the columns' binaries are kept near the boundaries too (an
+    interval that cannot keep them is solved with them free): most intervals are then
+    LPs."""
+    _sequential_repair(columns, best, pool, master, repairer, solvers, linking, conditions,
+                       y, starts, s, clock, say, window=0 if clock.expired() else None,
+                       missing_guide=None if lp is None else lp.binaries)
+    how = "pricing columns" if any(c is not None for c in columns) else "rolling pass"
     say(f"last-resort plan ({how}): UB {best.ub:.6g}")
 
 
