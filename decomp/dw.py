@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from decomp.certificate import FEASIBLE, NO_PLAN, certified_status
+from decomp.certificate import FEASIBLE, GAP_MET, NO_PLAN, OPTIMAL, certified_status
 from decomp.columns import Column, ColumnPool
 from decomp.families import improve_by_families, integer_families
 from decomp.fix_optimise import WindowImprover, improve
@@ -78,6 +78,12 @@ class DWSettings:
     them (one alive at a time; the plan is reported as the models' series), or
     ``auto``: drop them when the glued horizon would have more than ``lp_max_nonzeros``
     entries and no workspace keeps them (a year of ten homes: 1.2 GB).
+    ``pricing_time_limit``: seconds each interval's MILP may take in a pricing round (it
+    then counts the bound its solver proved, valid but weaker, and the best plan found as
+    its column); None: with a ``time_limit``, ``pricing_time_share`` of the time left
+    shared among the intervals (``workers`` at a time), but at least
+    ``pricing_min_seconds``; without one, uncapped (on twenty homes a day's MILP at the
+    certificate's precision takes ~74 s: a year's round could not fit in 30 minutes).
     ``boundary_repair``, ``family_repair``, ``escalate``: the steps that solve a MILP of
     the whole horizon (the priced columns re-decided near every boundary, each decision
     family over the horizon, wider and wider boundary windows up to the full MILP);
@@ -121,6 +127,9 @@ class DWSettings:
     family_repair: bool | None = None
     boundary_repair: bool | None = None
     family_time_share: float = 0.5
+    pricing_time_limit: float | None = None
+    pricing_time_share: float = 0.5
+    pricing_min_seconds: float = 1.0
     stall_iterations: int = 3
     solve: SolveOptions = field(default_factory=SolveOptions)
 
@@ -149,6 +158,15 @@ class DWSettings:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
         if not 0 < self.family_time_share <= 1:
             raise ValueError(f"family_time_share must be in (0, 1], not {self.family_time_share}")
+        if self.pricing_time_limit is not None and not self.pricing_time_limit > 0:
+            raise ValueError(f"pricing_time_limit must be positive, not "
+                             f"{self.pricing_time_limit}")
+        if not 0 < self.pricing_time_share <= 1:
+            raise ValueError(f"pricing_time_share must be in (0, 1], not "
+                             f"{self.pricing_time_share}")
+        if not self.pricing_min_seconds > 0:
+            raise ValueError(f"pricing_min_seconds must be positive, not "
+                             f"{self.pricing_min_seconds}")
         if not self.box_width > 0:
             raise ValueError(f"box_width must be positive, not {self.box_width}")
         if not self.lp_box_width > 0:
@@ -179,6 +197,17 @@ def lp_time_cap(limit: float, elapsed: float, share: float, probe_seconds: float
     left = max(0.0, limit - elapsed)
     cap = min(share * limit, limit - elapsed - rolling)
     return max(0.0, min(left, max(cap, min_share * limit)))
+
+
+def interval_time_cap(s: DWSettings, left: float | None, intervals: int) -> float | None:
+    """Seconds each interval's MILP may take in a pricing round begun with ``left`` seconds
+    to go (None: uncapped); see ``DWSettings.pricing_time_limit``."""
+    if s.pricing_time_limit is not None:
+        return s.pricing_time_limit
+    if left is None:
+        return None
+    share = s.pricing_time_share * left * min(s.workers, intervals) / max(1, intervals)
+    return max(s.pricing_min_seconds, share)
 
 
 def _pricing_options(s: DWSettings) -> SolveOptions:
@@ -356,8 +385,13 @@ def solve_dw(
             # an interval the deadline leaves without a proven bound counts its LP value
             # at the same prices: a round cut short still gives a valid bound
             prices = [plink.interval_prices(y, k) for k in range(n)]
-            results = pricer.price(prices, s.pricing_gap, clock.deadline(), fill=True)
+            icap = interval_time_cap(s, None if s.time_limit is None
+                                     else s.time_limit - clock.elapsed(), n)
+            results = pricer.price(prices, s.pricing_gap, clock.deadline(), fill=True,
+                                   interval_limit=icap)
             pricing_s = time.perf_counter() - tp
+            # intervals stopped by their cap (their bound counts, weaker)
+            capped = sum(r.status not in (OPTIMAL, GAP_MET) for r in results)
             if len(results) < n or not all(math.isfinite(r.bound) for r in results):
                 # out of time within the round: no bound from it, its columns still count
                 totals["pricing"] += pricing_s
@@ -476,11 +510,12 @@ def solve_dw(
                     columns_added=added, columns=len(pool), repeated_columns=repeated,
                     box_width=stab.width, box_binding=binding, alpha=stab.alpha,
                     pricing_seconds=pricing_s, master_seconds=master_s,
-                    repair_seconds=repair_s)
+                    repair_seconds=repair_s, interval_cap=icap, intervals_capped=capped)
             say(f"iter {it:3d}  LB {best_lb:.6g}  master {master_sol.objective:.6g}  "
                 f"UB {best.ub:.6g}  gap {gap if gap is not None else float('nan'):.3%}  "
                 f"+{added} cols  pricing {pricing_s:.1f}s master {master_s:.2f}s "
-                f"repair {repair_s:.1f}s")
+                f"repair {repair_s:.1f}s"
+                + (f"  ({capped} of {n} intervals stopped at {icap:.3g}s)" if capped else ""))
             if gap is not None and gap <= s.gap:
                 status_reason = "gap"
                 break

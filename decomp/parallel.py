@@ -51,16 +51,18 @@ class PricingActor:
         return len(self.solvers)
 
     def price(self, ks: list[int], prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              left: float | None, abs_gap: float | None = None) -> list[PricingResult]:
+              left: float | None, abs_gap: float | None = None,
+              interval_limit: float | None = None) -> list[PricingResult]:
         """Price intervals ``ks`` within ``left`` seconds (:func:`price_all`), each MILP
-        stopped at ``abs_gap`` too."""
+        stopped at ``abs_gap`` and after ``interval_limit`` seconds too."""
         t0 = time.perf_counter()
         self.load(ks)
         for k in ks:
             if self.solvers[k].abs_gap != abs_gap:
                 self.solvers[k].set_abs_gap(abs_gap)
         deadline = None if left is None else t0 + left
-        return price_all([self.solvers[k] for k in ks], prices, gap, deadline)
+        return price_all([self.solvers[k] for k in ks], prices, gap, deadline,
+                         interval_limit=interval_limit)
 
 
 class RayPricer:
@@ -112,13 +114,15 @@ class RayPricer:
         ray.get(loads)  # a failed build raises here, with the worker's error
 
     def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              deadline: float | None = None, fill: bool = False) -> list[PricingResult]:
-        """Solve every interval with its (entry, exit) prices on the actors; a chunk
-        stopped by the deadline ends the round with fewer results (no bound), unless
-        ``fill`` and this process holds the models: then the intervals left without a
-        bound get their LP value here (:func:`~decomp.pricing.lp_fill`)."""
+              deadline: float | None = None, fill: bool = False,
+              interval_limit: float | None = None) -> list[PricingResult]:
+        """Solve every interval with its (entry, exit) prices on the actors, each solve
+        stopped after ``interval_limit`` seconds; a chunk stopped by the deadline ends the
+        round with fewer results (no bound), unless ``fill`` and this process holds the
+        models: then the intervals left without a bound get their LP value here
+        (:func:`~decomp.pricing.lp_fill`)."""
         if self.fallback is not None:
-            return price_all(self.fallback, prices, gap, deadline, fill)
+            return price_all(self.fallback, prices, gap, deadline, fill, interval_limit)
         ray = self.ray
         queues = [deque(ks) for ks in self.home]
         flight: dict = {}
@@ -143,7 +147,7 @@ class RayPricer:
             if left is not None and left <= 0:
                 return
             ref = self.actors[i].price.remote(ks, [prices[k] for k in ks], gap, left,
-                                              self.abs_gap)
+                                              self.abs_gap, interval_limit)
             flight[ref] = (i, len(ks))
             self.stats["chunks"] += 1
 
@@ -156,7 +160,8 @@ class RayPricer:
                 i, size = flight.pop(ref)
                 res = ray.get(ref)
                 out += res
-                if len(res) < size or not all(np.isfinite(r.bound) for r in res):
+                if len(res) < size or (deadline is not None
+                                       and time.perf_counter() >= deadline):
                     stopped = True
                 if not stopped:
                     send(i)

@@ -266,34 +266,46 @@ def _columns(index: dict[int, int], variables: list) -> np.ndarray:
 
 
 def price_all(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],
-              gap: float, deadline: float | None = None,
-              fill: bool = False) -> list[PricingResult]:
+              gap: float, deadline: float | None = None, fill: bool = False,
+              interval_limit: float | None = None) -> list[PricingResult]:
     """Price each interval in turn, each solve capped by the time left before ``deadline``
-    (a ``time.perf_counter()`` instant). The round stops at the deadline: then fewer
-    results than intervals come back, or one without a proven bound (``-inf``), and the
-    round gives no Lagrangian bound, unless ``fill``: then each interval left without a
-    proven bound gets its LP relaxation's value at the same prices (:func:`lp_fill`)."""
+    (a ``time.perf_counter()`` instant) and by ``interval_limit`` seconds. The round stops
+    at the deadline: then fewer results than intervals come back, or one without a proven
+    bound (``-inf``), and the round gives no Lagrangian bound, unless ``fill``: then each
+    interval left without a proven bound gets its LP relaxation's value at the same prices
+    (:func:`lp_fill`). An interval stopped by ``interval_limit`` counts the bound its
+    solver proved by then (a valid bound, only weaker) and the round goes on."""
     out = []
     for s, p in zip(solvers, prices, strict=True):
-        r = _price_one(s, p, gap, deadline)
+        r = _price_one(s, p, gap, deadline, interval_limit)
         if r is None:
             break
         out.append(r)
-        if not np.isfinite(r.bound):
+        if _stopped(r, deadline):
             break
     return lp_fill(solvers, prices, out) if fill else out
 
 
+def _stopped(r: PricingResult, deadline: float | None) -> bool:
+    """Whether a result ends its round: no proven bound once the deadline has passed (an
+    interval stopped by its own limit without a bound leaves the rest of the round)."""
+    return (not np.isfinite(r.bound) and deadline is not None
+            and time.perf_counter() >= deadline)
+
+
 def _price_one(s: IntervalSolver, prices: tuple[np.ndarray, np.ndarray], gap: float,
-               deadline: float | None) -> PricingResult | None:
-    """One interval at its prices, capped by the time left (None: none left)."""
-    left = None
+               deadline: float | None,
+               interval_limit: float | None = None) -> PricingResult | None:
+    """One interval at its prices, capped by the time left and by ``interval_limit``
+    (None: no time left)."""
+    left = interval_limit
     if deadline is not None:
         left = deadline - time.perf_counter()
         if left <= 0:
             return None
+        left = max(left, 0.01) if interval_limit is None else min(left, interval_limit)
     s.set_prices(*prices)
-    return s.solve(gap=gap, time_limit=None if left is None else max(left, 0.01))
+    return s.solve(gap=gap, time_limit=left)
 
 
 def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],
@@ -302,11 +314,12 @@ def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.nda
     deadline, or stopped before their solver proved one) get the value of their LP
     relaxation at the same prices, which bounds their MILP from below, so the round's
     Lagrangian value stays a valid bound. No column comes from these (``status`` "lp").
-    A round that proved nothing (its deadline had passed before it began) is returned as
-    it is: filling it would be an LP per interval after the deadline (13 s on a year of
-    ten homes) for a bound no MILP of the round improved."""
+    A round cut by its deadline that proved nothing (the deadline had passed before it
+    began) is returned as it is: filling it would be an LP per interval after the
+    deadline (13 s on a year of ten homes) for a bound no MILP of the round improved. A
+    complete round whose every interval was stopped by its own cap is filled."""
     done = {r.k: r for r in results if np.isfinite(r.bound)}
-    if not done:
+    if not done and len(results) < len(solvers):
         return results
     out = []
     for i, s in enumerate(solvers):
@@ -339,7 +352,8 @@ class ThreadPricer:
         self.workers = workers
 
     def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              deadline: float | None = None, fill: bool = False) -> list[PricingResult]:
+              deadline: float | None = None, fill: bool = False,
+              interval_limit: float | None = None) -> list[PricingResult]:
         """Solve every interval with its (entry, exit) prices; see :func:`price_all`."""
         n = len(self.solvers)
         out: list[PricingResult | None] = [None] * n
@@ -357,10 +371,10 @@ class ThreadPricer:
                     return
                 s = self.solvers[i]
                 with shared_env if s.solver.name == "gurobi" else nullcontext():
-                    r = _price_one(s, prices[i], gap, deadline)
+                    r = _price_one(s, prices[i], gap, deadline, interval_limit)
                 if r is not None:
                     out[i] = r
-                if r is None or not np.isfinite(r.bound):
+                if r is None or _stopped(r, deadline):
                     stop.set()
                     return
 
@@ -386,9 +400,10 @@ class SerialPricer:
         self.solvers = solvers
 
     def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              deadline: float | None = None, fill: bool = False) -> list[PricingResult]:
+              deadline: float | None = None, fill: bool = False,
+              interval_limit: float | None = None) -> list[PricingResult]:
         """Solve every interval with its (entry, exit) prices; see :func:`price_all`."""
-        return price_all(self.solvers, prices, gap, deadline, fill)
+        return price_all(self.solvers, prices, gap, deadline, fill, interval_limit)
 
     def set_abs_gap(self, value: float | None) -> None:
         """An absolute MIP gap for every interval (:meth:`IntervalSolver.set_abs_gap`)."""

@@ -19,7 +19,7 @@ from design.search.pool import SharedRayPool
 from design.study.runner import run_study
 from design.study.spec import load_study
 
-SEARCH = {"pop": 4, "generations": 3, "method": "direct", "horizon": 8, "time_limit": 30,
+SEARCH = {"pop": 4, "generations": 2, "method": "direct", "horizon": 8, "time_limit": 30,
           "typical_periods": 0, "polish_gap": 0, "time_budget": None, "retries": 2}
 
 

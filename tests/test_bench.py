@@ -83,7 +83,7 @@ def test_design_milp_rejects_bad_input(small_case):
 
 def test_bench_operation_end_to_end(tmp_path):
     out = tmp_path / "op"
-    rc = main(["bench", "operation", "small", "--horizon", "24", "--methods", "direct", "dw",
+    rc = main(["bench", "operation", "small", "--horizon", "12", "--methods", "direct", "dw",
                "lp", "--weights", "0.4", "--time-limit", "60", "--gap", "0.001",
                "--out", str(out)])
     assert rc == 0
@@ -147,7 +147,7 @@ def test_front_helpers():
 
 def test_bench_scaling_end_to_end(tmp_path, small_case, ray_cluster):
     bench = ScalingBench(case="small", workers=(1, 2), candidates=3, candidate_horizon=12,
-                         horizons=(12, 24), nodes=(1,), node_horizon=12,
+                         horizons=(8, 12), nodes=(1,), node_horizon=12,
                          methods=("dw", "direct"), time_limit=60,
                          orders=("longest-first", "given"),
                          operation=OperationSettings(method="direct"))

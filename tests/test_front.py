@@ -347,9 +347,10 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path, capsy
 def test_weights_the_fine_model_leaves_open_are_solved_on_the_coarse_one(small_case):
     from design.search.seeding import seed_designs
 
-    seeding = SeedSettings(typical_periods=2, weights=(1.0, 0.3), epsilon_seeds=0,
-                           fallback_periods=1, fallback_gap=-1.0)  # every gap counts as open
-    two_days = 48  # two typical days need two days of data
+    seeding = SeedSettings(typical_periods=2, period_length=12, weights=(1.0, 0.3),
+                           epsilon_seeds=0, fallback_periods=1,
+                           fallback_gap=-1.0)  # every gap counts as open
+    two_days = 24  # two typical half-days need two half-days of data
     rows = seed_designs(small_case, seeding, two_days, None,
                         SerialExecutor(small_case, OperationSettings(horizon=two_days)),
                         lambda m: None)
@@ -466,7 +467,7 @@ def test_sweep_chains_start_near_their_first_weights_optimum():
 
 
 def test_autonomy_cap_holds_in_the_reduced_milp(small_case):
-    periods = typical_periods(small_case, 2, 24)
+    periods = typical_periods(small_case, 2, 12)
     free, capped = reduced_sweep(small_case, periods, (1.0, 1.0), EXACT, caps=(None, 0.0))
     assert free.feasible and capped.feasible is not None
     cap = 0.5 * free.autonomy

@@ -204,12 +204,12 @@ class _CutPricer(SerialPricer):
         super().__init__(solvers)
         self.keep, self.rounds = keep, 0
 
-    def price(self, prices, gap, deadline=None, fill=False):
+    def price(self, prices, gap, deadline=None, fill=False, interval_limit=None):
         if self.solvers[0].relaxed:  # the LP phase's rounds are not cut
-            return super().price(prices, gap, deadline, fill)
+            return super().price(prices, gap, deadline, fill, interval_limit)
         self.rounds += 1
         if self.rounds > 1:
-            return super().price(prices, gap, deadline, fill)
+            return super().price(prices, gap, deadline, fill, interval_limit)
         done = SerialPricer(self.solvers[:self.keep]).price(prices[:self.keep], gap)
         return lp_fill(self.solvers, prices, done)
 

@@ -107,6 +107,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             first_prices=args.first_prices, lp_edge_weights=args.lp_edge_weights,
             priced_states=args.priced_states, workers=args.workers, parallel=args.parallel,
             rolling_start=args.rolling_start, models=args.models,
+            pricing_time_limit=args.pricing_time_limit,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -327,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: hours around each boundary whose binaries the repair frees "
                          "(default %(default)s)")
     op.add_argument("--max-iterations", type=int, default=30, help="dw iteration limit")
+    op.add_argument("--pricing-time-limit", type=float, default=None, metavar="SECONDS",
+                    help="dw: seconds each interval's MILP may take in a pricing round (its "
+                         "proven bound counts); default: half the time left shared among "
+                         "the intervals, at least 1 s, uncapped without --time-limit")
     op.add_argument("--stabilisation", choices=("wentges", "boxstep", "none"),
                     default="wentges", help="dw dual stabilisation (default wentges)")
     op.add_argument("--first-prices", choices=FIRST_PRICES, default="auto",
