@@ -860,11 +860,13 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
         # no time for the horizon LP: loading it alone made district-20's peak (5.3 GB)
         say(f"sequential repair: plan {cost:.6g} (no time left for the horizon LP)")
         return x, columns
+    passed, t_lp = cost, time.perf_counter()
     rep = repairer.repair(columns, starts, 0, s.repair_gap, clock.cap(s.repair_time_limit))
     if rep.solve.has_solution and rep.solve.objective < cost:
         x, cost = repairer.x.copy(), rep.solve.objective
         best.offer(rep, columns, pool, master)
-    say(f"sequential repair: plan {cost:.6g} (horizon LP {rep.solve.status})")
+    say(f"sequential repair: pass {passed:.6g}, plan {cost:.6g} (horizon LP "
+        f"{rep.solve.status}, {time.perf_counter() - t_lp:.1f} s)")
     return x, columns
 
 
