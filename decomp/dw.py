@@ -915,15 +915,11 @@ def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, ma
         return
 
     def met(cost: float) -> bool:
-        return relative_gap(cost, lower) <= s.gap
+        gap = relative_gap(cost, lower)
+        return gap is not None and gap <= s.gap
 
     start = repairer.form.objective(x)
     gap = relative_gap(start, lower) if math.isfinite(lower) else None
-    if gap is not None and gap <= s.gap:
-        # already within the target (district-10's quarter: a 206 s sweep after the
-        # sequential repair had met it)
-        best.offer_plan(x, start, columns, pool, master)
-        return
     tolerance = max(1e-4, 0.05 * gap) if gap is not None else 1e-4
     x, cost, _ = improve(repairer, improver, x, s.pricing_gap, clock.deadline(),
                          stop=met, say=say, tolerance=tolerance)

@@ -221,6 +221,10 @@ def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: fl
     best_cost = repairer.form.objective(best)
     sweeps = []
     while deadline is None or time.perf_counter() < deadline:
+        if stop is not None and stop(best_cost):
+            # checked before each sweep: a plan already good enough gets none (district-10's
+            # quarter swept 206 s after its plan had met the target)
+            break
         start_cost = best_cost
         # the sweep leaves the horizon LP that follows it the time the last one took
         # (and half again), so a sweep cut by the deadline still becomes a plan
@@ -238,8 +242,6 @@ def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: fl
         say(f"fix-and-optimise: {sw.improved} of {sw.windows} windows improved, "
             f"{start_cost:.6g} -> {best_cost:.6g} ({sw.seconds:.1f} s sweep)")
         if not sw.complete or start_cost - best_cost <= tolerance * max(1.0, abs(best_cost)):
-            break
-        if stop is not None and stop(best_cost):
             break
     return best, best_cost, sweeps
 
