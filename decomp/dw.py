@@ -47,7 +47,10 @@ class DWSettings:
     horizon LP relaxation solved whole (the glued intervals), ``master`` column generation
     over the intervals' LP relaxations (:mod:`decomp.relaxation`: no whole-horizon model),
     ``zero`` none (prices 0, bounds from pricing only), ``auto`` ``lp`` while the glued
-    horizon has at most ``lp_max_nonzeros`` matrix entries, else ``master``.
+    horizon has at most ``lp_max_nonzeros`` matrix entries, else ``master``; a larger
+    horizon's LP with every integer fixed (after the sequential repair and each window
+    sweep) is solved in blocks of intervals of about that size, never whole
+    (:meth:`~decomp.repair.Repairer.blocks`).
     ``priced_states``: the linking rows that carry prices in the master and the
     Lagrangian: ``all``, or only the ``continuous`` states' (storage levels; the rows of
     integer states such as a unit's on/off at a boundary are held at price 0, a valid
@@ -300,7 +303,7 @@ def solve_dw(
         plink = priced_linking(s, linking, solvers)
         repairer = Repairer(solvers, linking,
                             SolveOptions(solver="highs", threads=s.solve.threads),
-                            s.lp_edge_weights)
+                            s.lp_edge_weights, block_nonzeros=max(1, s.lp_max_nonzeros))
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.first_prices != "zero":
             # the LP gets at most its share of the limit and leaves the rolling pass (or,
@@ -861,7 +864,8 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
         say(f"sequential repair: plan {cost:.6g} (no time left for the horizon LP)")
         return x, columns
     passed, t_lp = cost, time.perf_counter()
-    rep = repairer.repair(columns, starts, 0, s.repair_gap, clock.cap(s.repair_time_limit))
+    rep = repairer.repair_values(x[repairer.bin_cols], repairer.window_mask(starts, 0),
+                                 s.repair_gap, clock.cap(s.repair_time_limit), start=x)
     if rep.solve.has_solution and rep.solve.objective < cost:
         x, cost = repairer.x.copy(), rep.solve.objective
         best.offer(rep, columns, pool, master)
