@@ -58,5 +58,14 @@ class ColumnPool:
         self.columns[col.k].append(col)
         return True
 
+    def discard(self, columns: list[Column]) -> None:
+        """Forget ``columns`` (pruned from a master): an identical one may come back."""
+        gone: dict[int, set[int]] = {}
+        for col in columns:
+            self._keys.discard(col.key)
+            gone.setdefault(col.k, set()).add(id(col))
+        for k, ids in gone.items():
+            self.columns[k] = [c for c in self.columns[k] if id(c) not in ids]
+
     def __len__(self) -> int:
         return len(self._keys)

@@ -63,7 +63,9 @@ class DWSettings:
     guided pass took 515-555 s for a plan 16.5-16.9 % above the bound, where the pricing
     round's columns made a 3.5 % plan in about 190 s). ``lp_tolerance``: the
     ``master`` path stops once the master is within this of its bound (default a tenth of
-    ``gap``). ``workers`` > 1 prices intervals in parallel: ``parallel`` ``threads`` in this
+    ``gap``); ``lp_column_age``: its master drops a column unused for this many rounds
+    (None: never; :attr:`~decomp.relaxation.RelaxationSettings.column_age`). ``workers``
+    > 1 prices intervals in parallel: ``parallel`` ``threads`` in this
     process (no second copy of a model) or ``ray`` actors (a cluster). ``lp_edge_weights``: the dual
     simplex pricing of the horizon LPs (HiGHS: ``devex``, ``steepest``, ``dantzig`` or
     ``choose``). ``pricing_gap``: each interval MILP's relative gap, and with
@@ -123,6 +125,7 @@ class DWSettings:
     models: str = "auto"
     box_width: float = 10.0
     lp_box_width: float = 0.01
+    lp_column_age: int | None = 10
     choice_time_limit: float = 30.0
     repair_time_limit: float | None = 120.0
     workers: int = 1
@@ -647,7 +650,8 @@ def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clo
     rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
                            RelaxationSettings(tolerance=_lp_tolerance(s),
                                               stabilisation=s.stabilisation, alpha=s.alpha,
-                                              box_width=s.lp_box_width),
+                                              box_width=s.lp_box_width,
+                                              column_age=s.lp_column_age),
                            deadline=deadline, say=say, pricer=pricer)
     log.rows += [row | {"elapsed": begun - log.t0 + row["elapsed"]} for row in rel.log]
     if not math.isfinite(rel.bound):

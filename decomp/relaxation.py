@@ -32,7 +32,11 @@ from decomp.stabilisation import make_stabilisation
 
 @dataclass(frozen=True)
 class RelaxationSettings:
-    """Column generation on the LP relaxation: when to stop and how to stabilise."""
+    """Column generation on the LP relaxation: when to stop, how to stabilise and how
+    long an unused column stays. ``column_age``: a column unused by this many master
+    solves in a row (not in the basis, reduced cost above zero) is pruned from the master
+    and the pool, so the master stays small (pricing brings it back if it prices out
+    again); None keeps every column."""
 
     tolerance: float = 1e-5
     max_rounds: int = 1000
@@ -40,12 +44,15 @@ class RelaxationSettings:
     alpha: float = 0.5
     box_width: float = 0.01
     trust_region: bool = True
+    column_age: int | None = 10
 
     def __post_init__(self) -> None:
         if not self.tolerance > 0:
             raise ValueError(f"tolerance must be positive, not {self.tolerance}")
         if self.max_rounds < 1:
             raise ValueError(f"max_rounds must be >= 1, not {self.max_rounds}")
+        if self.column_age is not None and self.column_age < 0:
+            raise ValueError(f"column_age must be >= 0 or None, not {self.column_age}")
 
 
 @dataclass
@@ -157,9 +164,14 @@ def solve_relaxation(
                 break
             sol = solved
             binding = master.box_binding(sol)
+            pruned = []
+            if s.column_age is not None:
+                pruned = master.prune(s.column_age)
+                pool.discard(pruned)
             log.append({"iteration": rounds, "lower_bound": best,
                         "lagrangian": lagrangian, "master_objective": sol.objective,
                         "columns_added": len(new), "columns": len(pool),
+                        "columns_pruned": len(pruned),
                         "box_binding": binding, "alpha": stab.alpha,
                         "pricing_seconds": pricing_s, "master_seconds": master_s,
                         "elapsed": time.perf_counter() - t0, "phase": "lp"})

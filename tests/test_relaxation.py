@@ -114,3 +114,38 @@ def test_bad_relaxation_settings_rejected():
         RelaxationSettings(max_rounds=0)
     with pytest.raises(ValueError, match="first_prices"):
         DWSettings(first_prices="glued")
+
+
+@settings(max_examples=10, deadline=None)
+@given(provider=toy, interval=st.integers(2, 4), age=st.integers(0, 2))
+def test_pruned_columns_still_converge_to_the_lp_relaxation(provider, interval, age):
+    # column aging drops unused columns from the master and the pool (pricing may bring
+    # them back): the bound is still the LP relaxation's, every round's Lagrangian below it
+    conditions, linking, solvers = _relaxation(provider, interval)
+    glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
+    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+                           RelaxationSettings(tolerance=1e-7, max_rounds=400,
+                                              column_age=age))
+    tol = 1e-6 * max(1.0, abs(glued))
+    assert all(row["lagrangian"] <= glued + tol for row in rel.log
+               if row["lagrangian"] is not None)
+    assert rel.converged
+    assert rel.bound == pytest.approx(glued, rel=1e-5, abs=1e-5)
+    assert rel.master_objective >= glued - tol
+
+
+def test_column_aging_keeps_the_master_small():
+    provider = ToyProvider(np.array([0, 3, 4, 1, 0, 5, 2, 0.5, 4, 4, 0, 1, 3, 2, 5, 0]),
+                           np.array([1, 2, 3, 1, 2, 3, 4, 1, 2, 1, 3, 2, 1, 4, 2, 1.0]),
+                           units=2)
+    conditions, linking, solvers = _relaxation(provider, 2)
+    kept = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+                            RelaxationSettings(tolerance=1e-7, column_age=None))
+    aged = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+                            RelaxationSettings(tolerance=1e-7, column_age=0))
+    assert aged.bound == pytest.approx(kept.bound, rel=1e-6, abs=1e-6)
+    assert sum(row["columns_pruned"] for row in aged.log) > 0
+    assert all(row["columns_pruned"] == 0 for row in kept.log)
+    assert aged.log[-1]["columns"] < kept.log[-1]["columns"]
+    with pytest.raises(ValueError, match="column_age"):
+        RelaxationSettings(column_age=-1)

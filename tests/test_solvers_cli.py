@@ -108,7 +108,8 @@ def test_cli_dw_writes_log_and_bounds(tmp_path):
 
 def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
     rc = main(["operate", "small", "--method", "dw", "--horizon", "24", "--interval", "6",
-               "--gap", "0.001", "--first-prices", "master", "--out", str(tmp_path)])
+               "--gap", "0.001", "--first-prices", "master", "--lp-column-age", "0",
+               "--out", str(tmp_path)])
     assert rc == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["lp_bound"] <= summary["lower_bound"] + 1e-9
@@ -117,6 +118,7 @@ def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
     log = pd.read_csv(tmp_path / "log.csv")
     lp_rows = log[log["phase"] == "lp"]
     assert len(lp_rows) >= 1 and list(log.columns[:2]) == ["iteration", "lower_bound"]
+    assert (lp_rows["columns_pruned"] >= 0).all()  # the master's aging is logged
     # the LP phase's bound never decreases and stays below every plan's cost
     assert lp_rows["lower_bound"].is_monotonic_increasing
     assert lp_rows["lower_bound"].max() <= summary["upper_bound"] + 1e-9

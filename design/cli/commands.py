@@ -108,6 +108,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             priced_states=args.priced_states, workers=args.workers, parallel=args.parallel,
             rolling_start=args.rolling_start, models=args.models,
             pricing_time_limit=args.pricing_time_limit,
+            lp_column_age=None if args.lp_column_age < 0 else args.lp_column_age,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -354,6 +355,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "them (one alive at a time; the plan is read from their series); "
                          "auto: drop them when the glued horizon has over 1e6 nonzeros "
                          "(default auto)")
+    op.add_argument("--lp-column-age", type=int, default=DWSettings.lp_column_age,
+                    metavar="ROUNDS",
+                    help="dw, master path: a column unused by this many master solves in a "
+                         "row leaves the master (pricing may bring it back); -1 keeps every "
+                         "column (default %(default)s)")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
