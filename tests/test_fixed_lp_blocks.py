@@ -9,7 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from decomp.dw import DWSettings, solve_dw
+from decomp.methods import solve_direct
 from decomp.repair import Repairer
+from tests.test_dw import assert_sandwich
 from tests.test_fix_optimise import EXACT, GRID_DEMANDS, myopic_plan, pieces
 from tests.toy_provider import ToyProvider
 
@@ -77,3 +80,23 @@ def test_a_start_that_does_not_hold_the_fixed_integers_is_refused():
         rep.repair_values(values, np.zeros(len(values), dtype=bool), 1e-9, start=x)
     with pytest.raises(ValueError, match="block_nonzeros"):
         Repairer(solvers, linking, EXACT, block_nonzeros=0)
+
+
+@settings(max_examples=8, deadline=None)
+@given(demand=GRID_DEMANDS, price=st.floats(0.2, 5), interval=st.integers(2, 4),
+       first=st.sampled_from(["lp", "master"]))
+def test_dw_with_its_fixed_lps_in_blocks_keeps_the_certificate(demand, price, interval,
+                                                              first):
+    # every fixed-integer LP of the run (sequential repair, after each sweep) in blocks of
+    # two intervals: LB <= direct optimum <= UB, the plan checked against the whole form
+    provider = ToyProvider(np.array(demand), np.full(len(demand), price))
+    said: list[str] = []
+    r = solve_dw(provider, DWSettings(interval=interval, gap=1e-9, max_iterations=4,
+                                      first_prices=first, rolling_start=False,
+                                      fixed_lp_nonzeros=1, solve=EXACT),
+                 progress=said.append)
+    assert r.plan is not None
+    assert any("horizon LP feasible" in m for m in said)  # the blocks' plan, not an optimum
+    assert_sandwich(r.bound, solve_direct(provider, EXACT).objective, r.objective)
+    with pytest.raises(ValueError, match="fixed_lp_nonzeros"):
+        DWSettings(fixed_lp_nonzeros=0)
