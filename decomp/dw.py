@@ -188,6 +188,8 @@ class DWSettings:
             value = getattr(self, name)
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        if self.lp_column_age is not None and self.lp_column_age < 0:
+            raise ValueError(f"lp_column_age must be >= 0 or None, not {self.lp_column_age}")
         if self.fixed_lp_nonzeros is not None and self.fixed_lp_nonzeros < 1:
             raise ValueError(f"fixed_lp_nonzeros must be >= 1 or None, not "
                              f"{self.fixed_lp_nonzeros}")
@@ -875,8 +877,7 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
         say(f"sequential repair: plan {cost:.6g} (no time left for the horizon LP)")
         return x, columns
     passed, t_lp = cost, time.perf_counter()
-    rep = repairer.repair_values(x[repairer.bin_cols], repairer.window_mask(starts, 0),
-                                 s.repair_gap, clock.cap(s.repair_time_limit), start=x)
+    rep = repairer.fixed_lp(x, clock.cap(s.repair_time_limit))
     if rep.solve.has_solution and rep.solve.objective < cost:
         x, cost = repairer.x.copy(), rep.solve.objective
         best.offer(rep, columns, pool, master)

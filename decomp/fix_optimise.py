@@ -235,9 +235,7 @@ def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: fl
         if sw.improved == 0:
             break
         left = None if deadline is None else max(0.05, deadline - time.perf_counter())
-        rep = repairer.repair_values(proposal[repairer.bin_cols],
-                                     np.zeros(len(repairer.bin_cols), dtype=bool), gap, left,
-                                     start=proposal)
+        rep = repairer.fixed_lp(proposal, left)
         if rep.solve.has_solution and rep.solve.objective < best_cost:
             best, best_cost = repairer.x.copy(), rep.solve.objective
         say(f"fix-and-optimise: {sw.improved} of {sw.windows} windows improved, "

@@ -225,21 +225,30 @@ class Repairer:
         form = self.form
         self._split()
         cont = self._continuous
-        shift = self._A_fixed @ fixed
+        res, values = self._solve_reduced(
+            self._A_free, slice(None), cont, self._A_fixed @ fixed,
+            form.offset + float(form.cost[self.bin_cols] @ fixed), time_limit)
+        x = np.empty(form.shape[1])
+        x[self.bin_cols] = fixed
+        x[cont] = values
+        return res, x
+
+    def _solve_reduced(self, A: sp.spmatrix, rows, cols: np.ndarray, shift: np.ndarray,
+                       offset: float, time_limit: float | None
+                       ) -> tuple[SolveResult, np.ndarray]:
+        """The LP over columns ``cols`` and rows ``rows`` of the horizon (``A`` holds that
+        part of the matrix), every other column's terms (``shift``) moved to the row
+        sides: solved by HiGHS's dual simplex with the horizon LPs' edge weights. Returns
+        the result and the columns' values."""
+        form = self.form
         reduced = MatrixForm(
-            A=self._A_free, row_lower=form.row_lower - shift,
-            row_upper=form.row_upper - shift, lb=self.lb[cont], ub=self.ub[cont],
-            integer=np.zeros(len(cont), dtype=bool), cost=form.cost[cont],
-            offset=form.offset + float(form.cost[self.bin_cols] @ fixed),
-            columns=[], rows=[])
+            A=A, row_lower=form.row_lower[rows] - shift, row_upper=form.row_upper[rows] - shift,
+            lb=self.lb[cols], ub=self.ub[cols], integer=np.zeros(len(cols), dtype=bool),
+            cost=form.cost[cols], offset=offset, columns=[], rows=[])
         solver = MatrixHighs(reduced, self.options, relaxed=True)
         solver.set_option("simplex_dual_edge_weight_strategy",
                           EDGE_WEIGHTS[self.lp_edge_weights])
-        res = solver.solve(time_limit=time_limit, gap=0.0)
-        x = np.empty(form.shape[1])
-        x[self.bin_cols] = fixed
-        x[cont] = solver.values
-        return res, x
+        return solver.solve(time_limit=time_limit, gap=0.0), solver.values
 
     def _split(self) -> None:
         """The glued matrix split into listed-integer and other columns (made once)."""
@@ -310,27 +319,26 @@ class Repairer:
             sub = sub[rows].tocsr()
             # the rows' terms of every column outside the block, held at the plan's values
             shift = form.A[rows] @ x - sub @ x[cols]
-            block = MatrixForm(
-                A=sub, row_lower=form.row_lower[rows] - shift,
-                row_upper=form.row_upper[rows] - shift, lb=self.lb[cols], ub=self.ub[cols],
-                integer=np.zeros(len(cols), dtype=bool), cost=form.cost[cols], offset=0.0,
-                columns=[], rows=[])
-            solver = MatrixHighs(block, self.options, relaxed=True)
-            solver.set_option("simplex_dual_edge_weight_strategy",
-                              EDGE_WEIGHTS[self.lp_edge_weights])
-            res = solver.solve(time_limit=left, gap=0.0)
+            res, values = self._solve_reduced(sub, rows, cols, shift, 0.0, left)
             solved += 1
             before = float(form.cost[cols] @ x[cols])
             if res.status == "optimal" and res.objective <= before + 1e-9 * max(1.0,
                                                                                 abs(before)):
-                x[cols] = solver.values
+                x[cols] = values
                 improved += 1
-            del solver, block, sub
         cost = form.objective(x)
         seconds = time.perf_counter() - t0
         done = "all" if solved == len(spans) else f"{solved} of {len(spans)}"
         return SolveResult("feasible", cost, None, None, seconds, "highs",
                            f"{done} blocks solved, {improved} improved"), x
+
+    def fixed_lp(self, x: np.ndarray, time_limit: float | None = None) -> RepairResult:
+        """Plan ``x`` with its integers fixed and every other column re-optimised: the
+        horizon LP that moves storage across the horizon (whole, or in :meth:`blocks`
+        from ``x`` where the horizon is large). Its plan is no dearer than ``x`` when
+        ``x`` is feasible."""
+        return self.repair_values(x[self.bin_cols], np.zeros(len(self.bin_cols), dtype=bool),
+                                  0.0, time_limit, start=x)
 
     def lp_relaxation(self, time_limit: float | None = None) -> LPRelaxation | None:
         """LP relaxation of the horizon (integers relaxed, each variable within its own

@@ -149,3 +149,5 @@ def test_column_aging_keeps_the_master_small():
     assert aged.log[-1]["columns"] < kept.log[-1]["columns"]
     with pytest.raises(ValueError, match="column_age"):
         RelaxationSettings(column_age=-1)
+    with pytest.raises(ValueError, match="lp_column_age"):
+        DWSettings(lp_column_age=-1)

@@ -108,7 +108,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             priced_states=args.priced_states, workers=args.workers, parallel=args.parallel,
             rolling_start=args.rolling_start, models=args.models,
             pricing_time_limit=args.pricing_time_limit,
-            lp_column_age=None if args.lp_column_age < 0 else args.lp_column_age,
+            lp_column_age=None if args.lp_column_age == -1 else args.lp_column_age,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
