@@ -82,6 +82,8 @@ class DWSettings:
     where time cuts the sweeps (district-10's year: 1.96 % focused, 2.78 % not); on the
     reference year, whose sweeps complete, they ended 0.5 % higher focused (a window
     that gains nothing still moves the plan, which opens gains to the next).
+    ``window_neighbours``: after a sweep, solve only the windows near those that improved
+    until that gains too little, then one full sweep (:func:`~decomp.fix_optimise.improve`).
     ``models``: keep the intervals' Pyomo models after compiling (``keep``), ``drop``
     them (one alive at a time; the plan is reported as the models' series), or
     ``auto``: drop them when the glued horizon would have more than ``lp_max_nonzeros``
@@ -126,6 +128,7 @@ class DWSettings:
     rolling_start: bool | None = None
     window_time_limit: float | None = 10.0
     focus_windows: bool | None = None
+    window_neighbours: bool = True
     models: str = "auto"
     box_width: float = 10.0
     lp_box_width: float = 0.01
@@ -938,7 +941,7 @@ def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, ma
     gap = relative_gap(start, lower) if math.isfinite(lower) else None
     tolerance = max(1e-4, 0.05 * gap) if gap is not None else 1e-4
     x, cost, _ = improve(repairer, improver, x, s.pricing_gap, clock.deadline(),
-                         stop=met, say=say, tolerance=tolerance)
+                         stop=met, say=say, tolerance=tolerance, local=s.window_neighbours)
     best.offer_plan(x, cost, columns, pool, master)
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from decomp.certificate import CertificateError
-from decomp.fix_optimise import WindowImprover, improve
+from decomp.fix_optimise import WindowImprover, improve, neighbours
 from decomp.horizon import interval_cuts
 from decomp.linking import Linking
 from decomp.methods import solve_direct
@@ -202,3 +202,41 @@ def test_fixed_lp_without_the_integer_columns_is_the_whole_lp(demand, price, int
         assert rep.solve.objective == pytest.approx(whole.objective, rel=1e-7, abs=1e-7)
         repairer.check(rep.solve.objective, repairer.x)
         assert np.array_equal(repairer.x[repairer.bin_cols], np.round(values))
+
+
+def test_neighbours_are_the_windows_sharing_an_interval_or_boundary():
+    # windows of 2 intervals over 10 intervals start at 0..8; window 4 covers 4, 5 and
+    # touches the boundaries at 4 and 6: windows 2..6 share an interval or a boundary
+    assert neighbours([4], 2, 10) == frozenset(range(2, 7))
+    assert neighbours([0, 8], 2, 10) == frozenset({0, 1, 2, 6, 7, 8})
+    assert neighbours([3], 3, 8) == frozenset(range(0, 6))
+    assert neighbours([], 2, 10) == frozenset()
+
+
+@settings(max_examples=12, deadline=None)
+@given(demand=GRID_DEMANDS, price=PRICES, interval=st.integers(2, 4), width=st.integers(2, 3))
+def test_neighbourhood_sweeps_keep_plans_feasible_and_end_on_a_full_sweep(demand, price,
+                                                                          interval, width):
+    provider = ToyProvider(np.array(demand), np.array(price[:len(demand)]))
+    cuts, solvers, linking, conditions, repairer = pieces(provider, interval)
+    x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    improver = WindowImprover(solvers, EXACT, width=width)
+    # a sweep given some windows solves only those, and changes only those
+    only = frozenset(range(0, len(solvers) - improver.width + 1, 2))
+    z, part = improver.sweep(x, repairer.offsets, 1e-9, only=only)
+    assert not part.full and set(part.changed) <= only
+    assert part.windows <= len(only) and part.after <= part.before + 1e-9
+    repairer.check(part.after, z)
+    for local in (True, False):
+        best, best_cost, sweeps = improve(repairer, improver, x, 1e-9, local=local)
+        repairer.check(best_cost, best)
+        assert best_cost <= cost + 1e-9
+        # the polish stops only after a full sweep (a neighbourhood sweep that gains
+        # little hands over to one)
+        assert sweeps[-1].full
+        assert local or all(sw.full for sw in sweeps)
+        for before, after in zip(sweeps, sweeps[1:], strict=False):
+            if not after.full:
+                assert before.improved > 0
+                assert set(after.changed) <= neighbours(before.changed, improver.width,
+                                                        len(solvers))

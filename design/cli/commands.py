@@ -109,6 +109,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             rolling_start=args.rolling_start, models=args.models,
             pricing_time_limit=args.pricing_time_limit,
             lp_column_age=None if args.lp_column_age == -1 else args.lp_column_age,
+            window_neighbours=args.window_neighbours,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -360,6 +361,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw, master path: a column unused by this many master solves in a "
                          "row leaves the master (pricing may bring it back); -1 keeps every "
                          "column (default %(default)s)")
+    op.add_argument("--window-neighbours", action=argparse.BooleanOptionalAction,
+                    default=True,
+                    help="dw: after a fix-and-optimise sweep, solve only the windows near "
+                         "those that improved until that gains too little, then one full "
+                         "sweep (default on)")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
