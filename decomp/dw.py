@@ -509,7 +509,7 @@ def solve_dw(
                     # MILP (what the time windows cannot do: move seasonal storage by
                     # changing many days' commitments at once)
                     _boundary_step(best, picked, repairer, improver, starts, best_lb, s,
-                                   clock, say, pool, master)
+                                   clock, say, pool, master, start=x)
                 if (s.family_repair and not families_tried and best.x is not None
                         and relative_gap(best.upper, best_lb) > s.gap and not clock.expired()):
                     # the time windows are done with this plan and it is still above the
@@ -635,7 +635,8 @@ def solve_dw(
                "repair_seconds": totals["repair"], "models_kept": kept,
                "models_dropped": not repairer.models_kept,
                "rolling_start": s.rolling_start, "first_prices": s.first_prices,
-               "focus_windows": s.focus_windows, "boundary_repair": s.boundary_repair,
+               "focus_windows": s.focus_windows, "window_neighbours": s.window_neighbours,
+               "boundary_repair": s.boundary_repair,
                "family_repair": s.family_repair, "escalate": s.escalate},
     )
 
@@ -907,13 +908,15 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
 
 
 def _boundary_step(best, columns, repairer, improver, starts, lower, s, clock, say, pool,
-                   master) -> None:
+                   master, start=None) -> None:
     """The horizon MILP with ``columns``' integers fixed except within
     ``boundary_window`` hours of each interval boundary (capped by
-    ``repair_time_limit``); a cheaper plan becomes the incumbent and is polished."""
+    ``repair_time_limit``), MIP-started from ``start`` where that plan fits (the
+    sequential repair's plan of the same columns does: it keeps their integers outside
+    the same windows); a cheaper plan becomes the incumbent and is polished."""
     t0 = time.perf_counter()
     rep = repairer.repair(columns, starts, s.boundary_window, s.repair_gap,
-                          clock.cap(s.repair_time_limit))
+                          clock.cap(s.repair_time_limit), start=start)
     before = best.ub
     better = best.offer(rep, columns, pool, master)
     cost = rep.solve.objective if rep.solve.has_solution else math.inf

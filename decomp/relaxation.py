@@ -36,7 +36,8 @@ class RelaxationSettings:
     long an unused column stays. ``column_age``: a column unused by this many master
     solves in a row (not in the basis, reduced cost above zero) is pruned from the master
     and the pool, so the master stays small (pricing brings it back if it prices out
-    again); None keeps every column."""
+    again); None keeps every column. ``trust_shrink``: the factor the trust region's box
+    takes after a round that did not improve the bound (1: never narrowed)."""
 
     tolerance: float = 1e-5
     max_rounds: int = 1000
@@ -44,6 +45,7 @@ class RelaxationSettings:
     alpha: float = 0.5
     box_width: float = 0.01
     trust_region: bool = True
+    trust_shrink: float = 0.5
     column_age: int | None = 10
 
     def __post_init__(self) -> None:
@@ -51,6 +53,8 @@ class RelaxationSettings:
             raise ValueError(f"tolerance must be positive, not {self.tolerance}")
         if self.max_rounds < 1:
             raise ValueError(f"max_rounds must be >= 1, not {self.max_rounds}")
+        if not 0.0 < self.trust_shrink <= 1.0:
+            raise ValueError(f"trust_shrink must be in (0, 1], not {self.trust_shrink}")
         if self.column_age is not None and self.column_age < 0:
             raise ValueError(f"column_age must be >= 0 or None, not {self.column_age}")
 
@@ -126,7 +130,7 @@ def solve_relaxation(
         # rolling pass gave columns that fit together); else the box must widen to let
         # the priced columns take over
         stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width,
-                                  s.trust_region and len(first) == n)
+                                  s.trust_region and len(first) == n, s.trust_shrink)
         master.add_many([c for c in first if pool.add(c)])
         best, best_y, sol, converged, log = -math.inf, y.copy(), None, False, []
         rounds = 0
@@ -168,7 +172,7 @@ def solve_relaxation(
             if s.column_age is not None:
                 pruned = master.prune(s.column_age)
                 pool.discard(pruned)
-            log.append({"iteration": rounds, "lower_bound": best,
+            log.append({"iteration": rounds, "lower_bound": best, "box_width": stab.width,
                         "lagrangian": lagrangian, "master_objective": sol.objective,
                         "columns_added": len(new), "columns": len(pool),
                         "columns_pruned": len(pruned),

@@ -360,11 +360,23 @@ class Repairer:
         window: int,
         gap: float,
         time_limit: float | None = None,
+        start: np.ndarray | None = None,
     ) -> RepairResult:
-        """Fix binaries to ``columns`` outside ``window`` hours of every boundary and solve."""
+        """Fix binaries to ``columns`` outside ``window`` hours of every boundary and solve;
+        ``start``: a plan handed over as a MIP start where it holds those fixed values
+        (:meth:`fits`), else left out."""
         values = np.concatenate([c.binaries for c in columns])
-        return self.repair_values(values, self.window_mask(starts, window), gap, time_limit,
-                                  window)
+        free = self.window_mask(starts, window)
+        if start is not None and not self.fits(start, values, free):
+            start = None
+        return self.repair_values(values, free, gap, time_limit, window, start=start)
+
+    def fits(self, x: np.ndarray, values: np.ndarray, free: np.ndarray) -> bool:
+        """True when plan ``x`` has every integer that ``free`` leaves fixed at
+        ``values`` (rounded), so it is a feasible start of that repair."""
+        fixed = np.clip(np.round(values), self.lower, self.upper)
+        held = ~free
+        return bool(np.all(np.abs(x[self.bin_cols][held] - fixed[held]) <= 1e-6))
 
     def window_mask(self, starts: list[int], window: int) -> np.ndarray:
         """Binaries within ``window`` hours of an interval boundary."""

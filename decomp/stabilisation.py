@@ -40,6 +40,8 @@ class Stabilisation:
     trust_region: bool = False
     min_width: float = 0.0
     mispricings: int = 0
+    #: the factor a trust region's width takes after a step that did not improve
+    shrink: float = 0.5
 
     def prices(self, master_y: np.ndarray) -> np.ndarray:
         """The prices to price with next."""
@@ -65,20 +67,24 @@ class Stabilisation:
                 self.width *= 2.0
                 self.widenings += 1
             elif not improved:
-                self.width = max(self.width / 2.0, self.min_width)
+                self.width = max(self.width * self.shrink, self.min_width)
         elif binding and not improved and self.adaptive_box:
             self.width *= 2.0
             self.widenings += 1
 
 
 def make_stabilisation(name: str, center: np.ndarray, alpha: float = 0.5,
-                       width: float = 1e5, trust_region: bool = False) -> Stabilisation:
+                       width: float = 1e5, trust_region: bool = False,
+                       shrink: float = 0.5) -> Stabilisation:
     """Strategy by name: ``none`` (master duals, a fixed box of ``width``), ``wentges``
     (smoothing with automatic alpha, adaptive box) or ``boxstep`` (adaptive box only).
-    ``trust_region``: the box doubles after an improving step it held back and halves
-    after a step that did not improve (down to a thousandth of ``width``), for a master
-    that is feasible from the start (a good centre, a small first box)."""
-    extra = {"trust_region": trust_region, "min_width": width * 1e-3}
+    ``trust_region``: the box doubles after an improving step it held back and is
+    multiplied by ``shrink`` after a step that did not improve (down to a thousandth of
+    ``width``), for a master that is feasible from the start (a good centre, a small
+    first box)."""
+    if not 0.0 < shrink <= 1.0:
+        raise ValueError(f"shrink must be in (0, 1], not {shrink}")
+    extra = {"trust_region": trust_region, "min_width": width * 1e-3, "shrink": shrink}
     if name == "none":
         return Stabilisation(center, width, adaptive_box=False, name=name)
     if name == "wentges":

@@ -112,20 +112,25 @@ def test_bad_relaxation_settings_rejected():
         RelaxationSettings(tolerance=0)
     with pytest.raises(ValueError, match="max_rounds"):
         RelaxationSettings(max_rounds=0)
+    for shrink in (0.0, 1.5):
+        with pytest.raises(ValueError, match="trust_shrink"):
+            RelaxationSettings(trust_shrink=shrink)
     with pytest.raises(ValueError, match="first_prices"):
         DWSettings(first_prices="glued")
 
 
 @settings(max_examples=10, deadline=None)
-@given(provider=toy, interval=st.integers(2, 4), age=st.integers(0, 2))
-def test_pruned_columns_still_converge_to_the_lp_relaxation(provider, interval, age):
+@given(provider=toy, interval=st.integers(2, 4), age=st.integers(0, 2),
+       shrink=st.sampled_from([0.5, 0.8, 1.0]))
+def test_pruned_columns_still_converge_to_the_lp_relaxation(provider, interval, age, shrink):
     # column aging drops unused columns from the master and the pool (pricing may bring
-    # them back): the bound is still the LP relaxation's, every round's Lagrangian below it
+    # them back), the trust region narrows by any factor after a null step (or never):
+    # the bound is still the LP relaxation's, every round's Lagrangian below it
     conditions, linking, solvers = _relaxation(provider, interval)
     glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
     rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
                            RelaxationSettings(tolerance=1e-7, max_rounds=400,
-                                              column_age=age))
+                                              column_age=age, trust_shrink=shrink))
     tol = 1e-6 * max(1.0, abs(glued))
     assert all(row["lagrangian"] <= glued + tol for row in rel.log
                if row["lagrangian"] is not None)

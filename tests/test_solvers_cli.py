@@ -95,9 +95,10 @@ def test_cli_case_info_and_validate(capsys):
 def test_cli_dw_writes_log_and_bounds(tmp_path):
     rc = main(["operate", "small", "--method", "dw", "--horizon", "12", "--interval", "4",
                "--gap", "0.001", "--boundary-window", "1", "--max-iterations", "3",
-               "--out", str(tmp_path)])
+               "--no-window-neighbours", "--out", str(tmp_path)])
     assert rc == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["window_neighbours"] is False
     for key in ("lower_bound", "upper_bound", "gap", "iterations", "columns", "seconds",
                 "peak_rss_mb"):
         assert key in summary, key
