@@ -529,7 +529,10 @@ def solve_dw(
                     box_width=stab.width, box_binding=binding, alpha=stab.alpha,
                     pricing_seconds=pricing_s, master_seconds=master_s,
                     repair_seconds=repair_s, interval_cap=icap, intervals_capped=capped)
-            say(f"iter {it:3d}  LB {best_lb:.6g}  master {master_sol.objective:.6g}  "
+            # a master held by its box pays for its slacks: its value is then no estimate
+            # of the DW bound (district-10's first round: 3e5 against a bound of 1e4)
+            held = " (box slacks in use)" if binding else ""
+            say(f"iter {it:3d}  LB {best_lb:.6g}  master {master_sol.objective:.6g}{held}  "
                 f"UB {best.ub:.6g}  gap {gap if gap is not None else float('nan'):.3%}  "
                 f"+{added} cols  pricing {pricing_s:.1f}s master {master_s:.2f}s "
                 f"repair {repair_s:.1f}s"
