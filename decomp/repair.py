@@ -364,12 +364,10 @@ class Repairer:
     ) -> RepairResult:
         """Fix binaries to ``columns`` outside ``window`` hours of every boundary and solve;
         ``start``: a plan handed over as a MIP start where it holds those fixed values
-        (:meth:`fits`), else left out."""
+        (:meth:`repair_values`)."""
         values = np.concatenate([c.binaries for c in columns])
-        free = self.window_mask(starts, window)
-        if start is not None and not self.fits(start, values, free):
-            start = None
-        return self.repair_values(values, free, gap, time_limit, window, start=start)
+        return self.repair_values(values, self.window_mask(starts, window), gap, time_limit,
+                                  window, start=start)
 
     def fits(self, x: np.ndarray, values: np.ndarray, free: np.ndarray) -> bool:
         """True when plan ``x`` has every integer that ``free`` leaves fixed at
@@ -395,9 +393,10 @@ class Repairer:
         start: np.ndarray | None = None,
     ) -> RepairResult:
         """Fix every binary to ``values`` except where ``free`` is set, then solve;
-        ``start``: a complete plan that fits these bounds, handed over as a MIP start (with
-        every binary fixed, the plan the LP's blocks start from, :meth:`blocks`; without
-        one that LP is solved whole)."""
+        ``start``: a complete plan, handed over as a MIP start where it holds every fixed
+        integer (:meth:`fits`) and left out where it does not; with every binary fixed it
+        must hold them all: it is the plan the LP's blocks start from (:meth:`blocks`;
+        without a start that LP is solved whole)."""
         t0 = time.perf_counter()
         if len(values) != len(self.bin_cols):
             raise ValueError(f"{len(values)} binary values given, horizon has "
@@ -415,6 +414,8 @@ class Repairer:
                 res, values = self._solve_fixed_blocks(fixed, start, spans, time_limit)
             self.fixed_lp_seconds = time.perf_counter() - t0
         else:
+            if start is not None and not self.fits(start, fixed, free):
+                start = None
             res, solver = self._solve(False, gap, time_limit, start)
             values = solver.values
         if res.has_solution:
