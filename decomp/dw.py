@@ -101,6 +101,14 @@ class DWSettings:
     never held whole as a MILP, except that a run with no plan at all still escalates
     (the sequential passes are heuristics: a myopic pass can end where the next interval
     has no plan).
+    ``exit_tiebreak``: in the sequential repair, a continuous state left at an
+    interval's end (a storage level) is worth this fraction of the largest cost
+    coefficient more than its price, so that where the prices are degenerate (0 while
+    the LP relaxation has storage to spare: district-10's summer) an interval keeps what
+    costs it nothing to keep instead of ending anywhere and leaving the next one short
+    (district-10, May-August: the pass's plan after its horizon LP 241.3 against 271.0;
+    0.01 was worse, 272.9). 0 values exits at the prices alone. A heuristic's
+    tie-break: no bound uses it.
     """
 
     interval: int = 24
@@ -144,6 +152,7 @@ class DWSettings:
     pricing_time_share: float = 0.5
     pricing_min_seconds: float = 1.0
     stall_iterations: int = 3
+    exit_tiebreak: float = 1e-3
     solve: SolveOptions = field(default_factory=SolveOptions)
 
     def __post_init__(self) -> None:
@@ -167,6 +176,8 @@ class DWSettings:
             raise ValueError(f"window_intervals must be >= 2, not {self.window_intervals}")
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1, not {self.workers}")
+        if not 0 <= self.exit_tiebreak < 1:
+            raise ValueError(f"exit_tiebreak must be in [0, 1), not {self.exit_tiebreak}")
         if self.repair_gap is None:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
         if not 0 < self.family_time_share <= 1:
@@ -696,12 +707,31 @@ def priced_linking(s: DWSettings, linking: Linking, solvers: list[IntervalSolver
         mode = "continuous" if s.first_prices == "master" else "all"
     if mode == "all":
         return linking
+    return linking.pricing_only(continuous_states(solvers))
+
+
+def continuous_states(solvers: list[IntervalSolver]) -> set[str]:
+    """Names of the boundary states that are continuous in every interval (storage
+    levels, not units' on/off)."""
     integer, names = set(), set()
     for sv in solvers:
         for cols, states in ((sv.entry_cols, sv.entry_names), (sv.exit_cols, sv.exit_names)):
             names |= set(states)
             integer |= {nm for nm, j in zip(states, cols, strict=True) if sv.form.integer[j]}
-    return linking.pricing_only(names - integer)
+    return names - integer
+
+
+def tiebreak_prices(y: np.ndarray, linking: Linking, solvers: list[IntervalSolver],
+                    bonus: float) -> np.ndarray:
+    """``y`` with ``bonus`` added on the boundary rows of continuous states: what an
+    interval solved on its own is paid for each unit of such a state it leaves at its end,
+    so that at prices that leave it indifferent it keeps storage rather than spending it
+    for nothing. Only for heuristics (a row's price changes the Lagrangian's)."""
+    if bonus == 0:
+        return y
+    keep = continuous_states(solvers)
+    mask = np.array([r.kind == "link" and r.state in keep for r in linking.rows], dtype=bool)
+    return y + bonus * mask
 
 
 def _horizon_milps(s: DWSettings) -> DWSettings:
@@ -853,8 +883,9 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     interval without a column, None, takes the integral values of ``missing_guide``
     instead, e.g. the LP relaxation's, fractional ones free, or all free without one; an
     interval that cannot keep them is solved with its binaries free) and exits valued at
-    ``y``. The pass's own plan is offered first (it needs no horizon model, so
-    a run out of time still ends with one); then the horizon's LP with every binary fixed
+    ``y`` (continuous states ``exit_tiebreak`` above it: :func:`tiebreak_prices`). The
+    pass's own plan is offered first (it needs no horizon model, so a run out of time
+    still ends with one); then the horizon's LP with every binary fixed
     moves storage across the whole horizon, within the time left. Returns the better of
     the two plans and the pass's columns (which fit together), or (None, None)."""
     sizes = [sv.n_binaries for sv in solvers]
@@ -870,8 +901,9 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     own = np.repeat([c is not None for c in chosen], sizes)
     guide = np.where(repairer.window_mask(starts, window) & own, np.nan, values)
     plan: list[np.ndarray] = []
+    exits = tiebreak_prices(y, linking, solvers, s.exit_tiebreak * _cost_scale(solvers))
     try:
-        columns = rolling_horizon(solvers, linking, conditions, y, s.pricing_gap, guide=guide,
+        columns = rolling_horizon(solvers, linking, conditions, exits, s.pricing_gap, guide=guide,
                                   deadline=clock.deadline(), plan=plan)
     except SolverError as exc:
         say(f"sequential repair found no plan ({exc})")
