@@ -106,8 +106,9 @@ class DWSettings:
     coefficient more than its price, so that where the prices are degenerate (0 while
     the LP relaxation has storage to spare: district-10's summer) an interval keeps what
     costs it nothing to keep instead of ending anywhere and leaving the next one short
-    (district-10, May-August: the pass's plan after its horizon LP 241.3 against 271.0;
-    0.01 was worse, 272.9). 0 values exits at the prices alone; None: 1e-3 on the
+    (district-10, May-August, whose largest cost is 0.386: the pass's plan after its
+    horizon LP 241.3 at 3e-4 and at 1e-3 absolute against 271.0; 1e-2 absolute was worse,
+    272.9). 0 values exits at the prices alone; None: 1e-3 on the
     ``master`` path, 0 on the glued LP's (whose vertex prices are not degenerate there:
     on the reference year the plans it led to ended 0.72 % above the bound against
     0.46 %). A heuristic's tie-break: no bound uses it.
