@@ -328,7 +328,7 @@ def solve_dw(
             s = replace(s, rolling_start=s.first_prices != "master")
         if s.focus_windows is None:
             s = replace(s, focus_windows=s.first_prices == "master")
-        s = replace(s, exit_tiebreak=exit_tiebreak(s))
+        s = replace(s, exit_tiebreak=_exit_tiebreak(s))
         s = _horizon_milps(s)
         plink = priced_linking(s, linking, solvers)
         repairer = Repairer(solvers, linking,
@@ -715,7 +715,7 @@ def priced_linking(s: DWSettings, linking: Linking, solvers: list[IntervalSolver
     return linking.pricing_only(continuous_states(solvers))
 
 
-def exit_tiebreak(s: DWSettings) -> float:
+def _exit_tiebreak(s: DWSettings) -> float:
     """The ``exit_tiebreak`` a run uses: its own, or for None 1e-3 on the ``master``
     path (degenerate column-generation prices) and 0 on the glued LP's."""
     if s.exit_tiebreak is not None:
@@ -914,7 +914,7 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     own = np.repeat([c is not None for c in chosen], sizes)
     guide = np.where(repairer.window_mask(starts, window) & own, np.nan, values)
     plan: list[np.ndarray] = []
-    exits = tiebreak_prices(y, linking, solvers, exit_tiebreak(s) * _cost_scale(solvers))
+    exits = tiebreak_prices(y, linking, solvers, _exit_tiebreak(s) * _cost_scale(solvers))
     try:
         columns = rolling_horizon(solvers, linking, conditions, exits, s.pricing_gap, guide=guide,
                                   deadline=clock.deadline(), plan=plan)
