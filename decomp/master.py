@@ -9,6 +9,7 @@ import numpy as np
 
 from decomp.columns import Column
 from decomp.linking import Linking
+from decomp.solvers import run_limit
 
 INF = highspy.kHighsInf
 
@@ -163,8 +164,7 @@ class RestrictedMaster:
     def solve(self, time_limit: float | None = None) -> MasterSolution | None:
         """Solve the LP; duals follow ``reduced cost = c - A^T y``. None when
         ``time_limit`` (seconds) stopped it before the optimum."""
-        self.h.setOptionValue("time_limit", INF if time_limit is None
-                              else max(float(time_limit), 0.01))
+        self.h.setOptionValue("time_limit", run_limit(self.h, time_limit))
         self.h.run()
         status = self.h.getModelStatus()
         if status == highspy.HighsModelStatus.kTimeLimit:

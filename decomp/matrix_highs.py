@@ -14,7 +14,7 @@ import numpy as np
 
 from decomp.certificate import FEASIBLE, GAP_MET, NO_PLAN, OPTIMAL, OPTIMAL_GAP, relative_gap
 from decomp.matrix_form import MatrixForm
-from decomp.solvers import SolveOptions, SolverError, SolveResult
+from decomp.solvers import SolveOptions, SolverError, SolveResult, run_limit
 
 _S = highspy.HighsModelStatus
 _STOPPED = {_S.kTimeLimit, _S.kIterationLimit, _S.kSolutionLimit, _S.kInterrupt,
@@ -231,8 +231,7 @@ class MatrixHighs:
               ) -> SolveResult:
         """Solve; on a plan ``values`` holds the column values."""
         h = self._instance()
-        h.setOptionValue("time_limit", math.inf if time_limit is None
-                         else max(float(time_limit), 0.01))
+        h.setOptionValue("time_limit", run_limit(h, time_limit))
         h.setOptionValue("mip_rel_gap", self.options.gap if gap is None else float(gap))
         t0 = time.perf_counter()
         h.run()

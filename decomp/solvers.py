@@ -160,6 +160,17 @@ _STATUS = {
 }
 
 
+def run_limit(h, seconds: float | None) -> float:
+    """The ``time_limit`` option that gives ``h``'s next ``run()`` ``seconds`` (None: no
+    limit). HiGHS compares the option with its instance's run clock, which keeps counting
+    across runs (ERGO-Code/HiGHS#1477, until HiGHS 2.0; highspy has no ``zeroAllClocks``):
+    an instance solved again and again (a kept interval model, the restricted master)
+    would otherwise stop at once as soon as its runs together passed the limit."""
+    if seconds is None:
+        return math.inf
+    return float(h.getRunTime()) + max(float(seconds), 0.01)
+
+
 class PersistentSolver:
     """One solver instance bound to one model; re-solves after parameter or bound changes.
 
@@ -231,10 +242,17 @@ class PersistentSolver:
     def solve(self, time_limit: float | None = None, gap: float | None = None) -> SolveResult:
         """Solve the bound model, load the plan if there is one, and normalise the result."""
         o = self.options
+        limit = time_limit if time_limit is not None else o.time_limit
+        highs = getattr(self._opt, "_solver_model", None) if self.name == "highs" else None
+        if highs is not None:
+            # set here even without a limit: Pyomo leaves a previous solve's limit in place
+            limit = run_limit(highs, limit)
+            highs.setOptionValue("time_limit", limit)
+            limit = None if math.isinf(limit) else limit
         kwargs = {
             "tee": o.verbose,
             "rel_gap": o.gap if gap is None else gap,
-            "time_limit": time_limit if time_limit is not None else o.time_limit,
+            "time_limit": limit,
         }
         if o.threads is not None:
             kwargs["threads"] = o.threads
