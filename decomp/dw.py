@@ -67,7 +67,10 @@ class DWSettings:
     round's columns made a 3.5 % plan in about 190 s). ``lp_tolerance``: the
     ``master`` path stops once the master is within this of its bound (default a tenth of
     ``gap``); ``lp_column_age``: its master drops a column unused for this many rounds
-    (None: never; :attr:`~decomp.relaxation.RelaxationSettings.column_age`). ``workers``
+    (None: never; :attr:`~decomp.relaxation.RelaxationSettings.column_age`);
+    ``lp_aggregate``: the ``master`` path first prices each storage state alike over this
+    many consecutive boundaries (:attr:`~decomp.relaxation.RelaxationSettings.aggregate`;
+    None: no such phase). ``workers``
     > 1 prices intervals in parallel: ``parallel`` ``threads`` in this
     process (no second copy of a model) or ``ray`` actors (a cluster). ``lp_edge_weights``: the dual
     simplex pricing of the horizon LPs (HiGHS: ``devex``, ``steepest``, ``dantzig`` or
@@ -144,6 +147,7 @@ class DWSettings:
     box_width: float = 10.0
     lp_box_width: float = 0.01
     lp_column_age: int | None = 10
+    lp_aggregate: int | None = None
     choice_time_limit: float = 30.0
     repair_time_limit: float | None = 120.0
     workers: int = 1
@@ -207,6 +211,8 @@ class DWSettings:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
         if self.lp_column_age is not None and self.lp_column_age < 0:
             raise ValueError(f"lp_column_age must be >= 0 or None, not {self.lp_column_age}")
+        if self.lp_aggregate is not None and self.lp_aggregate < 2:
+            raise ValueError(f"lp_aggregate must be >= 2 or None, not {self.lp_aggregate}")
         if self.fixed_lp_nonzeros is not None and self.fixed_lp_nonzeros < 1:
             raise ValueError(f"fixed_lp_nonzeros must be >= 1 or None, not "
                              f"{self.fixed_lp_nonzeros}")
@@ -654,7 +660,7 @@ def solve_dw(
                "models_dropped": not repairer.models_kept,
                "rolling_start": s.rolling_start, "first_prices": s.first_prices,
                "focus_windows": s.focus_windows, "window_neighbours": s.window_neighbours,
-               "exit_tiebreak": s.exit_tiebreak,
+               "exit_tiebreak": s.exit_tiebreak, "lp_aggregate": s.lp_aggregate,
                "boundary_repair": s.boundary_repair,
                "family_repair": s.family_repair, "escalate": s.escalate},
     )
@@ -683,7 +689,8 @@ def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clo
                            RelaxationSettings(tolerance=_lp_tolerance(s),
                                               stabilisation=s.stabilisation, alpha=s.alpha,
                                               box_width=s.lp_box_width,
-                                              column_age=s.lp_column_age),
+                                              column_age=s.lp_column_age,
+                                              aggregate=s.lp_aggregate),
                            deadline=deadline, say=say, pricer=pricer)
     log.rows += [row | {"elapsed": begun - log.t0 + row["elapsed"]} for row in rel.log]
     if not math.isfinite(rel.bound):

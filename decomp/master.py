@@ -44,20 +44,44 @@ def _row_map(linking: Linking, rows: np.ndarray) -> np.ndarray:
     return where
 
 
-def _add_rows(h: highspy.Highs, n: int, linking: Linking, rows: np.ndarray) -> None:
-    lower = np.r_[np.ones(n), linking.rhs[rows]]
-    upper = np.r_[np.ones(n), np.where(linking.inequality, INF, linking.rhs)[rows]]
-    m = len(lower)
-    h.addRows(m, lower, upper, 0, np.zeros(m, dtype=np.int32), np.array([], dtype=np.int32),
-              np.array([]))
+def price_groups(linking: Linking, span: int) -> np.ndarray:
+    """Master row of each linking row when the boundaries are taken ``span`` at a time:
+    the ``link`` rows of one state at boundaries ``[j * span, (j + 1) * span)`` share one
+    row (their sum) and so one price; edge rows keep their own; unpriced rows -1.
+    ``span`` 1 gives every priced row its own."""
+    if span < 1:
+        raise ValueError(f"span must be >= 1, not {span}")
+    groups = np.full(linking.size, -1, dtype=np.int64)
+    keys: dict[tuple, int] = {}
+    for r, row in enumerate(linking.rows):
+        if not linking.priced[r]:
+            continue
+        key = ("link", row.state, row.k // span) if row.kind == "link" else (r,)
+        groups[r] = keys.setdefault(key, len(keys))
+    return groups
+
+
+def _add_rows(h: highspy.Highs, n: int, linking: Linking, groups: np.ndarray,
+              m: int) -> None:
+    kept = groups >= 0
+    rhs = np.bincount(groups[kept], weights=linking.rhs[kept], minlength=m)
+    inequality = np.zeros(m, dtype=bool)
+    inequality[groups[kept]] = linking.inequality[kept]
+    lower = np.r_[np.ones(n), rhs]
+    upper = np.r_[np.ones(n), np.where(inequality, INF, rhs)]
+    h.addRows(len(lower), lower, upper, 0, np.zeros(len(lower), dtype=np.int32),
+              np.array([], dtype=np.int32), np.array([]))
 
 
 def _column_entries(col: Column, n: int, linking: Linking,
                     where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     coef = linking.coefficients(col.k, col.entry, col.exit)
-    kept = [(where[r], a) for r, a in coef.items() if a != 0.0 and where[r] >= 0]
-    idx = [col.k] + [n + int(i) for i, _ in kept]
-    val = [1.0] + [a for _, a in kept]
+    summed: dict[int, float] = {}
+    for r, a in coef.items():
+        if a != 0.0 and where[r] >= 0:
+            summed[int(where[r])] = summed.get(int(where[r]), 0.0) + a
+    idx = [col.k] + [n + i for i in summed]
+    val = [1.0] + list(summed.values())
     return np.array(idx, dtype=np.int32), np.array(val)
 
 
@@ -73,23 +97,45 @@ class RestrictedMaster:
     master's value equals the restricted DW master's only when no slack is used.
     """
 
-    def __init__(self, n: int, linking: Linking, artificial_cost: float) -> None:
+    def __init__(self, n: int, linking: Linking, artificial_cost: float,
+                 groups: np.ndarray | None = None) -> None:
         self.n = n
         self.linking = linking
         # rows whose prices are held at 0 (``linking.priced``) are left out: columns need
-        # not agree on those states
+        # not agree on those states; ``groups`` (:func:`price_groups`) sums rows into one
+        # master row each, whose dual is then the price of all of them
         self.rows = np.flatnonzero(linking.priced)
-        self.where = _row_map(linking, self.rows)
+        if groups is None:
+            groups = _row_map(linking, self.rows)
+        groups = np.asarray(groups, dtype=np.int64)
+        if groups.shape != (linking.size,) or np.any(groups[~linking.priced] >= 0):
+            raise ValueError("groups must give each linking row a master row, -1 for the "
+                             "unpriced rows")
+        self.where = groups
+        self.m = int(groups.max(initial=-1)) + 1
+        kept = groups >= 0
+        if np.any(np.bincount(groups[kept], minlength=self.m) == 0):
+            raise ValueError("groups must number the master rows 0, 1, ... without gaps")
+        mixed = np.zeros(self.m, dtype=bool)
+        np.logical_or.at(mixed, groups[kept], linking.inequality[kept])
+        every = np.ones(self.m, dtype=bool)
+        np.logical_and.at(every, groups[kept], linking.inequality[kept])
+        if np.any(mixed & ~every):
+            raise ValueError("a master row cannot sum equality and inequality rows")
+        # one linking row standing for each master row (its centre and sign)
+        self._first = np.full(self.m, -1, dtype=np.int64)
+        for r in np.flatnonzero(kept)[::-1]:
+            self._first[groups[r]] = r
         self.h = _highs()
         # new columns keep the basis primal feasible: primal simplex picks up from there
         self.h.setOptionValue("simplex_strategy", 4)
-        _add_rows(self.h, n, linking, self.rows)
+        _add_rows(self.h, n, linking, groups, self.m)
         self.columns: list[Column] = []
         self.artificial_cost = artificial_cost
         #: a column whose reduced cost is at most this counts as in use (:meth:`prune`)
         self.prune_tolerance = 1e-9 * max(1.0, abs(artificial_cost))
         self._slacks: list[tuple[int, float]] = []  # (row, sign) per slack column
-        for i, r in enumerate(self.rows):
+        for i, r in enumerate(self._first):
             for sign in (1.0, -1.0):
                 if sign < 0 and linking.inequality[r]:
                     continue
@@ -181,7 +227,8 @@ class RestrictedMaster:
         weights = [(c, x[self._n_art + i]) for i, c in enumerate(self.columns)
                    if x[self._n_art + i] > 1e-9]
         y = np.zeros(self.linking.size)
-        y[self.rows] = duals[self.n:]
+        kept = self.where >= 0
+        y[kept] = duals[self.n:][self.where[kept]]
         return MasterSolution(
             objective=self.h.getInfo().objective_function_value,
             y=y,
@@ -205,7 +252,7 @@ def choose_columns(
     # a plan must match on every row, priced or not
     rows = np.arange(linking.size)
     where = _row_map(linking, rows)
-    _add_rows(h, n, linking, rows)
+    _add_rows(h, n, linking, where, linking.size)
     for r in range(linking.size):
         for sign in (1.0, -1.0):
             h.addCol(float(penalty[r]), 0.0, INF, 1, np.array([n + r], dtype=np.int32),

@@ -22,7 +22,7 @@ import numpy as np
 
 from decomp.columns import Column, ColumnPool
 from decomp.linking import Linking
-from decomp.master import RestrictedMaster
+from decomp.master import RestrictedMaster, price_groups
 from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import BoundaryCondition
 from decomp.rolling import rolling_horizon
@@ -37,7 +37,16 @@ class RelaxationSettings:
     solves in a row (not in the basis, reduced cost above zero) is pruned from the master
     and the pool, so the master stays small (pricing brings it back if it prices out
     again); None keeps every column. ``trust_shrink``: the factor the trust region's box
-    takes after a round that did not improve the bound (1: never narrowed)."""
+    takes after ``trust_patience`` rounds in a row that did not improve the bound (1:
+    never narrowed).
+
+    ``aggregate``: a first phase whose master sums each state's boundary rows
+    ``aggregate`` boundaries at a time (:func:`~decomp.master.price_groups`), so that its
+    prices are constant over those boundaries: far fewer prices to find, and a storage
+    price that must change over months moves in a few rounds, not one box step per
+    boundary and round. It ends when its own master has converged (or after
+    ``aggregate_rounds``); its best prices are the centre of the full phase, its columns
+    stay. None: no such phase. Every round's Lagrangian is a bound in either phase."""
 
     tolerance: float = 1e-5
     max_rounds: int = 1000
@@ -47,6 +56,9 @@ class RelaxationSettings:
     trust_region: bool = True
     trust_shrink: float = 0.5
     column_age: int | None = 10
+    trust_patience: int = 2
+    aggregate: int | None = None
+    aggregate_rounds: int = 40
 
     def __post_init__(self) -> None:
         if not self.tolerance > 0:
@@ -57,6 +69,12 @@ class RelaxationSettings:
             raise ValueError(f"trust_shrink must be in (0, 1], not {self.trust_shrink}")
         if self.column_age is not None and self.column_age < 0:
             raise ValueError(f"column_age must be >= 0 or None, not {self.column_age}")
+        if self.trust_patience < 1:
+            raise ValueError(f"trust_patience must be >= 1, not {self.trust_patience}")
+        if self.aggregate is not None and self.aggregate < 2:
+            raise ValueError(f"aggregate must be >= 2 or None, not {self.aggregate}")
+        if self.aggregate_rounds < 1:
+            raise ValueError(f"aggregate_rounds must be >= 1, not {self.aggregate_rounds}")
 
 
 @dataclass
@@ -109,7 +127,6 @@ def solve_relaxation(
         sv.relax(True)
     try:
         width = s.box_width * cost_scale
-        master = RestrictedMaster(n, linking, width)
         pool = ColumnPool(n)
         values: list = []
         try:
@@ -126,28 +143,100 @@ def solve_relaxation(
             # a first centre with the right signs and orders of magnitude (from zero,
             # the first rounds' bounds are near 0 until the centre has moved)
             y = linking.valid(entry_prices(linking, values))
+        first = [c for c in first if pool.add(c)]
+        run = _Rounds(solvers, linking, pool, pricer, s, deadline, say, t0)
         # a trust region only while the master is feasible without its slacks (the
         # rolling pass gave columns that fit together); else the box must widen to let
         # the priced columns take over
-        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width,
-                                  s.trust_region and len(first) == n, s.trust_shrink)
-        master.add_many([c for c in first if pool.add(c)])
-        best, best_y, sol, converged, log = -math.inf, y.copy(), None, False, []
-        rounds = 0
-        for rounds in range(1, s.max_rounds + 1):
+        trust = s.trust_region and len(first) == n
+        if s.aggregate is not None and n > s.aggregate:
+            groups = price_groups(linking, s.aggregate)
+            master = RestrictedMaster(n, linking, width, groups)
+            master.add_many(first)
+            y = linking.valid(_group_mean(y, groups))
+            stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width, trust,
+                                      s.trust_shrink, s.trust_patience)
+            run.go(master, stab, y, s.aggregate_rounds, "lp-aggregated")
+            if math.isfinite(run.best):
+                say(f"LP phase, prices constant over {s.aggregate} boundaries: bound "
+                    f"{run.best:.6g} after {run.rounds} rounds")
+                y = run.best_y.copy()
+            first = [c for cols in pool.columns for c in cols]
+        master = RestrictedMaster(n, linking, width)
+        master.add_many(first)
+        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width, trust,
+                                  s.trust_shrink, s.trust_patience)
+        run.go(master, stab, y, s.max_rounds, "lp")
+        sol, best, rounds, converged = run.sol, run.best, run.rounds, run.converged
+        # an aggregated master's value bounds nothing about the LP's: reported only
+        # from the full phase
+        value = None if sol is None or run.sol_phase != "lp" else sol.objective
+        binaries = None
+        if sol is not None:
+            binaries = _combined_binaries(sol.weights, solvers)
+        seconds = time.perf_counter() - t0
+        say(f"LP relaxation by column generation: bound {best:.6g}, master "
+            f"{value if value is not None else math.nan:.6g}, {rounds} rounds, "
+            f"{len(pool)} columns ({seconds:.1f} s{'' if converged else ', not converged'})")
+        return RelaxationResult(bound=best, y=run.best_y,
+                                master_objective=value, binaries=binaries, rounds=rounds,
+                                converged=converged, seconds=seconds, log=run.log)
+    finally:
+        for sv in solvers:
+            sv.relax(False)
+
+
+def _group_mean(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """``y`` with each group's rows at the group's mean (rows outside groups unchanged)."""
+    out = y.copy()
+    kept = groups >= 0
+    sums = np.bincount(groups[kept], weights=y[kept])
+    counts = np.bincount(groups[kept])
+    out[kept] = (sums / np.maximum(counts, 1))[groups[kept]]
+    return out
+
+
+class _Rounds:
+    """Column generation rounds between one restricted master and the intervals' LPs;
+    the bound, its prices, the log and the round count carry over from phase to phase."""
+
+    def __init__(self, solvers, linking: Linking, pool: ColumnPool, pricer,
+                 s: RelaxationSettings, deadline: float | None, say, t0: float) -> None:
+        self.solvers, self.linking, self.pool, self.pricer = solvers, linking, pool, pricer
+        self.s, self.deadline, self.say, self.t0 = s, deadline, say, t0
+        self.best = -math.inf
+        self.best_y = linking.valid(np.zeros(linking.size))
+        self.sol = None
+        self.sol_phase: str | None = None
+        self.converged = False
+        self.rounds = 0
+        self.log: list[dict] = []
+
+    def go(self, master: RestrictedMaster, stab, y: np.ndarray, max_rounds: int,
+           phase: str) -> None:
+        """Up to ``max_rounds`` rounds from prices ``y``: until ``master`` has converged
+        to the bound (``converged``), the deadline or a time limit within a round."""
+        s, linking, pool, n = self.s, self.linking, self.pool, len(self.solvers)
+        deadline, say = self.deadline, self.say
+        if not math.isfinite(self.best):
+            self.best_y = y.copy()
+        sol, self.converged = None, False
+        for _ in range(max_rounds):
             if deadline is not None and time.perf_counter() >= deadline:
-                break
+                return
+            self.rounds += 1
+            rounds = self.rounds
             tp = time.perf_counter()
             prices = [linking.interval_prices(y, k) for k in range(n)]
-            results = pricer.price(prices, 0.0, deadline)
+            results = self.pricer.price(prices, 0.0, deadline)
             pricing_s = time.perf_counter() - tp
             complete = len(results) == n and all(math.isfinite(r.bound) for r in results)
             lagrangian = (sum(r.bound for r in results) + linking.constant(y)
                           if complete else None)
-            improved = lagrangian is not None and lagrangian > best + 1e-12 * max(
+            improved = lagrangian is not None and lagrangian > self.best + 1e-12 * max(
                 1.0, abs(lagrangian))
             if improved:
-                best, best_y = lagrangian, y.copy()
+                self.best, self.best_y = lagrangian, y.copy()
             new = [r.column for r in results if r.column is not None and pool.add(r.column)]
             # a mis-pricing: no new column prices out at the master's own duals, so the
             # master cannot move; smoothing is then cut back (Wentges' rule)
@@ -159,55 +248,45 @@ def solve_relaxation(
                 # a round cut short before every interval had a column: no master yet
                 say(f"LP round {rounds}: time limit reached before every interval had a "
                     "column")
-                break
+                return
             master.set_box(*stab.box())
             solved = master.solve(None if deadline is None else deadline - time.perf_counter())
             master_s = time.perf_counter() - tm
             if solved is None:
                 say(f"LP round {rounds}: time limit reached in the master")
-                break
-            sol = solved
+                return
+            sol = self.sol = solved
+            self.sol_phase = phase
             binding = master.box_binding(sol)
             pruned = []
             if s.column_age is not None:
                 pruned = master.prune(s.column_age)
                 pool.discard(pruned)
-            log.append({"iteration": rounds, "lower_bound": best, "box_width": stab.width,
-                        "lagrangian": lagrangian, "master_objective": sol.objective,
-                        "columns_added": len(new), "columns": len(pool),
-                        "columns_pruned": len(pruned),
-                        "box_binding": binding, "alpha": stab.alpha,
-                        "pricing_seconds": pricing_s, "master_seconds": master_s,
-                        "elapsed": time.perf_counter() - t0, "phase": "lp"})
+            best = self.best
+            self.log.append({"iteration": rounds, "lower_bound": best, "box_width": stab.width,
+                             "lagrangian": lagrangian, "master_objective": sol.objective,
+                             "columns_added": len(new), "columns": len(pool),
+                             "columns_pruned": len(pruned),
+                             "box_binding": binding, "alpha": stab.alpha,
+                             "pricing_seconds": pricing_s, "master_seconds": master_s,
+                             "elapsed": time.perf_counter() - self.t0, "phase": phase})
             if rounds % 10 == 0:
                 say(f"LP round {rounds}: bound {best:.6g}, master {sol.objective:.6g}, "
-                    f"{len(pool)} columns ({time.perf_counter() - t0:.1f} s)")
+                    f"{len(pool)} columns ({time.perf_counter() - self.t0:.1f} s)")
             if not complete:
                 say(f"LP round {rounds}: time limit reached while pricing")
-                break
+                return
             if not binding and best > sol.objective + 1e-6 * max(1.0, abs(sol.objective)):
-                # the master without slack is a feasible LP point: a bound above it is wrong
+                # the master without slack is a feasible point of the LP (of the summed
+                # rows' LP in an aggregated phase, a relaxation of it, which the bound
+                # cannot exceed either): a bound above it is wrong
                 raise RuntimeError(f"LP phase: Lagrangian bound {best:.10g} above the "
                                    f"restricted master's value {sol.objective:.10g}")
             if not binding and sol.objective - best <= s.tolerance * max(1.0, abs(sol.objective)):
-                converged = True
-                break
+                self.converged = True
+                return
             stab.update(y, improved, mispriced, binding)
             y = linking.valid(stab.prices(sol.y))
-        binaries = None
-        if sol is not None:
-            binaries = _combined_binaries(sol.weights, solvers)
-        seconds = time.perf_counter() - t0
-        say(f"LP relaxation by column generation: bound {best:.6g}, master "
-            f"{sol.objective if sol is not None else math.nan:.6g}, {rounds} rounds, "
-            f"{len(pool)} columns ({seconds:.1f} s{'' if converged else ', not converged'})")
-        return RelaxationResult(bound=best, y=best_y,
-                                master_objective=None if sol is None else sol.objective,
-                                binaries=binaries, rounds=rounds, converged=converged,
-                                seconds=seconds, log=log)
-    finally:
-        for sv in solvers:
-            sv.relax(False)
 
 
 def entry_prices(linking: Linking, values: list[np.ndarray | None]) -> np.ndarray:

@@ -10,10 +10,12 @@ around it that the restricted master enforces through its slack columns
   its slacks (the box, not the columns, set a price) and the bound did not improve; so
   it never stays too tight, and the master's duals never run off to a big-M value.
 - As a trust region (the LP phase, whose master is feasible from its first round): the
-  box doubles after an improving step that it held back and halves after a step that
-  did not improve the bound, so it starts small around a good centre and grows only
-  while the steps succeed (a wide box there lets the degenerate master's duals wander
-  and the bound stall for dozens of rounds: RESULTS 15).
+  box doubles after an improving step that it held back and halves after ``patience``
+  steps in a row that did not improve the bound, so it starts small around a good
+  centre and grows only while the steps succeed (a wide box there lets the degenerate
+  master's duals wander and the bound stall for dozens of rounds: RESULTS 15; halving
+  after every null step let steps alternating between improving and not keep the box
+  tiny for hundreds of rounds far from the optimum: RESULTS 23).
 - ``alpha`` is adjusted automatically: halved after a mis-pricing (no column priced out
   at the master duals), raised again by 0.1 (up to its start value) after each serious
   step; it is never switched off for good.
@@ -42,6 +44,9 @@ class Stabilisation:
     mispricings: int = 0
     #: the factor a trust region's width takes after a step that did not improve
     shrink: float = 0.5
+    #: null steps in a row (the bound not improved) before a trust region narrows
+    patience: int = 1
+    nulls: int = 0
 
     def prices(self, master_y: np.ndarray) -> np.ndarray:
         """The prices to price with next."""
@@ -63,11 +68,16 @@ class Stabilisation:
         if self.trust_region:
             # a trust region: a step the box held back that improved the bound widens it,
             # a step that did not improve it narrows it
-            if improved and binding:
-                self.width *= 2.0
-                self.widenings += 1
-            elif not improved:
-                self.width = max(self.width * self.shrink, self.min_width)
+            if improved:
+                self.nulls = 0
+                if binding:
+                    self.width *= 2.0
+                    self.widenings += 1
+            else:
+                self.nulls += 1
+                if self.nulls >= self.patience:
+                    self.nulls = 0
+                    self.width = max(self.width * self.shrink, self.min_width)
         elif binding and not improved and self.adaptive_box:
             self.width *= 2.0
             self.widenings += 1
@@ -75,16 +85,20 @@ class Stabilisation:
 
 def make_stabilisation(name: str, center: np.ndarray, alpha: float = 0.5,
                        width: float = 1e5, trust_region: bool = False,
-                       shrink: float = 0.5) -> Stabilisation:
+                       shrink: float = 0.5, patience: int = 1) -> Stabilisation:
     """Strategy by name: ``none`` (master duals, a fixed box of ``width``), ``wentges``
     (smoothing with automatic alpha, adaptive box) or ``boxstep`` (adaptive box only).
     ``trust_region``: the box doubles after an improving step it held back and is
     multiplied by ``shrink`` after a step that did not improve (down to a thousandth of
     ``width``), for a master that is feasible from the start (a good centre, a small
-    first box)."""
+    first box); ``patience``: the null steps in a row it takes before the box narrows
+    (1: after each)."""
     if not 0.0 < shrink <= 1.0:
         raise ValueError(f"shrink must be in (0, 1], not {shrink}")
-    extra = {"trust_region": trust_region, "min_width": width * 1e-3, "shrink": shrink}
+    if patience < 1:
+        raise ValueError(f"patience must be >= 1, not {patience}")
+    extra = {"trust_region": trust_region, "min_width": width * 1e-3, "shrink": shrink,
+             "patience": patience}
     if name == "none":
         return Stabilisation(center, width, adaptive_box=False, name=name)
     if name == "wentges":

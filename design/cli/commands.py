@@ -109,6 +109,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             rolling_start=args.rolling_start, models=args.models,
             pricing_time_limit=args.pricing_time_limit,
             lp_column_age=None if args.lp_column_age == -1 else args.lp_column_age,
+            lp_aggregate=None if args.lp_aggregate <= 1 else args.lp_aggregate,
             window_neighbours=args.window_neighbours,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
@@ -361,6 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw, master path: a column unused by this many master solves in a "
                          "row leaves the master (pricing may bring it back); -1 keeps every "
                          "column (default %(default)s)")
+    op.add_argument("--lp-aggregate", type=int, default=DWSettings.lp_aggregate or 0,
+                    metavar="BOUNDARIES",
+                    help="dw, master path: a first LP phase prices each storage state alike "
+                         "over this many consecutive interval boundaries, then every "
+                         "boundary on its own from those prices; 0 or 1: no such phase "
+                         "(default %(default)s)")
     op.add_argument("--window-neighbours", action=argparse.BooleanOptionalAction,
                     default=True,
                     help="dw: after a fix-and-optimise sweep, solve only the windows near "

@@ -1,0 +1,124 @@
+"""A first LP phase whose master sums each state's boundary rows a span at a time.
+
+Its prices are constant over a span of boundaries (far fewer to find); its Lagrangian
+values are bounds like any other, and the full phase after it still converges to the LP
+relaxation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from decomp.dw import DWSettings, _cost_scale, solve_dw
+from decomp.master import RestrictedMaster, price_groups
+from decomp.methods import solve_direct
+from decomp.relaxation import RelaxationSettings, solve_relaxation
+from decomp.repair import Repairer
+from decomp.solvers import SolveOptions
+from tests.test_dw import EXACT, assert_sandwich
+from tests.test_relaxation import _relaxation, toy
+from tests.toy_provider import ToyProvider
+
+TWELVE = ToyProvider(np.array([0, 3, 4, 1, 0, 5, 2, 0.5, 4, 4, 0, 1, 3, 2, 5, 0]),
+                     np.array([1, 2, 3, 1, 2, 3, 4, 1, 2, 1, 3, 2, 1, 4, 2, 1.0]))
+
+
+def test_groups_share_a_state_over_a_span_of_boundaries():
+    _, linking, _ = _relaxation(TWELVE, 2)  # 8 intervals, 7 boundaries
+    groups = price_groups(linking, 3)
+    rows = linking.rows
+    for r, row in enumerate(rows):
+        for q, other in enumerate(rows):
+            if row.kind == other.kind == "link":
+                same = row.state == other.state and row.k // 3 == other.k // 3
+                assert (groups[r] == groups[q]) == same
+            elif r != q:
+                # an edge row (fixed start, cyclic end) keeps a row of its own
+                assert groups[r] != groups[q]
+    assert sorted(set(groups)) == list(range(groups.max() + 1))
+    one = price_groups(linking, 1)
+    assert len(set(one)) == linking.size
+    plink = linking.pricing_only({"level"})
+    held = price_groups(plink, 3)
+    assert np.all(held[~plink.priced] == -1) and np.all(held[plink.priced] >= 0)
+    with pytest.raises(ValueError, match="span"):
+        price_groups(linking, 0)
+
+
+def test_a_grouped_master_prices_each_group_alike_and_is_a_relaxation():
+    conditions, linking, solvers = _relaxation(TWELVE, 2)
+    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+                           RelaxationSettings(tolerance=1e-7, column_age=None))
+    # the same columns in both masters: those the LP phase's full master converged with
+    cols = []
+    for k in range(len(solvers)):
+        sv = solvers[k]
+        sv.relax(True)
+        sv.set_prices(*linking.interval_prices(rel.y, k))
+        cols.append(sv.solve(gap=0.0).column)
+        sv.relax(False)
+    groups = price_groups(linking, 3)
+    full = RestrictedMaster(len(solvers), linking, 1e6)
+    summed = RestrictedMaster(len(solvers), linking, 1e6, groups)
+    for m in (full, summed):
+        m.add_many(cols)
+        m.set_box(np.zeros(linking.size), 1e6)
+    a, b = full.solve(), summed.solve()
+    # the summed rows ask less of the columns: the master's value can only drop
+    assert b.objective <= a.objective + 1e-7 * max(1.0, abs(a.objective))
+    for g in range(groups.max() + 1):
+        assert np.ptp(b.y[groups == g]) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_groups_mixing_equality_and_inequality_rows_refused():
+    _, linking, _ = _relaxation(TWELVE, 2)
+    groups = price_groups(linking, 1)
+    cyclic = [r for r, row in enumerate(linking.rows) if row.kind == "cyclic"][0]
+    link = [r for r, row in enumerate(linking.rows) if row.kind == "link"][0]
+    groups[cyclic] = groups[link]
+    groups = np.unique(groups, return_inverse=True)[1]
+    with pytest.raises(ValueError, match="equality and inequality"):
+        RestrictedMaster(8, linking, 1.0, groups)
+    with pytest.raises(ValueError, match="aggregate"):
+        RelaxationSettings(aggregate=1)
+    with pytest.raises(ValueError, match="lp_aggregate"):
+        DWSettings(lp_aggregate=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(provider=toy, interval=st.integers(1, 3), span=st.integers(2, 4))
+def test_aggregated_phase_then_full_phase_converge_to_the_lp_relaxation(provider, interval,
+                                                                        span):
+    conditions, linking, solvers = _relaxation(provider, interval)
+    glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
+    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+                           RelaxationSettings(tolerance=1e-7, max_rounds=400, aggregate=span))
+    tol = 1e-6 * max(1.0, abs(glued))
+    phases = [row["phase"] for row in rel.log]
+    if len(solvers) > span:
+        assert "lp-aggregated" in phases
+    # each phase's rounds in order: the aggregated ones first
+    assert phases == sorted(phases, key=lambda p: p != "lp-aggregated")
+    # every round's Lagrangian, in either phase, is a lower bound of the LP relaxation
+    for row in rel.log:
+        if row["lagrangian"] is not None:
+            assert row["lagrangian"] <= glued + tol
+    assert rel.converged
+    assert rel.bound == pytest.approx(glued, rel=1e-5, abs=1e-5)
+    assert rel.master_objective >= glued - tol
+
+
+@settings(max_examples=8, deadline=None)
+@given(provider=toy, interval=st.integers(1, 3))
+def test_dw_with_an_aggregated_lp_phase_sandwiches_the_optimum(provider, interval):
+    direct = solve_direct(provider, EXACT)
+    dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=6,
+                                       first_prices="master", repair_gap=1e-9,
+                                       lp_aggregate=2,
+                                       solve=SolveOptions(solver="highs")))
+    assert dw.plan is not None
+    assert_sandwich(dw.bound, direct.objective, dw.objective)
+    assert dw.extra["lp_aggregate"] == 2
