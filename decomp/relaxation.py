@@ -56,7 +56,7 @@ class RelaxationSettings:
     trust_region: bool = True
     trust_shrink: float = 0.5
     column_age: int | None = 10
-    trust_patience: int = 2
+    trust_patience: int = 1
     aggregate: int | None = None
     aggregate_rounds: int = 40
 

@@ -13,9 +13,9 @@ around it that the restricted master enforces through its slack columns
   box doubles after an improving step that it held back and halves after ``patience``
   steps in a row that did not improve the bound, so it starts small around a good
   centre and grows only while the steps succeed (a wide box there lets the degenerate
-  master's duals wander and the bound stall for dozens of rounds: RESULTS 15; halving
-  after every null step let steps alternating between improving and not keep the box
-  tiny for hundreds of rounds far from the optimum: RESULTS 23).
+  master's duals wander and the bound stall for dozens of rounds: RESULTS 15 and 23;
+  yet halving after every null step can keep the box tiny far from the optimum when
+  steps alternate between improving and not: ``patience`` 2 then lets it grow).
 - ``alpha`` is adjusted automatically: halved after a mis-pricing (no column priced out
   at the master duals), raised again by 0.1 (up to its start value) after each serious
   step; it is never switched off for good.
