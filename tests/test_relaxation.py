@@ -35,6 +35,18 @@ def _relaxation(provider, interval: int):
     return conditions, linking, solvers
 
 
+def assert_converged_to(rel, glued: float) -> None:
+    """Every round's Lagrangian is a lower bound of the LP relaxation (value ``glued``),
+    and the master (a restriction of the LP) has converged to it from above."""
+    tol = 1e-6 * max(1.0, abs(glued))
+    for row in rel.log:
+        if row["lagrangian"] is not None:
+            assert row["lagrangian"] <= glued + tol
+    assert rel.converged
+    assert rel.bound == pytest.approx(glued, rel=1e-5, abs=1e-5)
+    assert rel.master_objective >= glued - tol
+
+
 # a start in hour 14 leaves no plan for hour 15 (maintenance, 2-hour minimum up time):
 # the myopic rolling pass fails there and the box slacks must carry the master
 STARTS_BEFORE_MAINTENANCE = ToyProvider(
@@ -50,15 +62,7 @@ def test_master_converges_to_the_lp_relaxation(provider, interval):
     glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
     rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
                            RelaxationSettings(tolerance=1e-7, max_rounds=400))
-    tol = 1e-6 * max(1.0, abs(glued))
-    # every round's Lagrangian is a lower bound of the LP relaxation...
-    for row in rel.log:
-        if row["lagrangian"] is not None:
-            assert row["lagrangian"] <= glued + tol
-    # ... and the master (a restriction of the LP) converges to it from above
-    assert rel.converged
-    assert rel.bound == pytest.approx(glued, rel=1e-5, abs=1e-5)
-    assert rel.master_objective >= glued - tol
+    assert_converged_to(rel, glued)
     # the phase gave the integers back: the intervals are MILPs again
     assert not any(sv.relaxed or sv.solver.relaxed for sv in solvers)
     # the integer values are the master's convex combination: within their bounds
@@ -87,15 +91,18 @@ def test_deadline_in_the_past_proves_nothing():
     assert rel.bound == -math.inf
 
 
-@settings(max_examples=10, deadline=None)
-@given(provider=toy, interval=st.integers(2, 6))
-def test_dw_from_master_prices_sandwiches_the_optimum(provider, interval):
+@settings(max_examples=12, deadline=None)
+@given(provider=toy, interval=st.integers(2, 6), aggregate=st.sampled_from([None, 2]))
+def test_dw_from_master_prices_sandwiches_the_optimum(provider, interval, aggregate):
+    # with or without a first LP phase over spans of two boundaries (test_price_groups)
     direct = solve_direct(provider, EXACT)
     dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=6,
                                        first_prices="master", repair_gap=1e-9,
+                                       lp_aggregate=aggregate,
                                        solve=SolveOptions(solver="highs")))
     assert dw.plan is not None
     assert_sandwich(dw.bound, direct.objective, dw.objective)
+    assert dw.extra["lp_aggregate"] == aggregate
     # on the master path the first plan comes from the pricing round's columns (no
     # guided rolling pass unless asked for)
     assert dw.extra["rolling_start"] is False and dw.extra["first_prices"] == "master"
