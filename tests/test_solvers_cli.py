@@ -123,3 +123,16 @@ def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
     # the LP phase's bound never decreases and stays below every plan's cost
     assert lp_rows["lower_bound"].is_monotonic_increasing
     assert lp_rows["lower_bound"].max() <= summary["upper_bound"] + 1e-9
+
+
+def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
+    rc = main(["operate", "small", "--method", "dw", "--horizon", "48", "--interval", "6",
+               "--gap", "0.001", "--first-prices", "master", "--lp-aggregate", "3",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["lp_aggregate"] == 3
+    assert summary["lp_bound"] <= summary["lower_bound"] + 1e-9 <= summary["upper_bound"] + 2e-9
+    assert "prices constant over 3 boundaries" in capsys.readouterr().out
+    phases = pd.read_csv(tmp_path / "log.csv")["phase"].dropna().tolist()
+    assert phases[0] == "lp-aggregated" and "lp" in phases
