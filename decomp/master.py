@@ -104,9 +104,8 @@ class RestrictedMaster:
         # rows whose prices are held at 0 (``linking.priced``) are left out: columns need
         # not agree on those states; ``groups`` (:func:`price_groups`) sums rows into one
         # master row each, whose dual is then the price of all of them
-        self.rows = np.flatnonzero(linking.priced)
         if groups is None:
-            groups = _row_map(linking, self.rows)
+            groups = _row_map(linking, np.flatnonzero(linking.priced))
         groups = np.asarray(groups, dtype=np.int64)
         if groups.shape != (linking.size,) or np.any(groups[~linking.priced] >= 0):
             raise ValueError("groups must give each linking row a master row, -1 for the "
@@ -114,18 +113,14 @@ class RestrictedMaster:
         self.where = groups
         self.m = int(groups.max(initial=-1)) + 1
         kept = groups >= 0
-        if np.any(np.bincount(groups[kept], minlength=self.m) == 0):
+        numbered, first = np.unique(groups[kept], return_index=True)
+        if len(numbered) != self.m:
             raise ValueError("groups must number the master rows 0, 1, ... without gaps")
-        mixed = np.zeros(self.m, dtype=bool)
-        np.logical_or.at(mixed, groups[kept], linking.inequality[kept])
-        every = np.ones(self.m, dtype=bool)
-        np.logical_and.at(every, groups[kept], linking.inequality[kept])
-        if np.any(mixed & ~every):
+        inequality = linking.inequality[kept]
+        if len(np.unique(groups[kept] * 2 + inequality)) != self.m:
             raise ValueError("a master row cannot sum equality and inequality rows")
         # one linking row standing for each master row (its centre and sign)
-        self._first = np.full(self.m, -1, dtype=np.int64)
-        for r in np.flatnonzero(kept)[::-1]:
-            self._first[groups[r]] = r
+        self._first = np.flatnonzero(kept)[first]
         self.h = _highs()
         # new columns keep the basis primal feasible: primal simplex picks up from there
         self.h.setOptionValue("simplex_strategy", 4)

@@ -245,10 +245,10 @@ class PersistentSolver:
         limit = time_limit if time_limit is not None else o.time_limit
         highs = getattr(self._opt, "_solver_model", None) if self.name == "highs" else None
         if highs is not None:
-            # set here even without a limit: Pyomo leaves a previous solve's limit in place
-            limit = run_limit(highs, limit)
-            highs.setOptionValue("time_limit", limit)
-            limit = None if math.isinf(limit) else limit
+            # set here, even without a limit (Pyomo would leave a previous solve's limit
+            # in place), and not again by Pyomo
+            highs.setOptionValue("time_limit", run_limit(highs, limit))
+            limit = None
         kwargs = {
             "tee": o.verbose,
             "rel_gap": o.gap if gap is None else gap,
