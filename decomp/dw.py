@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -115,6 +116,13 @@ class DWSettings:
     ``master`` path, 0 on the glued LP's (whose vertex prices are not degenerate there:
     on the reference year the plans it led to ended 0.72 % above the bound against
     0.46 %). A heuristic's tie-break: no bound uses it.
+    ``exit_lookahead``: in the sequential repair, a continuous state priced 0 at a
+    boundary (:data:`ZERO_SHARE` of its largest price) is valued at this share of its
+    next positive price along the horizon (:func:`lookahead_prices`; 0: off): the
+    relaxation fills a seasonal store while its price is 0 (free energy, the store full
+    later), which a day solved on its own does not see, and sells the energy instead.
+    None: :data:`LOOKAHEAD_SHARE` on the ``master`` path, 0 on the glued LP's. A
+    heuristic's prices: no bound uses them.
     """
 
     interval: int = 24
@@ -160,6 +168,7 @@ class DWSettings:
     pricing_min_seconds: float = 1.0
     stall_iterations: int = 3
     exit_tiebreak: float | None = None
+    exit_lookahead: float | None = None
     solve: SolveOptions = field(default_factory=SolveOptions)
 
     def __post_init__(self) -> None:
@@ -185,6 +194,8 @@ class DWSettings:
             raise ValueError(f"workers must be >= 1, not {self.workers}")
         if self.exit_tiebreak is not None and not 0 <= self.exit_tiebreak < 1:
             raise ValueError(f"exit_tiebreak must be in [0, 1), not {self.exit_tiebreak}")
+        if self.exit_lookahead is not None and not 0 <= self.exit_lookahead <= 1:
+            raise ValueError(f"exit_lookahead must be in [0, 1], not {self.exit_lookahead}")
         if self.repair_gap is None:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
         if not 0 < self.family_time_share <= 1:
@@ -334,7 +345,7 @@ def solve_dw(
             s = replace(s, rolling_start=s.first_prices != "master")
         if s.focus_windows is None:
             s = replace(s, focus_windows=s.first_prices == "master")
-        s = replace(s, exit_tiebreak=_exit_tiebreak(s))
+        s = replace(s, exit_tiebreak=_exit_tiebreak(s), exit_lookahead=_exit_lookahead(s))
         s = _horizon_milps(s)
         plink = priced_linking(s, linking, solvers)
         repairer = Repairer(solvers, linking,
@@ -660,7 +671,8 @@ def solve_dw(
                "models_dropped": not repairer.models_kept,
                "rolling_start": s.rolling_start, "first_prices": s.first_prices,
                "focus_windows": s.focus_windows, "window_neighbours": s.window_neighbours,
-               "exit_tiebreak": s.exit_tiebreak, "lp_aggregate": s.lp_aggregate,
+               "exit_tiebreak": s.exit_tiebreak, "exit_lookahead": s.exit_lookahead,
+               "lp_aggregate": s.lp_aggregate,
                "boundary_repair": s.boundary_repair,
                "family_repair": s.family_repair, "escalate": s.escalate},
     )
@@ -752,6 +764,56 @@ def tiebreak_prices(y: np.ndarray, linking: Linking, solvers: list[IntervalSolve
     keep = continuous_states(solvers)
     mask = np.array([r.kind == "link" and r.state in keep for r in linking.rows], dtype=bool)
     return y + bonus * mask
+
+
+#: the share of the next positive price a state priced 0 is worth to the sequential
+#: repair by default on the ``master`` path (district-10's year, RESULTS 24)
+LOOKAHEAD_SHARE = 0.3
+
+#: a boundary price at most this share of its state's largest (over the horizon) counts
+#: as 0 for :func:`lookahead_prices` (column generation leaves such prices at ~4e-5
+#: where the state's are ~0.45 elsewhere)
+ZERO_SHARE = 1e-3
+
+
+def lookahead_prices(y: np.ndarray, linking: Linking, states: set[str],
+                     cyclic: Collection[str] = (), share: float = 1.0) -> np.ndarray:
+    """``y`` with each boundary price of a state in ``states`` that is 0 (within
+    ``ZERO_SHARE`` of the state's largest price) raised to ``share`` of that state's next
+    positive price along the horizon (for a state in ``cyclic``, past the horizon's end
+    from its start again; otherwise none past the last, which leaves the price as it is). Where a
+    relaxation prices storage at 0 while it fills it for later (free energy now, the
+    store full at some later boundary), an interval solved on its own then sees what the
+    store is worth once full instead of nothing. Only for heuristics (a row's price
+    changes the Lagrangian's)."""
+    out = np.array(y, dtype=float, copy=True)
+    rows: dict[str, list[tuple[int, int]]] = {}
+    for r, row in enumerate(linking.rows):
+        if row.kind == "link" and row.state in states:
+            rows.setdefault(row.state, []).append((row.k, r))
+    for state, pairs in rows.items():
+        index = np.array([r for _, r in sorted(pairs)])
+        values = out[index]
+        zero = ZERO_SHARE * max(float(values.max()), 0.0)
+        m = len(index)
+        later = None
+        # walk backwards (twice round for a cyclic state) carrying the next positive price
+        for j in range(2 * m - 1 if state in cyclic else m - 1, -1, -1):
+            v = values[j % m]
+            if v > zero:
+                later = v
+            elif j < m and later is not None and v >= -zero:
+                out[index[j]] = max(v, share * later)
+    return out
+
+
+def _exit_lookahead(s: DWSettings) -> float:
+    """The ``exit_lookahead`` a run uses: its own, or for None ``LOOKAHEAD_SHARE`` on the
+    ``master`` path (whose column-generation prices are degenerate through the summer)
+    and 0 on the glued LP's."""
+    if s.exit_lookahead is not None:
+        return s.exit_lookahead
+    return LOOKAHEAD_SHARE if s.first_prices == "master" else 0.0
 
 
 def _horizon_milps(s: DWSettings) -> DWSettings:
@@ -921,6 +983,9 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     own = np.repeat([c is not None for c in chosen], sizes)
     guide = np.where(repairer.window_mask(starts, window) & own, np.nan, values)
     plan: list[np.ndarray] = []
+    if _exit_lookahead(s) > 0:
+        cyclic = {bc.state for bc in conditions if bc.kind == "cyclic"}
+        y = lookahead_prices(y, linking, continuous_states(solvers), cyclic, _exit_lookahead(s))
     exits = tiebreak_prices(y, linking, solvers, _exit_tiebreak(s) * _cost_scale(solvers))
     try:
         columns = rolling_horizon(solvers, linking, conditions, exits, s.pricing_gap, guide=guide,

@@ -136,3 +136,13 @@ def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
     assert "prices constant over 3 boundaries" in capsys.readouterr().out
     phases = pd.read_csv(tmp_path / "log.csv")["phase"].dropna().tolist()
     assert phases[0] == "lp-aggregated" and "lp" in phases
+
+
+def test_cli_dw_exit_lookahead_is_recorded(tmp_path):
+    rc = main(["operate", "small", "--method", "dw", "--horizon", "48", "--interval", "6",
+               "--gap", "0.001", "--first-prices", "master", "--exit-lookahead", "0.5",
+               "--out", str(tmp_path)])
+    assert rc == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["exit_lookahead"] == 0.5
+    assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9

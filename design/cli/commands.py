@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from decomp.certificate import WITH_PLAN
-from decomp.dw import FIRST_PRICES, PARALLEL, PRICED_STATES, DWSettings
+from decomp.dw import FIRST_PRICES, LOOKAHEAD_SHARE, PARALLEL, PRICED_STATES, DWSettings
 from decomp.repair import EDGE_WEIGHTS
 from decomp.solvers import SolveOptions, SolverError
 from decomp.workspace import MODELS
@@ -111,6 +111,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             lp_column_age=None if args.lp_column_age == -1 else args.lp_column_age,
             lp_aggregate=None if args.lp_aggregate <= 1 else args.lp_aggregate,
             window_neighbours=args.window_neighbours,
+            exit_lookahead=args.exit_lookahead,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -373,6 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: after a fix-and-optimise sweep, solve only the windows near "
                          "those that improved until that gains too little, then one full "
                          "sweep (default on)")
+    op.add_argument("--exit-lookahead", type=float, default=None, metavar="SHARE",
+                    help="dw: in the sequential repair, a storage state priced 0 at a "
+                         "boundary is worth this share of its next positive price along "
+                         f"the horizon; 0: off (default: {LOOKAHEAD_SHARE} when the first "
+                         "prices come from the master, else 0)")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
