@@ -48,16 +48,20 @@ def test_at_zero_prices_the_tiebreak_keeps_what_costs_nothing_to_keep():
     assert cost == pytest.approx(direct.objective, abs=1e-6)
 
 
-@pytest.mark.parametrize("tiebreak", [0.0, 1e-3, 0.5])
-def test_dw_bounds_hold_whatever_the_tiebreak(tiebreak):
-    """A heuristic's tie-break: the certificate brackets the direct optimum with any."""
+@pytest.mark.parametrize("tiebreak, ahead", [(0.0, 0.0), (1e-3, 0.0), (0.5, 0.0),
+                                             (1e-3, 0.3), (0.0, 1.0)])
+def test_dw_bounds_hold_whatever_the_tiebreak_and_look_ahead(tiebreak, ahead):
+    """A heuristic's tie-break and look-ahead (the pass's prices only): the certificate
+    brackets the direct optimum with any."""
     provider = ToyProvider(np.array([1, 0, 3, 2, 0, 4, 1, 2, 0.0]),
                            np.array([3, 0, 4, 1, 0, 5, 2, 0, 4.0]), store=4.0)
     direct = solve_direct(provider, SolveOptions(solver="highs", gap=1e-9))
     res = solve_dw(provider, DWSettings(interval=3, gap=1e-6, exit_tiebreak=tiebreak,
-                                        first_prices="master", max_iterations=10))
+                                        exit_lookahead=ahead, first_prices="master",
+                                        max_iterations=10))
     assert res.bound <= direct.objective + 1e-6
     assert res.objective >= direct.objective - 1e-6
+    assert res.extra["exit_lookahead"] == ahead
 
 
 @pytest.mark.parametrize("bad", [-1e-3, 1.0, 2.0])
