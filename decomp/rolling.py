@@ -9,6 +9,7 @@ feasible for the whole horizon; the columns it yields fit together in the master
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 
 import numpy as np
 
@@ -34,6 +35,8 @@ def rolling_horizon(
     abs_gap: float | None = None,
     entry_values: list | None = None,
     plan: list | None = None,
+    redecide: Collection[int] = (),
+    redecide_seconds: float = 2.0,
 ) -> list[Column]:
     """Solve the intervals in sequence; returns one column per interval (a feasible plan).
 
@@ -48,7 +51,10 @@ def rolling_horizon(
     fixed entry states after an LP solve (what one more unit of each state is worth to
     the interval; None after a MILP). A list given as ``plan`` receives each interval's
     column values: together (in interval order) a plan of the horizon that satisfies
-    every linking row, without a horizon model.
+    every linking row, without a horizon model. An interval in ``redecide`` solved with
+    the guide's binaries is solved again with them free, started from that plan and
+    capped at ``redecide_seconds`` (and the deadline); the cheaper plan at the same
+    prices is kept (its guide's integers were decided at other prices).
     """
     y = np.zeros(linking.size) if y is None else y
     fixed = {bc.state: bc.value for bc in conditions if bc.kind == "fixed"}
@@ -89,8 +95,11 @@ def rolling_horizon(
             if entry_values is not None:
                 rc = s.entry_reduced_costs()
                 entry_values.append(None if rc is None else -rc)
+            values = s.solver.values.copy()
+            if s.k in redecide and guide is not None:
+                res, values = _redecide(s, res, values, gap, redecide_seconds, deadline)
             if plan is not None:
-                plan.append(s.solver.values.copy())
+                plan.append(values)
             col = Column(res.column.k, res.column.cost, res.column.entry, res.column.exit,
                          res.column.binaries, origin="rolling")
             columns.append(col)
@@ -100,3 +109,20 @@ def rolling_horizon(
         for s in solvers:
             s.release()
     return columns
+
+
+def _redecide(s: IntervalSolver, res, values: np.ndarray, gap: float, seconds: float,
+              deadline: float | None):
+    """The interval solved again with its binaries free from its guided plan ``values``;
+    returns the cheaper (result, values) at the interval's current prices."""
+    if deadline is not None:
+        seconds = min(seconds, deadline - time.perf_counter())
+    if seconds < 0.1:
+        return res, values
+    s.release_binaries()
+    s.start_from(values)
+    again = s.solve(gap=gap, time_limit=seconds)
+    if again.column is not None and again.objective < res.objective - 1e-9 * max(
+            1.0, abs(res.objective)):
+        return again, s.solver.values.copy()
+    return res, values

@@ -111,7 +111,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             lp_column_age=None if args.lp_column_age == -1 else args.lp_column_age,
             lp_aggregate=None if args.lp_aggregate <= 1 else args.lp_aggregate,
             window_neighbours=args.window_neighbours,
-            exit_lookahead=args.exit_lookahead,
+            exit_lookahead=args.exit_lookahead, redecide_seconds=args.redecide_seconds,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -379,6 +379,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "boundary is worth this share of its next positive price along "
                          f"the horizon; 0: off (default: {LOOKAHEAD_SHARE} when the first "
                          "prices come from the master, else 0)")
+    op.add_argument("--redecide-seconds", type=float, default=None, metavar="SECONDS",
+                    help="dw: in the sequential repair, an interval whose exit prices the "
+                         "look-ahead changed is solved again with its integers free, for "
+                         "at most this long (default: off)")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
