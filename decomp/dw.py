@@ -790,10 +790,10 @@ def lookahead_prices(y: np.ndarray, linking: Linking, states: set[str],
     """``y`` with each boundary price of a state in ``states`` that is 0 (within
     ``ZERO_SHARE`` of the state's largest price) raised to ``share`` of that state's next
     positive price along the horizon (for a state in ``cyclic``, past the horizon's end
-    from its start again; otherwise none past the last, which leaves the price as it is). Where a
-    relaxation prices storage at 0 while it fills it for later (free energy now, the
-    store full at some later boundary), an interval solved on its own then sees what the
-    store is worth once full instead of nothing. Only for heuristics (a row's price
+    from its start again; otherwise none past the last, which leaves the price as it
+    is). Where a relaxation prices storage at 0 while it fills it for later (free energy
+    now, the store full at some later boundary), an interval solved on its own then sees
+    what the store is worth once full instead of nothing. Only for heuristics (a row's price
     changes the Lagrangian's)."""
     out = np.array(y, dtype=float, copy=True)
     rows: dict[str, list[tuple[int, int]]] = {}
@@ -993,14 +993,13 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     guide = np.where(repairer.window_mask(starts, window) & own, np.nan, values)
     plan: list[np.ndarray] = []
     redecide: set[int] = set()
-    if _exit_lookahead(s) > 0:
+    share = _exit_lookahead(s)
+    if share > 0:
         cyclic = {bc.state for bc in conditions if bc.kind == "cyclic"}
-        ahead = lookahead_prices(y, linking, continuous_states(solvers), cyclic,
-                                 _exit_lookahead(s))
+        ahead = lookahead_prices(y, linking, continuous_states(solvers), cyclic, share)
         if s.redecide_seconds:
-            redecide = {k for k in range(len(solvers))
-                        if not np.array_equal(linking.interval_prices(ahead, k)[1],
-                                              linking.interval_prices(y, k)[1])}
+            # only ``link`` rows change: each is the exit of its interval ``k``
+            redecide = {linking.rows[r].k for r in np.flatnonzero(ahead != y)}
         y = ahead
     exits = tiebreak_prices(y, linking, solvers, _exit_tiebreak(s) * _cost_scale(solvers))
     try:
