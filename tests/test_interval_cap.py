@@ -117,7 +117,8 @@ def test_a_round_whose_milps_all_stop_at_the_cap_still_certifies(monkeypatch, lp
 
 def test_a_real_cap_on_a_real_case_keeps_the_certificate(small_case):
     # HiGHS stopped by a cap of a millisecond on each day of the small real case: whatever
-    # it proved by then (or the LP value) is the day's bound
+    # it proved by then (or the LP value) is the day's bound (the rolling start gives
+    # every day a column, so a round whose days stopped without one still has a master)
     from design.network.operate import OperationSettings, operate
 
     design = small_case.design()
@@ -125,7 +126,7 @@ def test_a_real_cap_on_a_real_case_keeps_the_certificate(small_case):
         method="dw", horizon=72, dw=DWSettings(gap=1e-6, max_iterations=2, repair_gap=1e-9,
                                                pricing_time_limit=1e-3, escalate=False,
                                                family_repair=False, boundary_repair=False,
-                                               improve=False)))
+                                               improve=False, rolling_start=True)))
     direct = operate(small_case, design, OperationSettings(horizon=72, solve=EXACT))
     assert capped.result.plan is not None
     assert any(row.get("intervals_capped") for row in capped.result.log)

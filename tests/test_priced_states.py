@@ -96,11 +96,11 @@ def test_first_prices_auto_follows_the_size_of_the_glued_horizon():
                                      repair_gap=1e-9, solve=SolveOptions(solver="highs")))
     assert any(row.get("phase") == "lp" for row in dw.log)  # the master path ran
     assert_sandwich(dw.bound, direct, dw.objective)
-    # the guided rolling pass starts the glued-LP path only, unless asked for
+    # the guided rolling pass starts neither path unless asked for
     assert dw.extra["rolling_start"] is False
     glued = solve_dw(_toy(), DWSettings(interval=4, gap=1e-6, repair_gap=1e-9,
                                         solve=SolveOptions(solver="highs")))
-    assert glued.extra["first_prices"] == "lp" and glued.extra["rolling_start"] is True
+    assert glued.extra["first_prices"] == "lp" and glued.extra["rolling_start"] is False
     assert glued.extra["focus_windows"] is False
     assert_sandwich(glued.bound, direct, glued.objective)
     # the whole-horizon MILPs run on the glued path only, unless asked for

@@ -351,8 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--rolling-start", action=argparse.BooleanOptionalAction, default=None,
                     help="dw: a rolling pass guided by the LP relaxation gives the first plan "
                          "before column generation (off: the first plan comes from the "
-                         "first pricing round's columns; default: on unless the first "
-                         "prices come from the master path)")
+                         "first pricing round's columns; default: off)")
     op.add_argument("--models", choices=MODELS, default="auto",
                     help="dw/rolling: keep the interval models after compiling, or drop "
                          "them (one alive at a time; the plan is read from their series); "
