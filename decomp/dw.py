@@ -62,8 +62,8 @@ class DWSettings:
     on them, which is what lets it converge on cases with many units); ``auto``:
     ``continuous`` on the ``master`` path, ``all`` otherwise. ``rolling_start``: a
     rolling pass guided by the LP relaxation gives the first plan before column
-    generation (True), or the first MILP pricing round's columns do (False); None:
-    off (on district-10's full year the guided pass took 515-555 s for a plan 16.5-16.9 %
+    generation (True), or the first MILP pricing round's columns do (False, the
+    default: on district-10's full year the guided pass took 515-555 s for a plan 16.5-16.9 %
     above the bound, where the pricing round's columns made a 3.5 % plan in about 190 s;
     on the reference year, glued-LP path, W 0.3 / 0.5 / 0.8, the runs without it ended
     at 0.259 / 0.232 / 0.766 % in 88 / 79 / 182 s against 0.945 / 0.458 / 0.815 % in
@@ -154,7 +154,7 @@ class DWSettings:
     lp_edge_weights: str = "devex"
     lp_time_share: float = 0.85
     lp_min_share: float = 0.3
-    rolling_start: bool | None = None
+    rolling_start: bool = False
     window_time_limit: float | None = 10.0
     focus_windows: bool | None = None
     window_neighbours: bool = True
@@ -351,8 +351,6 @@ def solve_dw(
         if first != s.first_prices:
             say(f"first prices: {first} (glued horizon {_nonzeros(solvers):,} nonzeros)")
         s = replace(s, first_prices=first)
-        if s.rolling_start is None:
-            s = replace(s, rolling_start=False)
         if s.focus_windows is None:
             s = replace(s, focus_windows=s.first_prices == "master")
         s = replace(s, exit_tiebreak=_exit_tiebreak(s), exit_lookahead=_exit_lookahead(s))

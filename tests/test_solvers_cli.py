@@ -125,12 +125,18 @@ def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
     assert lp_rows["lower_bound"].max() <= summary["upper_bound"] + 1e-9
 
 
-def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
+def _master_path_run(tmp_path, *options: str) -> dict:
+    """``lcen operate small`` by dw from the master path's prices with ``options``
+    (48 h of 6 h intervals); its summary."""
     rc = main(["operate", "small", "--method", "dw", "--horizon", "48", "--interval", "6",
-               "--gap", "0.001", "--first-prices", "master", "--lp-aggregate", "3",
+               "--gap", "0.001", "--first-prices", "master", *options,
                "--out", str(tmp_path)])
     assert rc == 0
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    return json.loads((tmp_path / "summary.json").read_text())
+
+
+def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
+    summary = _master_path_run(tmp_path, "--lp-aggregate", "3")
     assert summary["lp_aggregate"] == 3
     assert summary["lp_bound"] <= summary["lower_bound"] + 1e-9 <= summary["upper_bound"] + 2e-9
     assert "prices constant over 3 boundaries" in capsys.readouterr().out
@@ -139,10 +145,6 @@ def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
 
 
 def test_cli_dw_exit_lookahead_is_recorded(tmp_path):
-    rc = main(["operate", "small", "--method", "dw", "--horizon", "48", "--interval", "6",
-               "--gap", "0.001", "--first-prices", "master", "--exit-lookahead", "0.5",
-               "--out", str(tmp_path)])
-    assert rc == 0
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = _master_path_run(tmp_path, "--exit-lookahead", "0.5")
     assert summary["exit_lookahead"] == 0.5
     assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9

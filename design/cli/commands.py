@@ -348,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "or only continuous states (storage; units' on/off at boundaries "
                          "held at price 0, still a valid bound); auto: continuous on the "
                          "master path (default auto)")
-    op.add_argument("--rolling-start", action=argparse.BooleanOptionalAction, default=None,
+    op.add_argument("--rolling-start", action=argparse.BooleanOptionalAction, default=False,
                     help="dw: a rolling pass guided by the LP relaxation gives the first plan "
                          "before column generation (off: the first plan comes from the "
                          "first pricing round's columns; default: off)")
