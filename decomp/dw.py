@@ -130,6 +130,11 @@ class DWSettings:
     capped at this many seconds; None: off (district-10's year at the converged prices:
     116 days, 2 s each, the plan after the horizon LP 10390.0 -> 10311.9, RESULTS 24.4;
     not yet measured within a 30-minute run).
+    ``guard_milps``: each horizon MILP with a time limit (boundary repair, family step,
+    escalation) runs in a forked child process, killed once its limit and a short grace
+    are past (:mod:`decomp.guard`): HiGHS does not check its limit during parts of its
+    root work (the reference year's boundary repair: 80-89 s on a 35-38 s limit).
+    False: solved in this process (a forked child is not possible everywhere).
     """
 
     interval: int = 24
@@ -177,6 +182,7 @@ class DWSettings:
     exit_tiebreak: float | None = None
     exit_lookahead: float | None = None
     redecide_seconds: float | None = None
+    guard_milps: bool = True
     solve: SolveOptions = field(default_factory=SolveOptions)
 
     def __post_init__(self) -> None:
@@ -358,7 +364,8 @@ def solve_dw(
         plink = priced_linking(s, linking, solvers)
         repairer = Repairer(solvers, linking,
                             SolveOptions(solver="highs", threads=s.solve.threads),
-                            s.lp_edge_weights, block_nonzeros=s.fixed_lp_nonzeros)
+                            s.lp_edge_weights, block_nonzeros=s.fixed_lp_nonzeros,
+                            guard=s.guard_milps)
         best_lb, lp_bound, lp = -math.inf, None, None
         if s.first_prices != "zero":
             # the LP gets at most its share of the limit and leaves the rolling pass (or,

@@ -11,14 +11,37 @@ _STATUS = Path("/proc/self/status")
 _CLEAR = Path("/proc/self/clear_refs")
 
 
-def _vm_hwm_mb() -> float | None:
+def _status_mb(field: str) -> float | None:
     try:
         for line in _STATUS.read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return float(line.split()[1]) / 1024.0
     except OSError:
         return None
     return None
+
+
+def _vm_hwm_mb() -> float | None:
+    return _status_mb("VmHWM:")
+
+
+def resident_mb() -> float:
+    """This process's resident size now, MiB (its lifetime peak where /proc is missing)."""
+    rss = _status_mb("VmRSS:")
+    if rss is not None:
+        return rss
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+#: the largest peak noted for work done outside this process (a child solve: this
+#: process's size at the fork plus the child's growth), MiB, since the last reset
+_noted: list[float] = [0.0]
+
+
+def note_peak(mb: float) -> None:
+    """Note a peak reached together with work outside this process (a forked solve), so
+    that :class:`PeakMemory` counts it."""
+    _noted[0] = max(_noted[0], float(mb))
 
 
 class PeakMemory:
@@ -26,12 +49,14 @@ class PeakMemory:
 
     On Linux it resets the kernel's high-water mark on entry (``clear_refs`` = 5), so the
     value belongs to the block; elsewhere it falls back to the process-lifetime peak.
+    Peaks noted for child processes in the block (:func:`note_peak`) count too.
     """
 
     def __init__(self) -> None:
         self.peak_mb: float = 0.0
 
     def __enter__(self) -> PeakMemory:
+        _noted[0] = 0.0
         try:
             _CLEAR.write_text("5")
         except OSError:
@@ -43,11 +68,11 @@ class PeakMemory:
 
     @staticmethod
     def read() -> float:
-        """Current high-water mark in MiB."""
+        """Current high-water mark in MiB, child solves' noted peaks included."""
         hwm = _vm_hwm_mb()
-        if hwm is not None:
-            return hwm
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        if hwm is None:
+            hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        return max(hwm, _noted[0])
 
 
 def _libc_trim():

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 
 from decomp.certificate import PlanCheck
 from decomp.columns import Column
+from decomp.guard import guarded_solve
 from decomp.linking import Linking
 from decomp.matrix_form import Labels, MatrixForm, label_name
 from decomp.matrix_highs import MatrixHighs
@@ -108,7 +109,7 @@ class Repairer:
 
     def __init__(self, solvers: list[IntervalSolver], linking: Linking,
                  options: SolveOptions, lp_edge_weights: str = "devex",
-                 block_nonzeros: int | None = None) -> None:
+                 block_nonzeros: int | None = None, guard: bool = True) -> None:
         if block_nonzeros is not None and block_nonzeros < 1:
             raise ValueError(f"block_nonzeros must be >= 1, not {block_nonzeros}")
         if lp_edge_weights not in EDGE_WEIGHTS:
@@ -147,6 +148,10 @@ class Repairer:
         #: the LP with every integer fixed is solved whole up to this many glued nonzeros,
         #: above in blocks of consecutive intervals of about this size (None: always whole)
         self.block_nonzeros = block_nonzeros
+        #: a horizon MILP with a time limit runs in a child process killed past it
+        #: (:mod:`decomp.guard`): HiGHS overran that limit by more than twice on the
+        #: reference year
+        self.guard = guard
         self._plan: IntervalModel | None = None
 
     @property
@@ -205,6 +210,8 @@ class Repairer:
                               EDGE_WEIGHTS[self.lp_edge_weights])
         if start is not None:
             solver.set_start(start)
+        if self.guard and not relaxed:
+            return guarded_solve(solver, time_limit, gap), solver
         return solver.solve(time_limit=time_limit, gap=gap), solver
 
     def _release(self) -> None:
