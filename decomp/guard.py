@@ -64,17 +64,22 @@ def guarded_solve(solver, time_limit: float | None, gap: float | None = None
     if pid == 0:  # pragma: no cover - the child's coverage is not collected
         _child(solver, time_limit, gap, read_fd, write_fd)
     os.close(write_fd)
+    deadline = t0 + deadline_after(time_limit)
     payload = None
     try:
-        payload, child_start_mb = _receive(read_fd, t0 + deadline_after(time_limit))
+        payload, child_start_mb = _receive(read_fd, deadline)
     finally:
         os.close(read_fd)
+        late = time.perf_counter() >= deadline
         if payload is None:
             _kill(pid)
-        _, _, usage = os.wait4(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
     if child_start_mb is not None:
         note_peak(parent_mb + max(0.0, usage.ru_maxrss / 1024.0 - child_start_mb))
     seconds = time.perf_counter() - t0
+    if payload is None and not late:
+        raise SolverError(f"the guarded solve's child process ended without a result "
+                          f"after {seconds:.1f} s ({_ended(status)}); out of memory?")
     if payload is None:
         return SolveResult(status=NO_PLAN, objective=None, bound=None, gap=None,
                            seconds=seconds, solver="highs",
@@ -98,8 +103,10 @@ def _child(solver, time_limit: float, gap: float | None, read_fd: int, write_fd:
         os.close(read_fd)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.write(write_fd, _HEADER.pack(resident_mb()))
-        highspy.Highs.resetGlobalScheduler(False)
         try:
+            reset = getattr(highspy.Highs, "resetGlobalScheduler", None)
+            if reset is not None:
+                reset(False)
             res = solver.solve(time_limit=time_limit, gap=gap)
             values = np.asarray(solver.values) if res.has_solution else None
             body = pickle.dumps(("ok", (res, values, solver.row_duals, solver.col_duals)),
@@ -144,6 +151,13 @@ def _read_exactly(fd: int, size: int, deadline: float | None) -> bytes | None:
             return None
         chunks += chunk
     return bytes(chunks)
+
+
+def _ended(status: int) -> str:
+    """How a child ended, from its wait status."""
+    if os.WIFSIGNALED(status):
+        return f"killed by signal {os.WTERMSIG(status)}"
+    return f"exit code {os.WEXITSTATUS(status)}"
 
 
 def _kill(pid: int) -> None:

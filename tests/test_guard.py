@@ -4,6 +4,7 @@ child's failure and memory."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -89,6 +90,19 @@ def test_a_solve_past_its_limit_is_killed_and_reported_without_a_plan():
     assert res.status == "no plan" and not res.has_solution
     assert "killed" in res.termination
     assert deadline_after(0.5) <= spent < 60  # killed, not waited for
+
+
+class _Crash:
+    values = np.zeros(1)
+    row_duals = col_duals = None
+
+    def solve(self, time_limit=None, gap=None):
+        os._exit(3)  # as a child killed for memory would end: no result, no message
+
+
+def test_a_child_that_dies_early_is_an_error_not_a_time_limit():
+    with pytest.raises(SolverError, match="ended without a result .*exit code 3"):
+        guarded_solve(_Crash(), 30)
 
 
 def test_a_child_failure_is_raised_here_with_its_message():
