@@ -690,7 +690,8 @@ def solve_dw(
                "redecide_seconds": s.redecide_seconds,
                "lp_aggregate": s.lp_aggregate,
                "boundary_repair": s.boundary_repair,
-               "family_repair": s.family_repair, "escalate": s.escalate},
+               "family_repair": s.family_repair, "escalate": s.escalate,
+               "guard_milps": s.guard_milps},
     )
 
 

@@ -112,6 +112,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             lp_aggregate=None if args.lp_aggregate <= 1 else args.lp_aggregate,
             window_neighbours=args.window_neighbours,
             exit_lookahead=args.exit_lookahead, redecide_seconds=args.redecide_seconds,
+            guard_milps=args.guard_milps,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -352,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: a rolling pass guided by the LP relaxation gives the first plan "
                          "before column generation (off: the first plan comes from the "
                          "first pricing round's columns; default: off)")
+    op.add_argument("--guard-milps", action=argparse.BooleanOptionalAction, default=True,
+                    help="dw: each horizon MILP with a time limit runs in a forked child "
+                         "process killed once its limit (and a short grace) is past: HiGHS "
+                         "does not check its limit in all of its root work (default: on)")
     op.add_argument("--models", choices=MODELS, default="auto",
                     help="dw/rolling: keep the interval models after compiling, or drop "
                          "them (one alive at a time; the plan is read from their series); "
