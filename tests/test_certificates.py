@@ -204,7 +204,10 @@ def test_tiny_time_limit_still_ends_with_a_checked_plan():
     provider = ToyProvider(rng.uniform(0, 6, 48), rng.uniform(1, 8, 48), units=2)
     r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=0.5))
     assert r.plan is not None and r.status in (OPTIMAL, GAP_MET, FEASIBLE)
-    assert r.extra["stop_reason"] in ("time_limit", "gap", "converged", "escalated")
+    # which comes first depends on the machine's speed: a fast run stalls (rounds without
+    # progress) before the limit, a slow one meets the limit
+    assert r.extra["stop_reason"] in ("time_limit", "gap", "converged", "escalated", "stalled")
+    assert r.bound is None or r.bound <= r.objective + 1e-9
 
 
 def test_lp_relaxation_gets_only_its_share_of_the_limit(monkeypatch):
