@@ -204,13 +204,17 @@ class Repairer:
         bounds, and dropped after it: HiGHS keeps hundreds of MB of presolve and simplex
         data for a horizon after a solve, which no later solve here would reuse."""
         self._release()
-        solver = MatrixHighs(self.form, self.options, self.lb, self.ub, relaxed=relaxed)
+        guarded = self.guard and not relaxed
+        # a guarded MILP is loaded into HiGHS in its child only: this process, waiting,
+        # need not hold a copy of the horizon in HiGHS meanwhile
+        solver = MatrixHighs(self.form, self.options, self.lb, self.ub, relaxed=relaxed,
+                             keep_loaded=not guarded)
         if relaxed:
             solver.set_option("simplex_dual_edge_weight_strategy",
                               EDGE_WEIGHTS[self.lp_edge_weights])
         if start is not None:
             solver.set_start(start)
-        if self.guard and not relaxed:
+        if guarded:
             return guarded_solve(solver, time_limit, gap), solver
         return solver.solve(time_limit=time_limit, gap=gap), solver
 
