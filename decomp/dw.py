@@ -27,7 +27,7 @@ from decomp.memory import PeakMemory
 from decomp.methods import MethodResult
 from decomp.parallel import RayPricer
 from decomp.pricing import IntervalSolver, SerialPricer, ThreadPricer
-from decomp.provider import IntervalProvider
+from decomp.provider import IntervalProvider, lead_components
 from decomp.relaxation import RelaxationSettings, solve_relaxation
 from decomp.repair import EDGE_WEIGHTS, Repairer
 from decomp.rolling import rolling_horizon
@@ -135,6 +135,10 @@ class DWSettings:
     are past (:mod:`decomp.guard`): HiGHS does not check its limit during parts of its
     root work (the reference year's boundary repair: 80-89 s on a 35-38 s limit).
     False: solved in this process (a forked child is not possible everywhere).
+    ``window_lead``: where the provider names ``lead_components`` (model components
+    whose integers pay off beyond a window's held ends: units on a shared seasonal
+    store), the fix-and-optimise sweeps first re-decide only those integers, every other
+    held, then go on with every integer free (:func:`~decomp.fix_optimise.improve`).
     """
 
     interval: int = 24
@@ -183,6 +187,7 @@ class DWSettings:
     exit_lookahead: float | None = None
     redecide_seconds: float | None = None
     guard_milps: bool = True
+    window_lead: bool = True
     solve: SolveOptions = field(default_factory=SolveOptions)
 
     def __post_init__(self) -> None:
@@ -396,7 +401,8 @@ def solve_dw(
         best = _Incumbent(repairer)
         improver = WindowImprover(solvers, options=SolveOptions(
             solver=s.solve.solver, gap=s.pricing_gap, threads=1), width=s.window_intervals,
-            window_time_limit=s.window_time_limit, workers=s.workers)
+            window_time_limit=s.window_time_limit, workers=s.workers,
+            lead=lead_components(provider) if s.window_lead else ())
         totals = {"pricing": 0.0, "master": 0.0, "repair": 0.0}
         pool = ColumnPool(n)
         # the master's dual box starts around the first prices, as wide as box_width times

@@ -109,3 +109,17 @@ class ReusableProvider(IntervalProvider, Protocol):
     def assign(self, im: IntervalModel) -> None:
         """Give a model built by a provider of the same structure this one's values."""
         ...
+
+
+def lead_components(provider: IntervalProvider) -> frozenset[str]:
+    """The names of the model components (Pyomo components of the interval models) whose
+    integers the engine's local search should re-decide first, alone: a provider may say
+    so with a ``lead_components`` attribute (decisions that pay off beyond a few
+    intervals, such as units charging a seasonal store); none otherwise."""
+    names = getattr(provider, "lead_components", None)
+    if names is None:
+        return frozenset()
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"{type(provider).__name__}.lead_components must be a collection of "
+                        f"component names, not {names!r}")
+    return frozenset(names)

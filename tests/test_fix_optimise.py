@@ -12,8 +12,10 @@ from decomp.certificate import CertificateError
 from decomp.fix_optimise import WindowImprover, improve, neighbours
 from decomp.horizon import interval_cuts
 from decomp.linking import Linking
+from decomp.matrix_form import label_component
 from decomp.methods import solve_direct
 from decomp.pricing import IntervalSolver
+from decomp.provider import lead_components
 from decomp.repair import Repairer
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolveOptions
@@ -240,3 +242,63 @@ def test_neighbourhood_sweeps_keep_plans_feasible_and_end_on_a_full_sweep(demand
                 assert before.improved > 0
                 assert set(after.changed) <= neighbours(before.changed, improver.width,
                                                         len(solvers))
+
+
+def test_restricted_windows_re_decide_only_the_named_units(small_case):
+    # 48 h of the small case in 6 h intervals: windows restricted to the heat pump of the
+    # house change none of the other units' integers, and the plan stays feasible
+    provider = EnergyProvider(prepare(small_case, small_case.design(), 48), 0.5)
+    cuts, solvers, linking, conditions, repairer = pieces(provider, 6)
+    x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    names = {"heat_pump_house__on", "heat_pump_house__start", "heat_pump_house__stop",
+             "heat_pump_house__on_in", "heat_pump_house__start_hist",
+             "heat_pump_house__stop_hist"}
+    restricted = WindowImprover(solvers, EXACT).restricted(names)
+    assert restricted.restriction and not WindowImprover(solvers, EXACT).restriction
+    y, sweep = restricted.sweep(x, repairer.offsets, 1e-9)
+    assert sweep.restricted and sweep.complete and sweep.after <= sweep.before + 1e-9
+    repairer.check(sweep.after, y)
+    form = repairer.form
+    ints = np.flatnonzero(form.integer)
+    own = np.array([label_component(form.columns, int(j)) in names for j in ints])
+    assert own.any() and (~own).any()
+    # every integer outside the named components is the plan's (within integrality)
+    np.testing.assert_allclose(y[ints[~own]], x[ints[~own]], atol=1e-6)
+    # nothing named: no window has anything to re-decide, so none is solved
+    z, none = WindowImprover(solvers, EXACT).restricted(set()).sweep(x, repairer.offsets, 1e-9)
+    assert none.windows == 0 and np.array_equal(z, x)
+
+
+@settings(max_examples=8, deadline=None)
+@given(weight=st.sampled_from([0.2, 0.5, 0.9]), interval=st.sampled_from([4, 6, 8]))
+def test_a_lead_stage_goes_first_and_the_polish_still_ends_on_a_full_sweep(
+        small_case, weight, interval):
+    provider = EnergyProvider(prepare(small_case, small_case.design(), 48), weight)
+    cuts, solvers, linking, conditions, repairer = pieces(provider, interval)
+    x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
+    lead = lead_components(provider)
+    assert "electrolyser__on" in lead and "fuel_cell__on" in lead
+    assert not any(n.startswith("heat_pump") for n in lead)
+    best, best_cost, sweeps = improve(repairer, WindowImprover(solvers, EXACT, lead=lead),
+                                      x, 1e-9)
+    repairer.check(best_cost, best)
+    optimum = solve_direct(provider, EXACT).objective
+    assert optimum - 1e-6 <= best_cost <= cost + 1e-9
+    # the restricted sweeps come first, then sweeps with every integer free, the last
+    # of them full
+    kinds = [sw.restricted for sw in sweeps]
+    assert kinds[0] and kinds == sorted(kinds, reverse=True)
+    assert not sweeps[-1].restricted and sweeps[-1].full
+
+
+def test_a_provider_lead_must_name_components():
+    class Bad:
+        lead_components = "electrolyser__on"
+
+    class Good:
+        lead_components = ("a", "b")
+
+    with pytest.raises(TypeError, match="lead_components"):
+        lead_components(Bad())
+    assert lead_components(Good()) == frozenset({"a", "b"})
+    assert lead_components(object()) == frozenset()
