@@ -697,7 +697,7 @@ def solve_dw(
                "lp_aggregate": s.lp_aggregate,
                "boundary_repair": s.boundary_repair,
                "family_repair": s.family_repair, "escalate": s.escalate,
-               "guard_milps": s.guard_milps},
+               "guard_milps": s.guard_milps, "window_lead": sorted(improver.lead)},
     )
 
 

@@ -13,6 +13,10 @@ improved (``neighbours``): on the reference year every window that improved in a
 sweep lay there (RESULTS 21.1), while the others, 45-96 % of the windows, were solved
 again for nothing. A neighbourhood sweep that gains too little is followed by a full one,
 so the polish still stops only after a full sweep.
+
+A lead stage may go first: windows that re-decide only some named components' integers
+(every other integer held at the plan's values), which are much smaller MILPs; once its
+full sweep gains too little, windows with every integer free go on.
 """
 
 from __future__ import annotations
@@ -55,6 +59,9 @@ class Sweep:
     full: bool = True
     #: True when its windows re-decided only some integers (:meth:`WindowImprover.restricted`)
     restricted: bool = False
+    #: seconds the longest window MILP took (its load included): one far past
+    #: ``window_time_limit`` is a solver that did not stop at its limit
+    slowest: float = 0.0
 
 
 def neighbours(changed: Iterable[int], width: int, intervals: int) -> frozenset[int]:
@@ -91,6 +98,8 @@ class WindowImprover:
     inner boundaries cancel). A window that cannot gain more than its own absolute gap is
     then skipped (on district-10's year, 118 of 364 were left to solve). ``workers`` > 1
     solves windows that share no interval side by side (each thread its own instance).
+    ``lead``: model components whose integers :func:`improve` re-decides first, alone
+    (:meth:`restricted`).
     """
 
     def __init__(self, solvers: list[IntervalSolver], options: SolveOptions,
@@ -189,8 +198,9 @@ class WindowImprover:
         return bool(np.any(s.form.ub[cols] > s.form.lb[cols]))
 
     def _solve_window(self, k: int, x: np.ndarray, offsets: np.ndarray, gap: float,
-                      left: float | None) -> tuple[slice, np.ndarray | None]:
-        """Window ``k``'s MILP with its ends held at ``x``: its values if cheaper."""
+                      left: float | None) -> tuple[slice, np.ndarray | None, float]:
+        """Window ``k``'s MILP with its ends held at ``x``: its values if cheaper, and
+        the seconds it took."""
         sub = self.solvers[k:k + self.width]
         linking = Linking([s.entry_names for s in sub], [s.exit_names for s in sub], [])
         form, local = glue(sub, linking)
@@ -198,8 +208,10 @@ class WindowImprover:
         gurobi = choose_solver_for_size(self.options.solver, n, m) == "gurobi"
         # models in Gurobi share one environment, which is not thread-safe
         with _GUROBI_LOCK if gurobi else nullcontext():
-            return self._solve_loaded(k, load_matrix(form, self.options), form, local, x,
-                                      offsets, gap, left)
+            t0 = time.perf_counter()
+            seg, values = self._solve_loaded(k, load_matrix(form, self.options), form, local,
+                                             x, offsets, gap, left)
+            return seg, values, time.perf_counter() - t0
 
     def _solve_loaded(self, k: int, model, form, local: np.ndarray, x: np.ndarray,
                       offsets: np.ndarray, gap: float, left: float | None
@@ -239,6 +251,7 @@ class WindowImprover:
         before = _cost(self.solvers, x, offsets)
         solved = 0
         changed: list[int] = []
+        slowest = 0.0
         complete = True
         todo = self._windows(x, offsets, only)
         pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
@@ -260,7 +273,8 @@ class WindowImprover:
                 results = (list(map(solve, batch)) if pool is None
                            else list(pool.map(solve, batch)))
                 solved += len(batch)
-                for k, (seg, values) in zip(batch, results, strict=True):
+                for k, (seg, values, seconds) in zip(batch, results, strict=True):
+                    slowest = max(slowest, seconds)
                     if values is not None:
                         x[seg] = values
                         changed.append(k)
@@ -269,7 +283,8 @@ class WindowImprover:
                 pool.shutdown()
         after = _cost(self.solvers, x, offsets)
         return x, Sweep(before, after, solved, len(changed), time.perf_counter() - t0,
-                        complete, tuple(sorted(changed)), only is None, self.restriction)
+                        complete, tuple(sorted(changed)), only is None, self.restriction,
+                        slowest)
 
 
 def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: float,
@@ -324,7 +339,11 @@ def _stage(repairer: Repairer, improver: WindowImprover, best: np.ndarray,
         proposal, sw = improver.sweep(best, repairer.offsets, gap,
                                       None if deadline is None else deadline - reserve, only)
         sweeps.append(sw)
+        where = "" if sw.full else " near the last changes"
         if sw.improved == 0:
+            # said too: on district-10's year such sweeps took most of 500 s
+            say(f"{label}: none of {sw.windows} windows{where} improved ({sw.seconds:.1f} s "
+                f"sweep, slowest window {sw.slowest:.1f} s)")
             if not sw.complete:
                 return best, best_cost, True
             if sw.full:
@@ -335,9 +354,9 @@ def _stage(repairer: Repairer, improver: WindowImprover, best: np.ndarray,
         rep = repairer.fixed_lp(proposal, left)
         if rep.solve.has_solution and rep.solve.objective < best_cost:
             best, best_cost = repairer.x.copy(), rep.solve.objective
-        where = "" if sw.full else " near the last changes"
         say(f"{label}: {sw.improved} of {sw.windows} windows{where} improved, "
-            f"{start_cost:.6g} -> {best_cost:.6g} ({sw.seconds:.1f} s sweep)")
+            f"{start_cost:.6g} -> {best_cost:.6g} ({sw.seconds:.1f} s sweep, slowest "
+            f"window {sw.slowest:.1f} s)")
         if not sw.complete:
             return best, best_cost, True
         small = start_cost - best_cost <= tolerance * max(1.0, abs(best_cost))

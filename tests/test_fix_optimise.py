@@ -58,6 +58,7 @@ def test_windows_keep_the_plan_feasible_and_never_raise_its_cost(demand, price, 
     improver = WindowImprover(solvers, EXACT, width=width)
     y, sweep = improver.sweep(x, repairer.offsets, 1e-9)
     assert sweep.complete and sweep.after <= sweep.before + 1e-9
+    assert 0 < sweep.slowest <= sweep.seconds or sweep.windows == 0
     assert sweep.before == pytest.approx(cost, rel=1e-7, abs=1e-7)
     repairer.check(sweep.after, y)  # every row, bound and integrality of the horizon
     # windows cut off at once, or stopping at a large absolute gap, start from the plan:
@@ -145,7 +146,7 @@ def test_focused_windows_gain_at_most_their_local_gaps(demand, price, interval, 
     assert local.sum() <= cost - lagrangian + tol
     # each window, solved alone to optimality, gains at most its intervals' local gaps
     for k in range(len(solvers) - 1):
-        seg, values = improver._solve_window(k, x, repairer.offsets, 1e-9, None)
+        seg, values, _ = improver._solve_window(k, x, repairer.offsets, 1e-9, None)
         if values is not None:
             gain = _segment_cost(solvers, x, repairer.offsets, k) - _segment_cost(
                 solvers, np.r_[x[:seg.start], values, x[seg.stop:]], repairer.offsets, k)

@@ -95,11 +95,13 @@ def test_cli_case_info_and_validate(capsys):
 def test_cli_dw_writes_log_and_bounds(tmp_path):
     rc = main(["operate", "small", "--method", "dw", "--horizon", "12", "--interval", "4",
                "--gap", "0.001", "--boundary-window", "1", "--max-iterations", "3",
-               "--no-window-neighbours", "--no-guard-milps", "--out", str(tmp_path)])
+               "--no-window-neighbours", "--no-guard-milps", "--no-window-lead",
+               "--out", str(tmp_path)])
     assert rc == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["window_neighbours"] is False
     assert summary["guard_milps"] is False
+    assert summary["window_lead"] == []
     for key in ("lower_bound", "upper_bound", "gap", "iterations", "columns", "seconds",
                 "peak_rss_mb"):
         assert key in summary, key
@@ -115,6 +117,7 @@ def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
     assert rc == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["guard_milps"] is True  # on by default
+    assert "electrolyser__on" in summary["window_lead"]  # the hydrogen units lead
     assert summary["lp_bound"] <= summary["lower_bound"] + 1e-9
     assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9
     assert "LP relaxation by column generation" in capsys.readouterr().out

@@ -112,7 +112,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             lp_aggregate=None if args.lp_aggregate <= 1 else args.lp_aggregate,
             window_neighbours=args.window_neighbours,
             exit_lookahead=args.exit_lookahead, redecide_seconds=args.redecide_seconds,
-            guard_milps=args.guard_milps,
+            guard_milps=args.guard_milps, window_lead=args.window_lead,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -357,6 +357,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: each horizon MILP with a time limit runs in a forked child "
                          "process killed once its limit (and a short grace) is past: HiGHS "
                          "does not check its limit in all of its root work (default: on)")
+    op.add_argument("--window-lead", action=argparse.BooleanOptionalAction, default=True,
+                    help="dw: the fix-and-optimise sweeps first re-decide only the hydrogen "
+                         "units (electrolyser, fuel cells; every other unit held), then "
+                         "every unit (default: on)")
     op.add_argument("--models", choices=MODELS, default="auto",
                     help="dw/rolling: keep the interval models after compiling, or drop "
                          "them (one alive at a time; the plan is read from their series); "
