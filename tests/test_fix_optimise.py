@@ -272,7 +272,7 @@ def test_restricted_windows_re_decide_only_the_named_units(small_case):
 
 @settings(max_examples=8, deadline=None)
 @given(weight=st.sampled_from([0.2, 0.5, 0.9]), interval=st.sampled_from([4, 6, 8]))
-def test_a_lead_stage_goes_first_and_the_polish_still_ends_on_a_full_sweep(
+def test_a_lead_sweep_goes_first_and_the_polish_still_ends_on_a_full_sweep(
         small_case, weight, interval):
     provider = EnergyProvider(prepare(small_case, small_case.design(), 48), weight)
     cuts, solvers, linking, conditions, repairer = pieces(provider, interval)
@@ -285,11 +285,11 @@ def test_a_lead_stage_goes_first_and_the_polish_still_ends_on_a_full_sweep(
     repairer.check(best_cost, best)
     optimum = solve_direct(provider, EXACT).objective
     assert optimum - 1e-6 <= best_cost <= cost + 1e-9
-    # the restricted sweeps come first, then sweeps with every integer free, the last
-    # of them full
-    kinds = [sw.restricted for sw in sweeps]
-    assert kinds[0] and kinds == sorted(kinds, reverse=True)
-    assert not sweeps[-1].restricted and sweeps[-1].full
+    # one restricted sweep (over every window) comes first, then sweeps with every
+    # integer free, the last of them full
+    assert sweeps[0].restricted and sweeps[0].full
+    assert not any(sw.restricted for sw in sweeps[1:])
+    assert len(sweeps) >= 2 and sweeps[-1].full
 
 
 def test_a_provider_lead_must_name_components():
