@@ -5,12 +5,13 @@ certificate stays valid (checked against direct optima)."""
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
 
 import decomp.pricing as pricing_module
-from decomp.dw import DWSettings, interval_time_cap, solve_dw
+from decomp.dw import PASS_RESERVE, DWSettings, interval_time_cap, solve_dw
 from decomp.methods import solve_direct
 from decomp.pricing import PricingResult, SerialPricer, ThreadPricer
 from tests.test_dw import EXACT, assert_sandwich
@@ -142,4 +143,29 @@ def test_a_plan_within_the_target_is_not_polished():
     assert any(m.startswith("sequential repair") for m in said)
     assert not any(m.startswith("fix-and-optimise") for m in said)
     assert r.gap <= 0.9 and r.extra["stop_reason"] == "gap"
+    assert_sandwich(r.bound, solve_direct(_toy(), EXACT).objective, r.objective)
+
+
+def test_a_round_without_a_plan_yet_leaves_the_pass_its_share(monkeypatch):
+    asked: list[tuple[float, float, bool]] = []
+    real = SerialPricer.price
+
+    def spy(self, prices, gap, deadline=None, fill=False, interval_limit=None):
+        if fill:  # a MILP round (the LP phase's rounds do not fill)
+            asked.append((deadline, time.perf_counter()))
+        return real(self, prices, gap, deadline, fill, interval_limit)
+
+    monkeypatch.setattr(SerialPricer, "price", spy)
+    limit = 120.0
+    t_before = time.perf_counter()
+    r = solve_dw(_toy(), DWSettings(interval=6, gap=1e-9, max_iterations=3,
+                                    time_limit=limit, solve=EXACT))
+    assert asked
+    end = t_before + limit  # the run's own deadline is a moment later
+    first_deadline, at = asked[0]
+    # the first round has no plan to fall back on: it stops a quarter of the time left
+    # before the run's deadline, so the pass that makes the plan fits in the limit
+    assert first_deadline - at <= (1.0 - PASS_RESERVE) * (end + 0.5 - at)
+    # once a plan exists, rounds may run to the deadline itself
+    assert all(d >= end for d, _ in asked[1:])
     assert_sandwich(r.bound, solve_direct(_toy(), EXACT).objective, r.objective)

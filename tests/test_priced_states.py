@@ -19,7 +19,7 @@ from decomp.methods import solve_direct
 from decomp.pricing import SerialPricer, ThreadPricer, lp_fill
 from decomp.relaxation import RelaxationSettings, entry_prices, solve_relaxation
 from decomp.repair import Repairer
-from decomp.rolling import rolling_horizon
+from decomp.rolling import pass_limit, rolling_horizon
 from decomp.solvers import SolveOptions, gurobi_can_take
 from tests.test_dw import EXACT, assert_sandwich
 from tests.test_relaxation import toy
@@ -273,6 +273,47 @@ def test_the_rolling_pass_is_a_plan_of_the_horizon_on_its_own(demand, interval):
     repairer.check(cost, x)
     assert cost == pytest.approx(sum(c.cost for c in cols), rel=1e-7, abs=1e-7)
     assert cost >= solve_direct(provider, EXACT).objective - 1e-6
+
+
+def test_a_pass_shares_the_time_left_among_its_intervals(monkeypatch):
+    from decomp.pricing import IntervalSolver
+
+    assert pass_limit(100.0, 10) == pytest.approx(20.0)
+    assert pass_limit(0.5, 100) == 1.0 and pass_limit(-5.0, 3) == 1.0  # a second at least
+    provider = ToyProvider(np.array([0.0, 2.0, 3.5, 1.0] * 3), np.linspace(1.0, 3.0, 12))
+    _, conditions, linking, solvers = _parts(provider, 3)
+    asked: list[tuple[float, float, int]] = []
+    real = IntervalSolver.solve
+
+    def spy(self, *args, time_limit=None, **kw):
+        asked.append((time_limit, deadline - time.perf_counter(), len(solvers) - self.k))
+        return real(self, *args, time_limit=time_limit, **kw)
+
+    monkeypatch.setattr(IntervalSolver, "solve", spy)
+    deadline = time.perf_counter() + 8.0
+    rolling_horizon(solvers, linking, conditions, None, 1e-9, deadline=deadline)
+    assert len(asked) == len(solvers)
+    # no interval may take more than twice its even share of the time left (the first
+    # of four: 4 s of 8, not all 8)
+    for limit, left, remaining in asked:
+        assert limit <= max(1.0, 2.0 * left / remaining) + 0.05  # measured just after
+    assert asked[0][0] < 4.0 + 1e-6
+
+
+@pytest.mark.parametrize("limit", [None, 600.0])
+def test_a_last_resort_under_a_limit_keeps_the_columns_integers(monkeypatch, limit):
+    import decomp.dw as dw
+
+    seen: list = []
+    monkeypatch.setattr(dw, "_sequential_repair",
+                        lambda *a, window=None, **kw: seen.append(window) or (None, None))
+    s = DWSettings(interval=4, time_limit=limit, solve=EXACT)
+    best = type("Best", (), {"ub": math.inf})()
+    dw._last_resort_plan(best, [], None, None, [], None, [], None, [], s,
+                         dw._Clock(time.perf_counter(), limit), lambda m: None, None, None)
+    # under a limit a run gets here only short of time: every column's integers are
+    # kept (a pass of LPs), not freed near the boundaries (a pass of MILPs)
+    assert seen == [0 if limit is not None else None]
 
 
 @pytest.mark.parametrize("with_lp", [False, True])
