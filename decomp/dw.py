@@ -463,10 +463,12 @@ def solve_dw(
             # at the same prices: a round cut short still gives a valid bound
             prices = [plink.interval_prices(y, k) for k in range(n)]
             left = None if s.time_limit is None else s.time_limit - clock.elapsed()
-            # without a plan yet, the round leaves the pass that makes one a share of the
-            # time left (the pass past the deadline gets at least a second an interval)
+            # without a plan yet, the round stops early enough to leave the pass that
+            # makes one a share of the time left (past the deadline a pass gets at least
+            # a second an interval); the interval caps are not shortened by it (a round
+            # within its share, district-10's year, is not cut)
             reserve = 0.0 if left is None or best.x is not None else PASS_RESERVE * left
-            icap = interval_time_cap(s, None if left is None else left - reserve, n)
+            icap = interval_time_cap(s, left, n)
             deadline = clock.deadline()
             results = pricer.price(prices, s.pricing_gap,
                                    None if deadline is None else deadline - reserve,
