@@ -270,11 +270,10 @@ def test_restricted_windows_re_decide_only_the_named_units(small_case):
     assert none.windows == 0 and np.array_equal(z, x)
 
 
-@settings(max_examples=8, deadline=None)
-@given(weight=st.sampled_from([0.2, 0.5, 0.9]), interval=st.sampled_from([4, 6, 8]))
+@pytest.mark.parametrize("weight, interval", [(0.5, 6), (0.9, 8)])
 def test_a_lead_sweep_goes_first_and_the_polish_still_ends_on_a_full_sweep(
         small_case, weight, interval):
-    provider = EnergyProvider(prepare(small_case, small_case.design(), 48), weight)
+    provider = EnergyProvider(prepare(small_case, small_case.design(), 32), weight)
     cuts, solvers, linking, conditions, repairer = pieces(provider, interval)
     x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
     lead = lead_components(provider)
