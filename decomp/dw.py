@@ -271,7 +271,7 @@ def lp_time_cap(limit: float, elapsed: float, share: float, probe_seconds: float
 
 #: the share of the time left that a pricing round leaves the pass when the run has no
 #: plan yet: a 4380 h run of ten homes whose round took all of it made its plan in a
-#: pass minutes past the limit (RESULTS 27.3)
+#: pass minutes past the limit (RESULTS 27.4)
 PASS_RESERVE = 0.25
 
 
@@ -1065,7 +1065,7 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
     LPs. A run gets here under a limit only when time ran short (a round whose interval
     MILPs were cut before a plan): freeing 2 x ``boundary_window`` hours of every
     interval there made a pass of 183 MILPs that ran minutes past the limit (RESULTS
-    27.3)."""
+    27.4)."""
     keep = clock.expired() or s.time_limit is not None
     _sequential_repair(columns, best, pool, master, repairer, solvers, linking, conditions,
                        y, starts, s, clock, say, window=0 if keep else None,

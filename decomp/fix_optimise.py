@@ -122,6 +122,7 @@ class WindowImprover:
         self._bounds: np.ndarray | None = None
         #: per interval: its integer columns the windows may re-decide (None: all)
         self._free: list[np.ndarray] | None = None
+        self._restricted: dict[frozenset[str], list[np.ndarray]] = {}
 
     def restricted(self, components: Collection[str]) -> WindowImprover:
         """The same improver whose windows re-decide only the integers of the named
@@ -131,9 +132,12 @@ class WindowImprover:
         every unit free, then stalled (RESULTS 26.2), so one such sweep goes before the
         full ones (:func:`improve`, with the improver's ``lead``)."""
         names = frozenset(components)
+        if names not in self._restricted:
+            # found once per improver: each polish of a run restricts to the same names
+            self._restricted[names] = [_integers_of(s.form, names) for s in self.solvers]
         out = copy.copy(self)
         out.lead = frozenset()
-        out._free = [_integers_of(s.form, names) for s in self.solvers]
+        out._free = self._restricted[names]
         return out
 
     @property

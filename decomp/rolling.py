@@ -27,9 +27,9 @@ FREE_SECONDS = 10.0
 def pass_limit(left: float, remaining: int, share: float = 2.0) -> float:
     """Seconds one interval of a pass may take with ``left`` seconds to the deadline and
     ``remaining`` intervals to go (this one included): ``share`` times its even share, so
-    that one slow interval cannot take the time of all those after it (a 4380 h pass of
-    ten homes with 55 s left ran 7 minutes past its limit, RESULTS 27.3), but at least a
-    second."""
+    that one slow interval cannot take the time of all those after it, but at least a
+    second (a pass begun at the deadline still takes a second or more an interval:
+    RESULTS 27.4)."""
     return max(1.0, share * left / max(1, remaining))
 
 
