@@ -137,8 +137,9 @@ class DWSettings:
     False: solved in this process (a forked child is not possible everywhere).
     ``window_lead``: where the provider names ``lead_components`` (model components
     whose integers pay off beyond a window's held ends: units on a shared seasonal
-    store), the fix-and-optimise sweeps first re-decide only those integers, every other
-    held, then go on with every integer free (:func:`~decomp.fix_optimise.improve`).
+    store), one fix-and-optimise sweep first re-decides only those integers, every other
+    held, then the sweeps go on with every integer free
+    (:func:`~decomp.fix_optimise.improve`).
     """
 
     interval: int = 24
@@ -1066,9 +1067,8 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
     MILPs were cut before a plan): freeing 2 x ``boundary_window`` hours of every
     interval there made a pass of 183 MILPs that ran minutes past the limit (RESULTS
     27.4)."""
-    keep = clock.expired() or s.time_limit is not None
     _sequential_repair(columns, best, pool, master, repairer, solvers, linking, conditions,
-                       y, starts, s, clock, say, window=0 if keep else None,
+                       y, starts, s, clock, say, window=None if s.time_limit is None else 0,
                        missing_guide=None if lp is None else lp.binaries)
     how = "pricing columns" if any(c is not None for c in columns) else "rolling pass"
     say(f"last-resort plan ({how}): UB {best.ub:.6g}")

@@ -4,6 +4,7 @@ stay feasible, costs never rise, the glue is the Pyomo-built horizon."""
 from __future__ import annotations
 
 import numpy as np
+import pyomo.environ as pyo
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -289,6 +290,18 @@ def test_a_lead_sweep_goes_first_and_the_polish_still_ends_on_a_full_sweep(
     assert sweeps[0].restricted and sweeps[0].full
     assert not any(sw.restricted for sw in sweeps[1:])
     assert len(sweeps) >= 2 and sweeps[-1].full
+
+
+def test_the_lead_names_every_integer_of_the_hydrogen_units_and_no_other(small_case):
+    # the names are written in two places (the builder and the lead): a built model says
+    # whether they still agree
+    provider = EnergyProvider(prepare(small_case, small_case.design(), 24), 0.5)
+    im = provider.build(6, 18)
+    integer = {v.parent_component().local_name for v in im.model.component_data_objects(
+        pyo.Var) if v.is_integer() or v.is_binary()}
+    hydrogen = {n for n in integer if n.split("__")[0] in ("electrolyser", "fuel_cell")}
+    assert hydrogen and hydrogen <= lead_components(provider)
+    assert not (lead_components(provider) & (integer - hydrogen))
 
 
 def test_a_provider_lead_must_name_components():

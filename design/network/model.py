@@ -90,8 +90,7 @@ class EnergyProvider:
         alone is cheap (on a summer week of district-10 they gave in 20 s what windows
         with every unit free gave in 56 s, RESULTS 26.2)."""
         units = [c.name for c in self.data.components if c.kind in ("electrolyser", "fuel_cell")]
-        return frozenset(f"{u}__{part}" for u in units
-                         for part in ("on", "on_in", "start", "stop", "start_hist", "stop_hist"))
+        return frozenset(f"{u}__{part}" for u in units for part in UNIT_INTEGERS)
 
     def boundary_conditions(self) -> list[BoundaryCondition]:
         """Storage: cyclic (end >= start), start fixed too if the case says so; units start off."""
@@ -130,6 +129,10 @@ class EnergyProvider:
         if not 0 <= start < stop <= self.horizon:
             raise ValueError(f"hours {start}..{stop} outside 0..{self.horizon}")
         return _Builder(self.data, self.weight, start, stop, relax, self.sized).build()
+
+
+#: the integer components :meth:`_Builder._unit` adds for a unit ``u``, named ``u__<part>``
+UNIT_INTEGERS = ("on", "on_in", "start", "stop", "start_hist", "stop_hist")
 
 
 def _needs_state(cm: Commitment) -> bool:
