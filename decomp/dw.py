@@ -458,6 +458,9 @@ def solve_dw(
         latest: list[Column | None] = [None] * n
         progress_mark = (math.inf, -math.inf, 0)
         families_tried = False
+        # the commitments already repaired (a later round that picks the same ones would
+        # repeat the same pass, sweeps and boundary MILP)
+        repaired: set[bytes] = set()
         for it in range(1, 0 if done else s.max_iterations + 1):
             tp = time.perf_counter()
             # an interval the deadline leaves without a proven bound counts its LP value
@@ -560,16 +563,22 @@ def solve_dw(
                     picked = priced
                 else:
                     picked = _choose(pool, linking, stab.center, master_sol, s, say, clock)
-                x, fitted = _sequential_repair(picked, best, pool, master, repairer, solvers,
-                                               linking, conditions, stab.center, starts, s,
-                                               clock, say)
-                last_picked = fitted or picked
-                if x is not None:
-                    # polished from these columns' commitments, cheaper or not yet
-                    _polish(best, x, fitted, repairer, improver, best_lb, s, clock, say, pool,
-                            master)
+                key = _commitments(picked)
+                again = key in repaired
+                repaired.add(key)
+                if again:
+                    say("repair skipped: these columns' commitments were repaired before")
+                else:
+                    x, fitted = _sequential_repair(picked, best, pool, master, repairer,
+                                                   solvers, linking, conditions, stab.center,
+                                                   starts, s, clock, say)
+                    last_picked = fitted or picked
+                    if x is not None:
+                        # polished from these columns' commitments, cheaper or not yet
+                        _polish(best, x, fitted, repairer, improver, best_lb, s, clock, say,
+                                pool, master)
                 above = relative_gap(best.upper, best_lb)
-                if (s.boundary_repair and lb_columns_new and not clock.expired()
+                if (s.boundary_repair and lb_columns_new and not again and not clock.expired()
                         and (above is None or above > s.gap)):
                     # the columns that proved the bound, their commitments re-decided
                     # together within boundary_window hours of every boundary: one horizon
@@ -1052,6 +1061,11 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     say(f"sequential repair: pass {passed:.6g}, plan {cost:.6g} (horizon LP "
         f"{rep.solve.status}, {time.perf_counter() - t_lp:.1f} s)")
     return x, columns
+
+
+def _commitments(columns: list[Column]) -> bytes:
+    """What a repair of ``columns`` starts from: their integers, interval by interval."""
+    return np.concatenate([np.asarray(c.binaries, dtype=float) for c in columns]).tobytes()
 
 
 def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions, y, starts,

@@ -215,3 +215,30 @@ def test_run_where_every_candidate_fails_ends_clearly(tmp_path, monkeypatch, cap
     assert "Every evaluation failed: RuntimeError: solver exploded" in (
         tmp_path / "summary.md").read_text()
     assert (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("every", [0.0, 1e9])
+def test_figures_are_redrawn_at_most_every_figure_seconds_and_at_the_end(
+        small_case, tmp_path, monkeypatch, every):
+    """Every generation writes the tables; the figures only once FIGURE_SECONDS have
+    passed since the last drawing, and always at the end of the run."""
+    import design.search.run as run_module
+
+    monkeypatch.setattr(run_module, "FIGURE_SECONDS", every)
+    flags: list[bool] = []
+    real = run_module.write_results
+
+    def spy(out, state, record, figures=True):
+        flags.append(figures)
+        real(out, state, record, figures)
+        assert (out / "pareto.csv").exists() and (out / "summary.md").exists()
+        assert (out / "pareto.png").exists() == (figures or any(flags[:-1]))
+
+    monkeypatch.setattr(run_module, "write_results", spy)
+    op = OperationSettings(method="direct", horizon=8)
+    run_module.run_design(small_case, SearchSettings(
+        pop=4, generations=2, seed=1, operation=op, polish=PolishSettings(refine=0),
+        seeding=SeedSettings(weights=(1.0,), epsilon_seeds=0)),
+        SerialExecutor(small_case, op), tmp_path, progress=lambda m: None)
+    assert flags == ([True, True, True] if every == 0 else [False, False, True])
+    assert (tmp_path / "pareto.png").exists()

@@ -57,7 +57,7 @@ def test_kept_models_take_the_next_problems_numbers(solve):
         assert got == pytest.approx(sv_fresh.solve(gap=0.0).objective, rel=1e-9, abs=1e-9)
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=4, deadline=None)
 @given(seed=st.integers(0, 10_000), hours=st.integers(6, 14), interval=st.integers(2, 5),
        first_prices=st.sampled_from(["lp", "master"]))
 def test_a_problem_on_kept_models_is_solved_as_on_fresh_ones(seed, hours, interval,

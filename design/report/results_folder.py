@@ -42,9 +42,10 @@ def pick_designs(front: list[Evaluation]) -> dict[str, Evaluation]:
     return {name: front[i] for name, i in pick_indices(F).items()}
 
 
-def write_results(out: Path, state, settings_dict: dict) -> None:
+def write_results(out: Path, state, settings_dict: dict, figures: bool = True) -> None:
     """pareto.csv, evaluations.parquet, history.csv, settings.json, picks, figures,
-    summary.md and report.html. Capacity columns of the CSV tables carry their units."""
+    summary.md and report.html. Capacity columns of the CSV tables carry their units.
+    ``figures=False`` leaves the figures as they are (drawing them takes seconds)."""
     out.mkdir(parents=True, exist_ok=True)
     kinds = settings_dict.get("component_kinds") or {}
     front = state.front()
@@ -77,17 +78,26 @@ def write_results(out: Path, state, settings_dict: dict) -> None:
             (out / f"levels-{name}.json").write_text(json.dumps(e.extra.get("limits", {})))
     pick_table = pd.DataFrame([{"pick": k, **e.row()} for k, e in picks.items()])
     with_units(pick_table, kinds).to_csv(out / "picks.csv", index=False)
-    draw(out)
+    draw(out, figures)
 
 
-def draw(out: Path) -> None:
-    """(Re)draw figures, summary.md and report.html from the files in a results folder."""
+def draw(out: Path, figures: bool = True) -> None:
+    """(Re)draw figures (unless ``figures`` is False), summary.md and report.html from the
+    files in a results folder."""
     evals = pd.read_parquet(out / "evaluations.parquet")
     front = read_table(out / "pareto.csv")
     picks = read_table(out / "picks.csv") if (out / "picks.csv").stat().st_size > 1 else None
     if picks is not None and picks.empty:
         picks = None
     kinds = component_kinds(out)
+    if figures:
+        _figures(out, evals, front, picks, kinds)
+    write_summary(out, evals, front, picks)
+    write_html(out, evals, front, picks)
+
+
+def _figures(out: Path, evals: pd.DataFrame, front: pd.DataFrame, picks: pd.DataFrame | None,
+             kinds: dict) -> None:
     draw_pareto(evals, front, picks, out / "pareto.png")
     draw_capacities(front, kinds, out / "capacities.png")
     draw_energy(front, out / "energy.png")
@@ -99,5 +109,3 @@ def draw(out: Path) -> None:
         draw_levels(pd.read_parquet(path), out / f"storage-{name}.png",
                     f"storage levels: {name} design", kinds,
                     json.loads(limits.read_text()) if limits.exists() else None)
-    write_summary(out, evals, front, picks)
-    write_html(out, evals, front, picks)
