@@ -275,6 +275,10 @@ def lp_time_cap(limit: float, elapsed: float, share: float, probe_seconds: float
 #: pass minutes past the limit (RESULTS 27.4)
 PASS_RESERVE = 0.25
 
+#: the hours at the start of an interval whose integers a pass frees where the interval
+#: cannot keep its guide's (its entry states, e.g. a unit's start history, did not fit)
+ENTRY_HOURS = 3
+
 
 def interval_time_cap(s: DWSettings, left: float | None, intervals: int) -> float | None:
     """Seconds each interval's MILP may take in a pricing round begun with ``left`` seconds
@@ -1028,6 +1032,15 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     # relaxation's integers already fit the neighbouring intervals' states)
     own = np.repeat([c is not None for c in chosen], sizes)
     guide = np.where(repairer.window_mask(starts, window) & own, np.nan, values)
+    # where an interval cannot keep its guide (a priced column's first hours rarely fit
+    # the entry the pass gives it), its integers in its first ENTRY_HOURS hours are freed,
+    # then those within boundary_window hours of either of its ends, before all of them
+    # are: small MILPs (or fast proofs that they have no plan), where all of them took
+    # seconds a day (RESULTS 28)
+    first = repairer.entry_mask(starts, ENTRY_HOURS)
+    ends = first | repairer.entry_mask(starts, s.boundary_window) | repairer.window_mask(
+        starts + [repairer.var_hour.max() + 1], s.boundary_window)
+    fallback = [np.where(first, np.nan, values), np.where(ends, np.nan, values)]
     plan: list[np.ndarray] = []
     redecide: set[int] = set()
     share = _exit_lookahead(s)
@@ -1042,7 +1055,8 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     try:
         columns = rolling_horizon(solvers, linking, conditions, exits, s.pricing_gap, guide=guide,
                                   deadline=clock.deadline(), plan=plan, redecide=redecide,
-                                  redecide_seconds=s.redecide_seconds or 0.0)
+                                  redecide_seconds=s.redecide_seconds or 0.0,
+                                  fallback=fallback)
     except SolverError as exc:
         say(f"sequential repair found no plan ({exc})")
         return None, None

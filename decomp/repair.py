@@ -387,6 +387,14 @@ class Repairer:
         held = ~free
         return bool(np.all(np.abs(x[self.bin_cols][held] - fixed[held]) <= 1e-6))
 
+    def entry_mask(self, starts: list[int], hours: int) -> np.ndarray:
+        """Binaries in the first ``hours`` hours of every interval (the horizon's first
+        included): those a fixed entry state constrains."""
+        free = np.zeros(len(self.bin_cols), dtype=bool)
+        for a in starts:
+            free |= (self.var_hour >= a) & (self.var_hour < a + hours)
+        return free
+
     def window_mask(self, starts: list[int], window: int) -> np.ndarray:
         """Binaries within ``window`` hours of an interval boundary."""
         free = np.zeros(len(self.bin_cols), dtype=bool)

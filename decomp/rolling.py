@@ -9,7 +9,7 @@ feasible for the whole horizon; the columns it yields fit together in the master
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -46,15 +46,18 @@ def rolling_horizon(
     plan: list | None = None,
     redecide: Collection[int] = (),
     redecide_seconds: float = 2.0,
+    fallback: Sequence[np.ndarray] = (),
 ) -> list[Column]:
     """Solve the intervals in sequence; returns one column per interval (a feasible plan).
 
     ``guide`` (values of every binary, in interval and hour order, e.g. from the LP
     relaxation) fixes the binaries that are integral in it; an interval that cannot be
-    solved that way is solved again with its binaries free. Each interval's solve is capped
-    by its share of the time left before ``deadline`` (``time.perf_counter()``;
-    :func:`pass_limit`), but gets at least a second (an interval solved again with its
-    binaries free, ``FREE_SECONDS``): the pass must end with a plan. ``abs_gap`` lets each
+    solved that way is solved with the integers of each ``fallback`` guide in turn (same
+    layout, e.g. the guide with more integers free), then with its binaries free. Each
+    interval's solve is capped by its share of the time left before ``deadline``
+    (``time.perf_counter()``; :func:`pass_limit`), but gets at least a second (an
+    interval solved with its binaries free, ``FREE_SECONDS``): the pass must end with a
+    plan. ``abs_gap`` lets each
     interval MILP stop at that absolute gap too (each solver's own is restored afterwards).
     A list given as ``entry_values`` receives, per interval, minus the reduced costs of its
     fixed entry states after an LP solve (what one more unit of each state is worth to the
@@ -91,6 +94,15 @@ def rolling_horizon(
                 s.set_abs_gap(abs_gap)
             try:
                 res = s.solve(gap=gap, time_limit=limit, allow_infeasible=guide is not None)
+                for wider in fallback if guide is not None else ():
+                    if res.column is not None:
+                        break
+                    # more of the guide's integers freed (a column priced with its entry
+                    # free rarely fits the entry this pass gives it): a small MILP, where
+                    # freeing every integer took seconds a day
+                    s.release_binaries()
+                    s.fix_integral(wider[offset - s.n_binaries: offset])
+                    res = s.solve(gap=gap, time_limit=limit, allow_infeasible=True)
                 if res.column is None and guide is not None:
                     # its binaries freed: past the deadline a second is too short to
                     # find any plan of a large interval, and without one the pass fails

@@ -345,3 +345,94 @@ def test_a_last_resort_past_the_deadline_ends_with_a_checked_plan(with_lp):
     repairer.check(best.ub, best.x)
     assert best.ub >= solve_direct(provider, EXACT).objective - 1e-6
     assert len(pool) >= len(solvers)  # the plan's columns entered the pool
+
+
+def _guide(solvers, on: dict[int, int], started: set[int]) -> np.ndarray:
+    """Every binary of the toy's intervals: the unit on at the hours in ``on`` (value) and
+    started at the hours in ``started``."""
+    out = []
+    for sv in solvers:
+        for j in sv.bin_cols:
+            name = sv.form.columns[j].name
+            hour = int(name[name.index("[") + 1:-1])
+            out.append(float(on[hour]) if name.startswith("u[") else float(hour in started))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("with_fallback", [True, False])
+def test_a_pass_frees_an_intervals_entry_hours_before_all_its_integers(monkeypatch,
+                                                                      with_fallback):
+    """A guide whose second interval starts off while the unit entered it just started
+    (its 2-hour minimum up time) cannot be kept: the pass frees that interval's first
+    ENTRY_HOURS hours (a MILP of 6 integers), not all 8 of them, and the plan holds."""
+    from decomp.dw import ENTRY_HOURS
+    from decomp.pricing import IntervalSolver
+
+    provider = ToyProvider(np.full(12, 2.0), np.linspace(1.0, 3.0, 12))
+    _, conditions, linking, solvers = _parts(provider, 4)
+    starts = [sv.start for sv in solvers]
+    guide = _guide(solvers, {t: int(t == 3 or t >= 5) for t in range(12)}, {3, 5})
+    repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
+    near = repairer.entry_mask(starts, ENTRY_HOURS)
+    hours = repairer.var_hour
+    assert near.any() and all(any(a <= h < a + ENTRY_HOURS for a in starts)
+                              for h in hours[near])
+    assert not any(any(a <= h < a + ENTRY_HOURS for a in starts) for h in hours[~near])
+    fallback = [np.where(near, np.nan, guide)] if with_fallback else []
+    solved: list[tuple[int, int, bool]] = []
+    real = IntervalSolver.solve
+
+    def spy(self, *args, **kw):
+        r = real(self, *args, **kw)
+        free = sum(int(j) not in self._saved for j in self.bin_cols)
+        solved.append((self.k, free, r.column is not None))
+        return r
+
+    monkeypatch.setattr(IntervalSolver, "solve", spy)
+    plan: list[np.ndarray] = []
+    cols = rolling_horizon(solvers, linking, conditions, None, 1e-9, guide=guide, plan=plan,
+                           fallback=fallback)
+    second = [(free, ok) for k, free, ok in solved if k == 1]
+    assert second[0] == (0, False)  # the guide's commitments do not fit the entry
+    if with_fallback:
+        assert second[1:] == [(2 * ENTRY_HOURS, True)]
+        assert all(free == 0 for k, free, _ in solved if k != 1)  # the others keep theirs
+    else:
+        assert second[1:] == [(8, True)]
+    x = repairer.form.clip(np.concatenate(plan))
+    repairer.check(repairer.form.objective(x), x)
+    assert repairer.form.objective(x) == pytest.approx(sum(c.cost for c in cols), rel=1e-7)
+
+
+def test_a_sequential_repair_hands_the_pass_its_entry_hours_then_its_ends_as_fallback(monkeypatch):
+    import decomp.dw as dw
+
+    provider = _toy()
+    s = DWSettings(interval=4, solve=EXACT)
+    cuts, conditions, linking, solvers = _intervals(provider, s)
+    repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
+    cols = [r.column for r in SerialPricer(solvers).price(_prices(solvers), 1e-9)]
+    handed: list = []
+
+    def fake(*args, fallback=None, **kw):
+        handed.append(fallback)
+        raise dw.SolverError("stop here")
+
+    monkeypatch.setattr(dw, "rolling_horizon", fake)
+    starts = [a for a, _ in cuts]
+    out = dw._sequential_repair(cols, None, None, None, repairer, solvers, linking,
+                                conditions, np.zeros(linking.size), starts, s,
+                                dw._Clock(time.perf_counter(), None), lambda m: None)
+    assert out == (None, None)
+    values = np.concatenate([c.binaries for c in cols])
+    first, ends = handed[0]
+    near = repairer.entry_mask(starts, dw.ENTRY_HOURS)
+    assert np.array_equal(np.isnan(first), near)
+    # then every integer within boundary_window hours of an interval's ends
+    hours, stops = repairer.var_hour, [*starts[1:], provider.horizon]
+    wide = np.array([any(a <= h < a + s.boundary_window or b - s.boundary_window <= h < b
+                         for a, b in zip(starts, stops, strict=True)) for h in hours])
+    assert np.array_equal(np.isnan(ends), wide) and (wide & ~near).any()
+    for guide in (first, ends):
+        kept = ~np.isnan(guide)
+        assert np.array_equal(guide[kept], values[kept])
