@@ -1007,7 +1007,8 @@ def _choose(pool, linking, center, master_sol, s, say, clock) -> list[Column]:
 
 def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, conditions,
                        y, starts, s, clock, say, window: int | None = None,
-                       missing_guide: np.ndarray | None = None
+                       missing_guide: np.ndarray | None = None, gap: float | None = None,
+                       abs_gap: float | None = None
                        ) -> tuple[np.ndarray | None, list | None]:
     """The chosen columns made into a plan of the horizon without a horizon MILP: the
     intervals in order, each starting where the last ended, with the columns' binaries
@@ -1019,7 +1020,8 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     pass's own plan is offered first (it needs no horizon model, so a run out of time
     still ends with one); then the horizon's LP with every binary fixed
     moves storage across the whole horizon, within the time left. Returns the better of
-    the two plans and the pass's columns (which fit together), or (None, None)."""
+    the two plans and the pass's columns (which fit together), or (None, None). Each
+    interval's MILP stops at ``gap`` (default ``pricing_gap``) or ``abs_gap``."""
     sizes = [sv.n_binaries for sv in solvers]
     ends = np.cumsum([0] + sizes)
     parts = [c.binaries.astype(float) if c is not None
@@ -1053,7 +1055,9 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
         y = ahead
     exits = tiebreak_prices(y, linking, solvers, _exit_tiebreak(s) * _cost_scale(solvers))
     try:
-        columns = rolling_horizon(solvers, linking, conditions, exits, s.pricing_gap, guide=guide,
+        columns = rolling_horizon(solvers, linking, conditions, exits,
+                                  s.pricing_gap if gap is None else gap, guide=guide,
+                                  abs_gap=abs_gap,
                                   deadline=clock.deadline(), plan=plan, redecide=redecide,
                                   redecide_seconds=s.redecide_seconds or 0.0,
                                   fallback=fallback)
@@ -1094,10 +1098,16 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
     LPs. A run gets here under a limit only when time ran short (a round whose interval
     MILPs were cut before a plan): freeing 2 x ``boundary_window`` hours of every
     interval there made a pass of 183 MILPs that ran minutes past the limit (RESULTS
-    27.4)."""
+    27.4); for the same reason each interval's MILP there stops at the run's target gap
+    (and that share of the LP bound as an absolute gap), not at ``pricing_gap``."""
+    short = s.time_limit is not None
+    scale = abs(lp.bound) if lp is not None and math.isfinite(lp.bound) else None
     _sequential_repair(columns, best, pool, master, repairer, solvers, linking, conditions,
-                       y, starts, s, clock, say, window=None if s.time_limit is None else 0,
-                       missing_guide=None if lp is None else lp.binaries)
+                       y, starts, s, clock, say, window=0 if short else None,
+                       missing_guide=None if lp is None else lp.binaries,
+                       gap=s.gap if short else None,
+                       abs_gap=s.gap * max(1.0, scale) / len(solvers)
+                       if short and scale is not None else None)
     how = "pricing columns" if any(c is not None for c in columns) else "rolling pass"
     say(f"last-resort plan ({how}): UB {best.ub:.6g}")
 

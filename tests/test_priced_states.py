@@ -306,14 +306,24 @@ def test_a_last_resort_under_a_limit_keeps_the_columns_integers(monkeypatch, lim
 
     seen: list = []
     monkeypatch.setattr(dw, "_sequential_repair",
-                        lambda *a, window=None, **kw: seen.append(window) or (None, None))
-    s = DWSettings(interval=4, time_limit=limit, solve=EXACT)
+                        lambda *a, window=None, gap=None, abs_gap=None, **kw:
+                        seen.append((window, gap, abs_gap)) or (None, None))
+    s = DWSettings(interval=4, time_limit=limit, solve=EXACT, gap=0.02)
     best = type("Best", (), {"ub": math.inf})()
-    dw._last_resort_plan(best, [], None, None, [], None, [], None, [], s,
-                         dw._Clock(time.perf_counter(), limit), lambda m: None, None, None)
+    solvers = [None] * 4
+    lp = dw._FirstRelaxation(-500.0, np.zeros(1), None)
+    for first in (None, lp):
+        dw._last_resort_plan(best, [], first, None, solvers, None, [], None, [], s,
+                             dw._Clock(time.perf_counter(), limit), lambda m: None, None,
+                             None)
     # under a limit a run gets here only short of time: every column's integers are
-    # kept (a pass of LPs), not freed near the boundaries (a pass of MILPs)
-    assert seen == [0 if limit is not None else None]
+    # kept (a pass of LPs), not freed near the boundaries (a pass of MILPs), and each
+    # interval's MILP stops at the run's target gap (with the LP bound: that share of it
+    # as an absolute gap too), not at pricing_gap
+    if limit is None:
+        assert seen == [(None, None, None)] * 2
+    else:
+        assert seen == [(0, 0.02, None), (0, 0.02, pytest.approx(0.02 * 500.0 / 4))]
 
 
 @pytest.mark.parametrize("with_lp", [False, True])
