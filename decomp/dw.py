@@ -1041,7 +1041,7 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     # seconds a day (RESULTS 28)
     first = repairer.entry_mask(starts, ENTRY_HOURS)
     ends = first | repairer.entry_mask(starts, s.boundary_window) | repairer.window_mask(
-        starts + [repairer.var_hour.max() + 1], s.boundary_window)
+        [*starts, solvers[-1].stop], s.boundary_window)
     fallback = [np.where(first, np.nan, values), np.where(ends, np.nan, values)]
     plan: list[np.ndarray] = []
     redecide: set[int] = set()
