@@ -343,3 +343,29 @@ def test_dw_with_and_without_the_absolute_pricing_gap_sandwich_the_optimum():
                                        pricing_gap=0.05, pricing_abs_gap=scaled,
                                        escalate=False))
             assert_sandwich(r.bound, opt, r.objective)
+
+
+def test_the_same_commitments_are_repaired_once_per_run(monkeypatch):
+    """A toy whose gap stalls: later rounds pick columns with the commitments of an
+    earlier repair; the pass, sweeps and boundary MILP are not repeated for them, and the
+    result is still a certified sandwich of the direct optimum."""
+    import decomp.dw as dw
+
+    rng = np.random.default_rng(7)
+    provider = ToyProvider(rng.uniform(0, 5, 14), rng.uniform(0.5, 5, 14),
+                           store=float(rng.uniform(1, 8)), size=float(rng.uniform(3, 6)),
+                           units=2, maintenance=(1,))
+    keys: list[bytes] = []
+    real = dw._sequential_repair
+
+    def spy(chosen, *args, **kw):
+        keys.append(dw._commitments(chosen))
+        return real(chosen, *args, **kw)
+
+    monkeypatch.setattr(dw, "_sequential_repair", spy)
+    said: list[str] = []
+    r = solve_dw(provider, DWSettings(interval=3, solve=EXACT, first_prices="master"),
+                 progress=said.append)
+    skipped = sum("repair skipped" in m for m in said)
+    assert skipped >= 1 and len(keys) == len(set(keys))
+    assert_sandwich(r.bound, solve_direct(provider, EXACT).objective, r.objective)
