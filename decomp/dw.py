@@ -1039,10 +1039,16 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     # then those within boundary_window hours of either of its ends, before all of them
     # are: small MILPs (or fast proofs that they have no plan), where all of them took
     # seconds a day (RESULTS 28)
+    # (each frees all the guide frees and more; one that frees nothing more is left out)
     first = repairer.entry_mask(starts, ENTRY_HOURS)
     ends = first | repairer.entry_mask(starts, s.boundary_window) | repairer.window_mask(
         [*starts, solvers[-1].stop], s.boundary_window)
-    fallback = [np.where(first, np.nan, values), np.where(ends, np.nan, values)]
+    fallback, freed = [], np.isnan(guide)
+    for mask in (first, ends):
+        wider = freed | mask
+        if (wider & ~freed).any():
+            fallback.append(np.where(wider, np.nan, values))
+            freed = wider
     plan: list[np.ndarray] = []
     redecide: set[int] = set()
     share = _exit_lookahead(s)

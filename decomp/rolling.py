@@ -57,8 +57,8 @@ def rolling_horizon(
     interval's solve is capped by its share of the time left before ``deadline``
     (``time.perf_counter()``; :func:`pass_limit`), but gets at least a second (an
     interval solved with its binaries free, ``FREE_SECONDS``): the pass must end with a
-    plan. ``abs_gap`` lets each
-    interval MILP stop at that absolute gap too (each solver's own is restored afterwards).
+    plan. ``abs_gap`` lets each interval MILP stop at that absolute gap too (each
+    solver's own is restored afterwards).
     A list given as ``entry_values`` receives, per interval, minus the reduced costs of its
     fixed entry states after an LP solve (what one more unit of each state is worth to the
     interval; None after a MILP). A list given as ``plan`` receives each interval's column
@@ -102,6 +102,8 @@ def rolling_horizon(
                     # freeing every integer took seconds a day
                     s.release_binaries()
                     s.fix_integral(wider[offset - s.n_binaries: offset])
+                    if deadline is not None:
+                        limit = pass_limit(deadline - time.perf_counter(), len(solvers) - i)
                     res = s.solve(gap=gap, time_limit=limit, allow_infeasible=True)
                 if res.column is None and guide is not None:
                     # its binaries freed: past the deadline a second is too short to

@@ -430,10 +430,15 @@ def test_a_sequential_repair_hands_the_pass_its_entry_hours_then_its_ends_as_fal
 
     monkeypatch.setattr(dw, "rolling_horizon", fake)
     starts = [a for a, _ in cuts]
-    out = dw._sequential_repair(cols, None, None, None, repairer, solvers, linking,
-                                conditions, np.zeros(linking.size), starts, s,
-                                dw._Clock(time.perf_counter(), None), lambda m: None)
-    assert out == (None, None)
+    for window in (0, None):
+        out = dw._sequential_repair(cols, None, None, None, repairer, solvers, linking,
+                                    conditions, np.zeros(linking.size), starts, s,
+                                    dw._Clock(time.perf_counter(), None), lambda m: None,
+                                    window=window)
+        assert out == (None, None)
+    # boundary_window (6 h) frees every integer of these 4 h intervals already: no
+    # fallback frees more
+    assert handed[1] == []
     values = np.concatenate([c.binaries for c in cols])
     first, ends = handed[0]
     near = repairer.entry_mask(starts, dw.ENTRY_HOURS)
