@@ -326,16 +326,22 @@ def test_a_last_resort_under_a_limit_keeps_the_columns_integers(monkeypatch, lim
         assert seen == [(0, 0.02, None), (0, 0.02, pytest.approx(0.02 * 500.0 / 4))]
 
 
+def _priced_toy(provider):
+    """The toy cut into 4 h intervals, its repairer and one priced column per interval."""
+    s = DWSettings(interval=4, solve=EXACT)
+    cuts, conditions, linking, solvers = _intervals(provider, s)
+    repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
+    cols = [r.column for r in SerialPricer(solvers).price(_prices(solvers), 1e-9)]
+    return s, cuts, conditions, linking, solvers, repairer, cols
+
+
 @pytest.mark.parametrize("with_lp", [False, True])
 def test_a_last_resort_past_the_deadline_ends_with_a_checked_plan(with_lp):
     from decomp.columns import ColumnPool
     from decomp.dw import _Clock, _FirstRelaxation, _Incumbent, _last_resort_plan
 
     provider = _toy()
-    s = DWSettings(interval=4, solve=EXACT)
-    cuts, conditions, linking, solvers = _intervals(provider, s)
-    repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
-    cols = [r.column for r in SerialPricer(solvers).price(_prices(solvers), 1e-9)]
+    s, cuts, conditions, linking, solvers, repairer, cols = _priced_toy(provider)
     cols[1] = None  # an interval the round left without a column
     best = _Incumbent(repairer)
     pool = ColumnPool(len(solvers))
@@ -418,10 +424,7 @@ def test_a_sequential_repair_hands_the_pass_its_entry_hours_then_its_ends_as_fal
     import decomp.dw as dw
 
     provider = _toy()
-    s = DWSettings(interval=4, solve=EXACT)
-    cuts, conditions, linking, solvers = _intervals(provider, s)
-    repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
-    cols = [r.column for r in SerialPricer(solvers).price(_prices(solvers), 1e-9)]
+    s, cuts, conditions, linking, solvers, repairer, cols = _priced_toy(provider)
     handed: list = []
 
     def fake(*args, fallback=None, **kw):
