@@ -1038,11 +1038,11 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     # the entry the pass gives it), its integers in its first ENTRY_HOURS hours are freed,
     # then those within boundary_window hours of either of its ends, before all of them
     # are: small MILPs (or fast proofs that they have no plan), where all of them took
-    # seconds a day (RESULTS 28)
-    # (each frees all the guide frees and more; one that frees nothing more is left out)
+    # seconds a day (RESULTS 28). Each frees all the guide frees and more; one that frees
+    # nothing more is left out.
     first = repairer.entry_mask(starts, ENTRY_HOURS)
-    ends = first | repairer.entry_mask(starts, s.boundary_window) | repairer.window_mask(
-        [*starts, solvers[-1].stop], s.boundary_window)
+    w = s.boundary_window
+    ends = first | repairer.near([*starts, solvers[-1].stop], w, w)
     fallback, freed = [], np.isnan(guide)
     for mask in (first, ends):
         wider = freed | mask

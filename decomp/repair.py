@@ -387,20 +387,21 @@ class Repairer:
         held = ~free
         return bool(np.all(np.abs(x[self.bin_cols][held] - fixed[held]) <= 1e-6))
 
+    def near(self, hours: list[int], before: int, after: int) -> np.ndarray:
+        """Binaries of an hour in ``[h - before, h + after)`` for some ``h`` in ``hours``."""
+        free = np.zeros(len(self.bin_cols), dtype=bool)
+        for h in hours:
+            free |= (self.var_hour >= h - before) & (self.var_hour < h + after)
+        return free
+
     def entry_mask(self, starts: list[int], hours: int) -> np.ndarray:
         """Binaries in the first ``hours`` hours of every interval (the horizon's first
         included): those a fixed entry state constrains."""
-        free = np.zeros(len(self.bin_cols), dtype=bool)
-        for a in starts:
-            free |= (self.var_hour >= a) & (self.var_hour < a + hours)
-        return free
+        return self.near(starts, 0, hours)
 
     def window_mask(self, starts: list[int], window: int) -> np.ndarray:
         """Binaries within ``window`` hours of an interval boundary."""
-        free = np.zeros(len(self.bin_cols), dtype=bool)
-        for b in starts[1:]:
-            free |= (self.var_hour >= b - window) & (self.var_hour < b + window)
-        return free
+        return self.near(starts[1:], window, window)
 
     def repair_values(
         self,
