@@ -82,9 +82,9 @@ def test_energy_model_bounds_and_balances(small_case, hours, interval, weight, b
 
 def test_tight_target_reaches_direct_optimum(small_case):
     design = small_case.design()
-    direct = operate(small_case, design, OperationSettings(horizon=24, solve=EXACT))
+    direct = operate(small_case, design, OperationSettings(horizon=18, solve=EXACT))
     dw = operate(small_case, design, OperationSettings(
-        method="dw", horizon=24, dw=DWSettings(interval=6, gap=1e-4, max_iterations=3,
+        method="dw", horizon=18, dw=DWSettings(interval=6, gap=1e-4, max_iterations=3,
                                                repair_gap=1e-9)))
     opt = direct.result.objective
     assert dw.result.objective <= opt * (1 + 1e-4) + 1e-9
@@ -122,12 +122,12 @@ def test_lp_duals_give_lp_bound_through_lagrangian(small_case):
 
 
 def test_unequal_intervals_and_state_at_bounds(small_case):
-    # 29 h in 8 h intervals (last one 5 h); a tiny battery sits at its bounds at boundaries
+    # 17 h in 6 h intervals (last one 5 h); a tiny battery sits at its bounds at boundaries
     design = small_case.design({"battery": 0.5, "tank_flats": 0.05})
-    direct = operate(small_case, design, OperationSettings(horizon=29, solve=EXACT))
+    direct = operate(small_case, design, OperationSettings(horizon=17, solve=EXACT))
     dw = operate(small_case, design, OperationSettings(
-        method="dw", horizon=29, dw=DWSettings(interval=8, gap=1e-6, max_iterations=5)))
-    assert dw.result.extra["intervals"] == 4
+        method="dw", horizon=17, dw=DWSettings(interval=6, gap=1e-6, max_iterations=5)))
+    assert dw.result.extra["intervals"] == 3
     assert_sandwich(dw.result.bound, direct.result.objective, dw.result.objective)
     check_balances(dw.schedule, small_case, design)
 

@@ -304,7 +304,7 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path, capsy
     out = tmp_path / "run"
     rc = main(["design", "small", "--horizon", "12", "--pop", "4", "--generations", "1",
                "--executor", "serial", "--interval", "6", "--typical-periods", "1",
-               "--out", str(out)])
+               "--refine", "0", "--out", str(out)])
     assert rc == 0
     seeds = pd.read_csv(out / "seeds.csv")
     assert len(seeds) >= len(SEED_WEIGHTS) and seeds["feasible"].all()
