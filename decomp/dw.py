@@ -28,7 +28,7 @@ from decomp.methods import MethodResult
 from decomp.parallel import RayPricer
 from decomp.pricing import IntervalSolver, SerialPricer, ThreadPricer
 from decomp.provider import IntervalProvider, lead_components
-from decomp.relaxation import RelaxationSettings, solve_relaxation
+from decomp.relaxation import RelaxationSettings, aggregate_spans, solve_relaxation
 from decomp.repair import EDGE_WEIGHTS, Repairer
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolveOptions, SolverError, relative_gap
@@ -72,8 +72,8 @@ class DWSettings:
     ``gap``); ``lp_column_age``: its master drops a column unused for this many rounds
     (None: never; :attr:`~decomp.relaxation.RelaxationSettings.column_age`);
     ``lp_aggregate``: the ``master`` path first prices each storage state alike over this
-    many consecutive boundaries (:attr:`~decomp.relaxation.RelaxationSettings.aggregate`;
-    None: no such phase). ``workers``
+    many consecutive boundaries, or over each span of a decreasing sequence in turn
+    (:attr:`~decomp.relaxation.RelaxationSettings.aggregate`; None: no such phase). ``workers``
     > 1 prices intervals in parallel: ``parallel`` ``threads`` in this
     process (no second copy of a model) or ``ray`` actors (a cluster). ``lp_edge_weights``: the dual
     simplex pricing of the horizon LPs (HiGHS: ``devex``, ``steepest``, ``dantzig`` or
@@ -172,7 +172,7 @@ class DWSettings:
     box_width: float = 10.0
     lp_box_width: float = 0.01
     lp_column_age: int | None = 10
-    lp_aggregate: int | None = None
+    lp_aggregate: int | tuple[int, ...] | None = None
     choice_time_limit: float = 30.0
     repair_time_limit: float | None = 120.0
     workers: int = 1
@@ -244,8 +244,7 @@ class DWSettings:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
         if self.lp_column_age is not None and self.lp_column_age < 0:
             raise ValueError(f"lp_column_age must be >= 0 or None, not {self.lp_column_age}")
-        if self.lp_aggregate is not None and self.lp_aggregate < 2:
-            raise ValueError(f"lp_aggregate must be >= 2 or None, not {self.lp_aggregate}")
+        aggregate_spans(self.lp_aggregate, "lp_aggregate")
         if self.fixed_lp_nonzeros is not None and self.fixed_lp_nonzeros < 1:
             raise ValueError(f"fixed_lp_nonzeros must be >= 1 or None, not "
                              f"{self.fixed_lp_nonzeros}")

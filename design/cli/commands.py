@@ -12,6 +12,7 @@ import pandas as pd
 
 from decomp.certificate import WITH_PLAN
 from decomp.dw import FIRST_PRICES, LOOKAHEAD_SHARE, PARALLEL, PRICED_STATES, DWSettings
+from decomp.relaxation import aggregate_spans
 from decomp.repair import EDGE_WEIGHTS
 from decomp.solvers import SolveOptions, SolverError
 from decomp.workspace import MODELS
@@ -109,7 +110,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             rolling_start=args.rolling_start, models=args.models,
             pricing_time_limit=args.pricing_time_limit,
             lp_column_age=None if args.lp_column_age == -1 else args.lp_column_age,
-            lp_aggregate=None if args.lp_aggregate <= 1 else args.lp_aggregate,
+            lp_aggregate=args.lp_aggregate,
             window_neighbours=args.window_neighbours,
             exit_lookahead=args.exit_lookahead, redecide_seconds=args.redecide_seconds,
             guard_milps=args.guard_milps, window_lead=args.window_lead,
@@ -293,6 +294,23 @@ def cmd_case(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spans(text: str) -> int | tuple[int, ...] | None:
+    """``--lp-aggregate``: one span (``30``), decreasing spans (``30,7``), or none (0/1)."""
+    try:
+        spans = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"spans must be integers such as 30 or 30,7, not "
+                                         f"{text!r}") from None
+    if spans in ((0,), (1,)):
+        return None
+    aggregate = spans[0] if len(spans) == 1 else spans
+    try:
+        aggregate_spans(aggregate, "--lp-aggregate")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return aggregate
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``lcen`` argument parser."""
     from design.search.settings import (
@@ -371,12 +389,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw, master path: a column unused by this many master solves in a "
                          "row leaves the master (pricing may bring it back); -1 keeps every "
                          "column (default %(default)s)")
-    op.add_argument("--lp-aggregate", type=int, default=DWSettings.lp_aggregate or 0,
+    op.add_argument("--lp-aggregate", type=_spans, default=DWSettings.lp_aggregate,
                     metavar="BOUNDARIES",
                     help="dw, master path: a first LP phase prices each storage state alike "
                          "over this many consecutive interval boundaries, then every "
-                         "boundary on its own from those prices; 0 or 1: no such phase "
-                         "(default %(default)s)")
+                         "boundary on its own from those prices; decreasing spans such as "
+                         "30,7 run one such phase each, coarse to fine; 0 or 1: no such "
+                         "phase (default: none)")
     op.add_argument("--window-neighbours", action=argparse.BooleanOptionalAction,
                     default=True,
                     help="dw: after a fix-and-optimise sweep, solve only the windows near "
