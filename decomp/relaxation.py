@@ -175,7 +175,7 @@ def solve_relaxation(
             y = linking.valid(_group_mean(y, groups))
             stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width, trust,
                                       s.trust_shrink, s.trust_patience)
-            run.go(master, stab, y, s.aggregate_rounds, "lp-aggregated")
+            run.go(master, stab, y, s.aggregate_rounds, "lp-aggregated", span)
             if math.isfinite(run.best):
                 say(f"LP phase, prices constant over {span} boundaries: bound "
                     f"{run.best:.6g} after {run.rounds} rounds")
@@ -232,9 +232,10 @@ class _Rounds:
         self.log: list[dict] = []
 
     def go(self, master: RestrictedMaster, stab, y: np.ndarray, max_rounds: int,
-           phase: str) -> None:
+           phase: str, span: int = 1) -> None:
         """Up to ``max_rounds`` rounds from prices ``y``: until ``master`` has converged
-        to the bound (``converged``), the deadline or a time limit within a round."""
+        to the bound (``converged``), the deadline or a time limit within a round.
+        ``span``: the boundaries each master row sums (logged)."""
         s, linking, pool, n = self.s, self.linking, self.pool, len(self.solvers)
         deadline, say = self.deadline, self.say
         if not math.isfinite(self.best):
@@ -288,7 +289,8 @@ class _Rounds:
                              "columns_pruned": len(pruned),
                              "box_binding": binding, "alpha": stab.alpha,
                              "pricing_seconds": pricing_s, "master_seconds": master_s,
-                             "elapsed": time.perf_counter() - self.t0, "phase": phase})
+                             "elapsed": time.perf_counter() - self.t0, "phase": phase,
+                             "span": span})
             if rounds % 10 == 0:
                 say(f"LP round {rounds}: bound {best:.6g}, master {sol.objective:.6g}, "
                     f"{len(pool)} columns ({time.perf_counter() - self.t0:.1f} s)")

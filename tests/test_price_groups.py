@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from decomp.dw import DWSettings, _cost_scale
 from decomp.master import RestrictedMaster, price_groups
-from decomp.relaxation import RelaxationSettings, solve_relaxation
+from decomp.relaxation import RelaxationSettings, aggregate_spans, solve_relaxation
 from decomp.repair import Repairer
 from decomp.stabilisation import make_stabilisation
 from tests.test_dw import EXACT
@@ -85,10 +85,17 @@ def test_groups_mixing_equality_and_inequality_rows_refused():
         RelaxationSettings(aggregate=1)
     with pytest.raises(ValueError, match="lp_aggregate"):
         DWSettings(lp_aggregate=1)
+    # spans run coarse to fine: a sequence must decrease, each at least 2
+    for bad in ((3, 3), (2, 4), (4, 1), ()):
+        with pytest.raises(ValueError, match="lp_aggregate"):
+            DWSettings(lp_aggregate=bad)
+    assert aggregate_spans((30, 7)) == (30, 7) and aggregate_spans(5) == (5,)
+    assert aggregate_spans(None) == ()
 
 
 @settings(max_examples=15, deadline=None)
-@given(provider=toy, interval=st.integers(1, 3), span=st.integers(2, 4))
+@given(provider=toy, interval=st.integers(1, 3),
+       span=st.one_of(st.integers(2, 4), st.tuples(st.integers(4, 6), st.integers(2, 3))))
 def test_aggregated_phase_then_full_phase_converge_to_the_lp_relaxation(provider, interval,
                                                                         span):
     # patience 2: with the box halved after every null step, a centre from the summed
@@ -99,10 +106,13 @@ def test_aggregated_phase_then_full_phase_converge_to_the_lp_relaxation(provider
                            RelaxationSettings(tolerance=1e-7, max_rounds=400, aggregate=span,
                                               trust_patience=2))
     phases = [row["phase"] for row in rel.log]
-    if len(solvers) > span:
-        assert "lp-aggregated" in phases
-    # each phase's rounds in order: the aggregated ones first
-    assert phases == sorted(phases, key=lambda p: p != "lp-aggregated")
+    spans = [row["span"] for row in rel.log]
+    # one phase per span the horizon has more intervals than, coarse to fine, then the
+    # full phase (span 1); each phase's rounds in order
+    expected = [v for v in aggregate_spans(span) if len(solvers) > v] + [1]
+    assert list(dict.fromkeys(spans)) == expected
+    assert spans == sorted(spans, reverse=True)
+    assert all((p == "lp") == (v == 1) for p, v in zip(phases, spans, strict=True))
     # every round's Lagrangian, in either phase, is a lower bound of the LP relaxation
     assert_converged_to(rel, glued)
 

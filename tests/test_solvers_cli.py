@@ -141,12 +141,19 @@ def _master_path_run(tmp_path, *options: str) -> dict:
 
 
 def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
-    summary = _master_path_run(tmp_path, "--lp-aggregate", "3")
-    assert summary["lp_aggregate"] == 3
+    summary = _master_path_run(tmp_path, "--lp-aggregate", "4,2")
+    assert summary["lp_aggregate"] == [4, 2]
     assert summary["lp_bound"] <= summary["lower_bound"] + 1e-9 <= summary["upper_bound"] + 2e-9
-    assert "prices constant over 3 boundaries" in capsys.readouterr().out
-    phases = pd.read_csv(tmp_path / "log.csv")["phase"].dropna().tolist()
-    assert phases[0] == "lp-aggregated" and "lp" in phases
+    out = capsys.readouterr().out
+    assert "prices constant over 4 boundaries" in out
+    assert "prices constant over 2 boundaries" in out
+    log = pd.read_csv(tmp_path / "log.csv").dropna(subset=["phase"])
+    assert log["phase"].iloc[0] == "lp-aggregated" and "lp" in set(log["phase"])
+    assert list(dict.fromkeys(log["span"].astype(int))) == [4, 2, 1]
+    for bad, says in (("2,4", "must decrease"), ("7,x", "integers such as 30")):
+        with pytest.raises(SystemExit):
+            main(["operate", "small", "--lp-aggregate", bad])
+        assert says in capsys.readouterr().err
 
 
 def test_cli_dw_exit_lookahead_is_recorded(tmp_path):
