@@ -1059,31 +1059,43 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
             redecide = {linking.rows[r].k for r in np.flatnonzero(ahead != y)}
         y = ahead
     exits = tiebreak_prices(y, linking, solvers, _exit_tiebreak(s) * _cost_scale(solvers))
+    made: list[int] = []
+    t_pass = time.perf_counter()
     try:
         columns = rolling_horizon(solvers, linking, conditions, exits,
                                   s.pricing_gap if gap is None else gap, guide=guide,
                                   abs_gap=abs_gap,
                                   deadline=clock.deadline(), plan=plan, redecide=redecide,
                                   redecide_seconds=s.redecide_seconds or 0.0,
-                                  fallback=fallback)
+                                  fallback=fallback, made=made)
     except SolverError as exc:
         say(f"sequential repair found no plan ({exc})")
         return None, None
     x = repairer.form.clip(np.concatenate(plan))
     cost = repairer.form.objective(x)
+    passed = (f"pass {cost:.6g} in {time.perf_counter() - t_pass:.1f} s "
+              f"({pass_counts(made, len(fallback))})")
     best.offer_plan(x, cost, columns, pool, master)
     if clock.expired():
         # no time for the horizon LP: loading it alone made district-20's peak (5.3 GB)
-        say(f"sequential repair: plan {cost:.6g} (no time left for the horizon LP)")
+        say(f"sequential repair: {passed}; no time left for the horizon LP")
         return x, columns
-    passed, t_lp = cost, time.perf_counter()
+    t_lp = time.perf_counter()
     rep = repairer.fixed_lp(x, clock.cap(s.repair_time_limit))
     if rep.solve.has_solution and rep.solve.objective < cost:
         x, cost = repairer.x.copy(), rep.solve.objective
         best.offer(rep, columns, pool, master)
-    say(f"sequential repair: pass {passed:.6g}, plan {cost:.6g} (horizon LP "
+    say(f"sequential repair: {passed}, plan {cost:.6g} (horizon LP "
         f"{rep.solve.status}, {time.perf_counter() - t_lp:.1f} s)")
     return x, columns
+
+
+def pass_counts(made: list[int], fallbacks: int) -> str:
+    """How many intervals of a pass kept their guide, needed each fallback guide, or
+    every integer free (``made`` from :func:`~decomp.rolling.rolling_horizon`)."""
+    counts = np.bincount(np.asarray(made, dtype=int), minlength=fallbacks + 2)
+    names = ["guide kept"] + [f"fallback {j}" for j in range(1, fallbacks + 1)] + ["all free"]
+    return ", ".join(f"{c} {name}" for c, name in zip(counts, names, strict=True) if c)
 
 
 def _commitments(columns: list[Column]) -> bytes:

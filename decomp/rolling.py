@@ -47,6 +47,7 @@ def rolling_horizon(
     redecide: Collection[int] = (),
     redecide_seconds: float = 2.0,
     fallback: Sequence[np.ndarray] = (),
+    made: list | None = None,
 ) -> list[Column]:
     """Solve the intervals in sequence; returns one column per interval (a feasible plan).
 
@@ -66,7 +67,9 @@ def rolling_horizon(
     row, without a horizon model. An interval in ``redecide`` solved with the guide's
     binaries is solved again with them free, started from that plan and capped at
     ``redecide_seconds`` (and the deadline); the cheaper plan at the same prices is kept
-    (its guide's integers were decided at other prices).
+    (its guide's integers were decided at other prices). A list given as ``made``
+    receives, per interval, what its plan was made with: 0 the guide (or no guide), ``j``
+    the ``j``-th fallback guide, ``len(fallback) + 1`` every binary free.
     """
     y = np.zeros(linking.size) if y is None else y
     fixed = {bc.state: bc.value for bc in conditions if bc.kind == "fixed"}
@@ -94,9 +97,11 @@ def rolling_horizon(
                 s.set_abs_gap(abs_gap)
             try:
                 res = s.solve(gap=gap, time_limit=limit, allow_infeasible=guide is not None)
+                how = 0
                 for wider in fallback if guide is not None else ():
                     if res.column is not None:
                         break
+                    how += 1
                     # more of the guide's integers freed (a column priced with its entry
                     # free rarely fits the entry this pass gives it): a small MILP, where
                     # freeing every integer took seconds a day
@@ -111,11 +116,14 @@ def rolling_horizon(
                     s.release_binaries()
                     free = None if limit is None else max(limit, FREE_SECONDS)
                     res = s.solve(gap=gap, time_limit=free)
+                    how = len(fallback) + 1
             finally:
                 if abs_gap is not None:
                     s.set_abs_gap(own)
             if res.column is None:
                 raise SolverError(f"rolling horizon: interval {s.k} found no plan ({res.status})")
+            if made is not None:
+                made.append(how)
             if entry_values is not None:
                 rc = s.entry_reduced_costs()
                 entry_values.append(None if rc is None else -rc)

@@ -381,7 +381,7 @@ def test_a_pass_frees_an_intervals_entry_hours_before_all_its_integers(monkeypat
     """A guide whose second interval starts off while the unit entered it just started
     (its 2-hour minimum up time) cannot be kept: the pass frees that interval's first
     ENTRY_HOURS hours (a MILP of 6 integers), not all 8 of them, and the plan holds."""
-    from decomp.dw import ENTRY_HOURS
+    from decomp.dw import ENTRY_HOURS, pass_counts
     from decomp.pricing import IntervalSolver
 
     provider = ToyProvider(np.full(12, 2.0), np.linspace(1.0, 3.0, 12))
@@ -406,15 +406,20 @@ def test_a_pass_frees_an_intervals_entry_hours_before_all_its_integers(monkeypat
 
     monkeypatch.setattr(IntervalSolver, "solve", spy)
     plan: list[np.ndarray] = []
+    made: list[int] = []
     cols = rolling_horizon(solvers, linking, conditions, None, 1e-9, guide=guide, plan=plan,
-                           fallback=fallback)
+                           fallback=fallback, made=made)
     second = [(free, ok) for k, free, ok in solved if k == 1]
     assert second[0] == (0, False)  # the guide's commitments do not fit the entry
     if with_fallback:
         assert second[1:] == [(2 * ENTRY_HOURS, True)]
         assert all(free == 0 for k, free, _ in solved if k != 1)  # the others keep theirs
+        # the pass says which guide made each interval's plan
+        assert made == [0, 1, 0] and pass_counts(made, 1) == "2 guide kept, 1 fallback 1"
     else:
         assert second[1:] == [(8, True)]
+        # with every integer of the second freed, the third's guide no longer fits either
+        assert made == [0, 1, 1] and pass_counts(made, 0) == "1 guide kept, 2 all free"
     x = repairer.form.clip(np.concatenate(plan))
     repairer.check(repairer.form.objective(x), x)
     assert repairer.form.objective(x) == pytest.approx(sum(c.cost for c in cols), rel=1e-7)
