@@ -150,6 +150,9 @@ def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
     log = pd.read_csv(tmp_path / "log.csv").dropna(subset=["phase"])
     assert log["phase"].iloc[0] == "lp-aggregated" and "lp" in set(log["phase"])
     assert list(dict.fromkeys(log["span"].astype(int))) == [4, 2, 1]
+    from design.cli.commands import _spans
+
+    assert _spans("0") is None and _spans("1") is None and _spans("9") == 9
     for bad, says in (("2,4", "must decrease"), ("7,x", "integers such as 30")):
         with pytest.raises(SystemExit):
             main(["operate", "small", "--lp-aggregate", bad])
@@ -159,4 +162,5 @@ def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
 def test_cli_dw_exit_lookahead_is_recorded(tmp_path):
     summary = _master_path_run(tmp_path, "--exit-lookahead", "0.5")
     assert summary["exit_lookahead"] == 0.5
+    assert summary["lp_aggregate"] == [30, 7]  # the default spans
     assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9
