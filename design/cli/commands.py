@@ -389,13 +389,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw, master path: a column unused by this many master solves in a "
                          "row leaves the master (pricing may bring it back); -1 keeps every "
                          "column (default %(default)s)")
-    op.add_argument("--lp-aggregate", type=_spans, default=DWSettings().lp_aggregate,
+    op.add_argument("--lp-aggregate", type=_spans, default=DWSettings.lp_aggregate,
                     metavar="BOUNDARIES",
                     help="dw, master path: a first LP phase prices each storage state alike "
                          "over this many consecutive interval boundaries, then every "
                          "boundary on its own from those prices; decreasing spans such as "
                          "30,7 run one such phase each, coarse to fine; 0 or 1: no such "
-                         "phase (default 30,7)")
+                         "phase (default "
+                         f"{','.join(map(str, aggregate_spans(DWSettings.lp_aggregate))) or 0})")
     op.add_argument("--window-neighbours", action=argparse.BooleanOptionalAction,
                     default=True,
                     help="dw: after a fix-and-optimise sweep, solve only the windows near "
