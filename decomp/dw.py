@@ -67,7 +67,18 @@ class DWSettings:
     above the bound, where the pricing round's columns made a 3.5 % plan in about 190 s;
     on the reference year, glued-LP path, W 0.3 / 0.5 / 0.8, the runs without it ended
     at 0.259 / 0.232 / 0.766 % in 88 / 79 / 182 s against 0.945 / 0.458 / 0.815 % in
-    209 / 122 / 182 s with it, RESULTS 25). ``lp_tolerance``: the
+    209 / 122 / 182 s with it, RESULTS 25). ``lp_time_share``, ``lp_min_share``: the
+    glued horizon LP gets at most the first share of the limit, less what a rolling pass
+    needs by one probe interval's solve, but at least the second (:func:`lp_time_cap`).
+    ``lp_master_share``: on the ``master`` path, which ends by itself once converged, the
+    LP phase is capped at this share of the limit, with no probe (district-10's year:
+    the phase converges in 650-710 s; at 0.3 of 30 minutes it stopped 1.1 % short of its
+    bound while the MILP round that follows gains 0.2 %, RESULTS 30). ``pass_gap_share``:
+    each interval MILP of a sequential repair's pass stops at this share of the target
+    gap times the objective shared among the intervals (absolute; never tighter than the
+    pricing rounds' own): the pass is a heuristic whose plan the horizon LP and the
+    sweeps revise, and on district-10's year its days took 1.2 s each at the pricing
+    rounds' precision (RESULTS 30). 0: the pricing rounds' gap. ``lp_tolerance``: the
     ``master`` path stops once the master is within this of its bound (default a tenth of
     ``gap``); ``lp_column_age``: its master drops a column unused for this many rounds
     (None: never; :attr:`~decomp.relaxation.RelaxationSettings.column_age`);
@@ -167,6 +178,8 @@ class DWSettings:
     lp_edge_weights: str = "devex"
     lp_time_share: float = 0.85
     lp_min_share: float = 0.3
+    lp_master_share: float = 0.45
+    pass_gap_share: float = 0.25
     rolling_start: bool = False
     window_time_limit: float | None = 10.0
     focus_windows: bool | None = None
@@ -206,6 +219,10 @@ class DWSettings:
         if not 0 <= self.lp_min_share <= self.lp_time_share:
             raise ValueError(f"lp_min_share must be in [0, lp_time_share], not "
                              f"{self.lp_min_share}")
+        if not 0 < self.lp_master_share <= 1:
+            raise ValueError(f"lp_master_share must be in (0, 1], not {self.lp_master_share}")
+        if not 0 <= self.pass_gap_share <= 1:
+            raise ValueError(f"pass_gap_share must be in [0, 1], not {self.pass_gap_share}")
         if self.max_iterations < 1:
             raise ValueError(f"max_iterations must be >= 1, not {self.max_iterations}")
         if self.window_time_limit is not None and not self.window_time_limit > 0:
@@ -390,7 +407,11 @@ def solve_dw(
             # without one, a pricing round on the workers) the time one interval's solve
             # says it needs, so a run whose LP is slow still ends in time
             cap = None
-            if s.time_limit is not None:
+            if s.time_limit is not None and s.first_prices == "master":
+                # column generation stops by itself once converged: its share is a cap
+                cap = max(0.0, min(s.lp_master_share * s.time_limit,
+                                   s.time_limit - clock.elapsed()))
+            elif s.time_limit is not None:
                 tprobe = time.perf_counter()
                 solvers[0].solve(gap=s.pricing_gap, time_limit=clock.cap(None))
                 after = n if s.rolling_start else math.ceil(n / s.workers)
@@ -577,7 +598,7 @@ def solve_dw(
                 else:
                     x, fitted = _sequential_repair(picked, best, pool, master, repairer,
                                                    solvers, linking, conditions, stab.center,
-                                                   starts, s, clock, say)
+                                                   starts, s, clock, say, scale=best_lb)
                     last_picked = fitted or picked
                     if x is not None:
                         # polished from these columns' commitments, cheaper or not yet
@@ -723,6 +744,7 @@ def solve_dw(
                "focus_windows": s.focus_windows, "window_neighbours": s.window_neighbours,
                "exit_tiebreak": s.exit_tiebreak, "exit_lookahead": s.exit_lookahead,
                "redecide_seconds": s.redecide_seconds,
+               "lp_master_share": s.lp_master_share, "pass_gap_share": s.pass_gap_share,
                "lp_aggregate": s.lp_aggregate,
                "boundary_repair": s.boundary_repair,
                "family_repair": s.family_repair, "escalate": s.escalate,
@@ -1010,7 +1032,7 @@ def _choose(pool, linking, center, master_sol, s, say, clock) -> list[Column]:
 def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, conditions,
                        y, starts, s, clock, say, window: int | None = None,
                        missing_guide: np.ndarray | None = None, gap: float | None = None,
-                       abs_gap: float | None = None
+                       abs_gap: float | None = None, scale: float | None = None
                        ) -> tuple[np.ndarray | None, list | None]:
     """The chosen columns made into a plan of the horizon without a horizon MILP: the
     intervals in order, each starting where the last ended, with the columns' binaries
@@ -1023,7 +1045,11 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     still ends with one); then the horizon's LP with every binary fixed
     moves storage across the whole horizon, within the time left. Returns the better of
     the two plans and the pass's columns (which fit together), or (None, None). Each
-    interval's MILP stops at ``gap`` (default ``pricing_gap``) or ``abs_gap``."""
+    interval's MILP stops at ``gap`` (default ``pricing_gap``) or ``abs_gap`` (default,
+    given the objective's ``scale``: ``pass_gap_share`` of the target gap's share of it
+    per interval, :func:`pass_abs_gap`)."""
+    if abs_gap is None and scale is not None:
+        abs_gap = pass_abs_gap(s, scale, len(solvers))
     sizes = [sv.n_binaries for sv in solvers]
     ends = np.cumsum([0] + sizes)
     parts = [c.binaries.astype(float) if c is not None
@@ -1091,6 +1117,17 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     say(f"sequential repair: {passed}, plan {cost:.6g} (horizon LP "
         f"{rep.solve.status}, {time.perf_counter() - t_lp:.1f} s)")
     return x, columns
+
+
+def pass_abs_gap(s: DWSettings, scale: float, intervals: int) -> float | None:
+    """The absolute gap at which each interval MILP of a sequential pass stops: the
+    larger of ``pass_gap_share`` of the target gap and the pricing rounds' share, times
+    the objective's ``scale`` shared among the ``intervals``; None (the solvers' own) when
+    ``pass_gap_share`` is 0 or the scale is unknown."""
+    if not s.pass_gap_share or not math.isfinite(scale):
+        return None
+    share = max(s.pass_gap_share * s.gap, _pricing_share(s))
+    return share * max(1.0, abs(scale)) / max(1, intervals)
 
 
 def pass_counts(made: list[int], fallbacks: int) -> str:

@@ -113,6 +113,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             lp_aggregate=args.lp_aggregate,
             window_neighbours=args.window_neighbours,
             exit_lookahead=args.exit_lookahead, redecide_seconds=args.redecide_seconds,
+            lp_master_share=args.lp_master_share, pass_gap_share=args.pass_gap_share,
             guard_milps=args.guard_milps, window_lead=args.window_lead,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
@@ -411,6 +412,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: in the sequential repair, an interval whose exit prices the "
                          "look-ahead changed is solved again with its integers free, for "
                          "at most this long (default: off)")
+    op.add_argument("--lp-master-share", type=float, default=DWSettings.lp_master_share,
+                    metavar="SHARE",
+                    help="dw: with a time limit, the LP phase over the intervals' LPs (the "
+                         "master path) stops at this share of the limit if not converged "
+                         f"before (default {DWSettings.lp_master_share})")
+    op.add_argument("--pass-gap-share", type=float, default=DWSettings.pass_gap_share,
+                    metavar="SHARE",
+                    help="dw: each interval MILP of the sequential repair's pass stops at "
+                         "this share of the target gap (absolute, shared among the "
+                         "intervals); 0: the pricing rounds' gap "
+                         f"(default {DWSettings.pass_gap_share})")
     op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
                     help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
     op.add_argument("--workers", type=int, default=1,
