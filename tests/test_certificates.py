@@ -253,6 +253,81 @@ def test_lp_cap_leaves_the_rolling_pass_its_estimated_time():
         DWSettings(lp_min_share=0.9)
 
 
+def test_master_path_lp_phase_gets_its_share_without_a_probe(monkeypatch):
+    # column generation over the intervals' LPs ends by itself once converged: it is
+    # capped at lp_master_share of the limit, and no interval MILP is solved before it
+    # to estimate a rolling pass (on district-10 that probe took 19 s)
+    import time
+
+    import decomp.dw as dw
+    from decomp.pricing import IntervalSolver
+
+    left, solved_before = [], []
+    real_relaxation, real_solve = dw.solve_relaxation, IntervalSolver.solve
+
+    def relaxation(*args, deadline=None, **kw):
+        left.append(deadline - time.perf_counter())
+        return real_relaxation(*args, deadline=deadline, **kw)
+
+    def solve(self, *args, **kw):
+        if not left:
+            solved_before.append(self.k)
+        return real_solve(self, *args, **kw)
+
+    monkeypatch.setattr(dw, "solve_relaxation", relaxation)
+    monkeypatch.setattr(IntervalSolver, "solve", solve)
+    rng = np.random.default_rng(5)
+    provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=1)
+    r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=40.0,
+                                      first_prices="master", lp_master_share=0.2))
+    assert len(left) == 1 and 0 < left[0] <= 8.0 and not solved_before
+    assert r.extra["lp_master_share"] == 0.2
+    direct = solve_direct(provider, EXACT).objective
+    assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="lp_master_share"):
+            DWSettings(lp_master_share=bad)
+
+
+def test_pass_stops_at_its_share_of_the_target_gap(monkeypatch):
+    # the sequential repair's pass is a heuristic: its interval MILPs stop at
+    # pass_gap_share of the target gap (absolute, per interval), never tighter than the
+    # pricing rounds'; 0 leaves them the pricing rounds' own
+    import decomp.dw as dw
+    from decomp.dw import pass_abs_gap
+
+    s = DWSettings(gap=0.01, pass_gap_share=0.25)
+    assert pass_abs_gap(s, 10000.0, 365) == pytest.approx(0.25 * 0.01 * 10000.0 / 365)
+    assert pass_abs_gap(s, -400.0, 4) == pytest.approx(0.25 * 0.01 * 400.0 / 4)
+    loose = DWSettings(gap=0.01, pass_gap_share=0.01, pricing_gap=1e-3)
+    assert pass_abs_gap(loose, 1000.0, 10) == pytest.approx(1e-3 * 1000.0 / 10)
+    assert pass_abs_gap(DWSettings(pass_gap_share=0.0), 1000.0, 10) is None
+    assert pass_abs_gap(s, float("-inf"), 10) is None
+    with pytest.raises(ValueError, match="pass_gap_share"):
+        DWSettings(pass_gap_share=-0.1)
+
+    seen = []
+    real = dw.rolling_horizon
+
+    def spy(*args, abs_gap=None, **kw):
+        seen.append(abs_gap)
+        return real(*args, abs_gap=abs_gap, **kw)
+
+    monkeypatch.setattr(dw, "rolling_horizon", spy)
+    rng = np.random.default_rng(8)
+    provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=2)
+    direct = solve_direct(provider, EXACT).objective
+    for share in (0.5, 0.0):
+        seen.clear()
+        r = solve_dw(provider, DWSettings(interval=6, gap=0.02, pass_gap_share=share))
+        assert seen, "no sequential repair ran"
+        if share:
+            assert all(g is not None and g > 0 for g in seen)
+        else:
+            assert all(g is None for g in seen)
+        assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
+
+
 @pytest.mark.parametrize("first_prices", ["lp", "master"])
 def test_master_stopped_by_the_limit_ends_the_run_with_its_proven_bound(monkeypatch,
                                                                         first_prices):
