@@ -28,6 +28,7 @@ from decomp.methods import MethodResult
 from decomp.parallel import RayPricer
 from decomp.pricing import IntervalSolver, SerialPricer, ThreadPricer
 from decomp.provider import IntervalProvider, lead_components
+from decomp.relax_fix import lead_families, relax_and_fix
 from decomp.relaxation import RelaxationSettings, aggregate_spans, solve_relaxation
 from decomp.repair import EDGE_WEIGHTS, Repairer
 from decomp.rolling import rolling_horizon
@@ -154,6 +155,11 @@ class DWSettings:
     store), one fix-and-optimise sweep first re-decides only those integers, every other
     held, then the sweeps go on with every integer free
     (:func:`~decomp.fix_optimise.improve`).
+    ``relax_fix``: before the sweeps polish a plan, each lead unit's integers
+    (``window_lead``'s families) are relaxed in the horizon LP, every other integer
+    held, and those the LP moves re-decided in a horizon MILP
+    (:func:`~decomp.relax_fix.relax_and_fix`): what the windows cannot do, run a unit on
+    many days to fill a seasonal store. Within ``relax_fix_share`` of the time left.
     """
 
     interval: int = 24
@@ -205,6 +211,8 @@ class DWSettings:
     redecide_seconds: float | None = None
     guard_milps: bool = True
     window_lead: bool = True
+    relax_fix: bool = False
+    relax_fix_share: float = 0.5
     solve: SolveOptions = field(default_factory=SolveOptions)
 
     def __post_init__(self) -> None:
@@ -240,6 +248,8 @@ class DWSettings:
             raise ValueError(f"exit_lookahead must be in [0, 1], not {self.exit_lookahead}")
         if self.repair_gap is None:
             object.__setattr__(self, "repair_gap", max(self.gap / 4, 1e-9))
+        if not 0 < self.relax_fix_share <= 1:
+            raise ValueError(f"relax_fix_share must be in (0, 1], not {self.relax_fix_share}")
         if not 0 < self.family_time_share <= 1:
             raise ValueError(f"family_time_share must be in (0, 1], not {self.family_time_share}")
         if self.pricing_time_limit is not None and not self.pricing_time_limit > 0:
@@ -748,7 +758,8 @@ def solve_dw(
                "lp_aggregate": s.lp_aggregate,
                "boundary_repair": s.boundary_repair,
                "family_repair": s.family_repair, "escalate": s.escalate,
-               "guard_milps": s.guard_milps, "window_lead": sorted(improver.lead)},
+               "guard_milps": s.guard_milps, "window_lead": sorted(improver.lead),
+               "relax_fix": s.relax_fix, "relax_fix_share": s.relax_fix_share},
     )
 
 
@@ -1211,6 +1222,13 @@ def _polish(best, x, columns, repairer, improver, lower, s, clock, say, pool, ma
     start = repairer.form.objective(x)
     gap = relative_gap(start, lower) if math.isfinite(lower) else None
     tolerance = max(1e-4, 0.05 * gap) if gap is not None else 1e-4
+    families = lead_families(repairer, improver.lead) if s.relax_fix else []
+    if families and not met(start):
+        left = clock.cap(None)
+        deadline = None if left is None else time.perf_counter() + s.relax_fix_share * left
+        x, cost, _ = relax_and_fix(repairer, x, families, s.repair_gap, deadline, stop=met,
+                                   say=say)
+        best.offer_plan(x, cost, columns, pool, master)
     x, cost, _ = improve(repairer, improver, x, s.pricing_gap, clock.deadline(),
                          stop=met, say=say, tolerance=tolerance, local=s.window_neighbours)
     best.offer_plan(x, cost, columns, pool, master)

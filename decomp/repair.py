@@ -343,6 +343,58 @@ class Repairer:
         return SolveResult("feasible", cost, None, None, seconds, "highs",
                            f"{done} blocks solved, {improved} improved"), x
 
+    def partial(self, x: np.ndarray, free: np.ndarray, relaxed: bool, gap: float = 0.0,
+                time_limit: float | None = None) -> tuple[SolveResult, np.ndarray | None]:
+        """Plan ``x`` with every listed integer fixed except where ``free`` is set, those
+        relaxed (``relaxed``: an LP, each in its declared bounds) or integer (a MILP
+        stopped at ``gap``, MIP-started from ``x``, in a guarded child when it has a time
+        limit): the fixed integer columns taken out first, as in the LP with all of them
+        fixed (the horizon MILP with a few thousand integers free is then a fraction of
+        the glued horizon). Returns the result and the full column values (None without a
+        solution); a MILP's plan becomes :attr:`x`. ``x`` must be a feasible plan for the
+        MILP's start to hold (its free integers' values are handed over as they are)."""
+        free = np.asarray(free, dtype=bool)
+        if len(free) != len(self.bin_cols) or len(x) != self.form.shape[1]:
+            raise ValueError(f"partial: {len(free)} free flags and {len(x)} values given, "
+                             f"horizon has {len(self.bin_cols)} integers and "
+                             f"{self.form.shape[1]} columns")
+        self._release()
+        self._split()
+        form, cont = self.form, self._continuous
+        fixed = np.clip(np.round(x[self.bin_cols]), self.lower, self.upper)
+        held = ~free
+        cols = np.concatenate([cont, self.bin_cols[free]])
+        A_fixed = self._A_fixed.tocsc()
+        A = sp.hstack([self._A_free, A_fixed[:, free]], format="csc")
+        shift = A_fixed[:, held] @ fixed[held]
+        reduced = MatrixForm(
+            A=A, row_lower=form.row_lower - shift, row_upper=form.row_upper - shift,
+            lb=np.concatenate([form.lb[cont], self.lower[free]]),
+            ub=np.concatenate([form.ub[cont], self.upper[free]]),
+            integer=np.concatenate([np.zeros(len(cont), dtype=bool),
+                                    np.full(int(free.sum()), not relaxed)]),
+            cost=form.cost[cols],
+            offset=form.offset + float(form.cost[self.bin_cols][held] @ fixed[held]),
+            columns=[], rows=[])
+        guarded = self.guard and not relaxed and time_limit is not None
+        solver = MatrixHighs(reduced, self.options, relaxed=relaxed, keep_loaded=not guarded)
+        if relaxed:
+            solver.set_option("simplex_dual_edge_weight_strategy",
+                              EDGE_WEIGHTS[self.lp_edge_weights])
+        else:
+            solver.set_start(x[cols])
+        res = (guarded_solve(solver, time_limit, gap) if guarded
+               else solver.solve(time_limit=time_limit, gap=gap))
+        if not res.has_solution:
+            return res, None
+        values = np.empty(form.shape[1])
+        values[self.bin_cols] = fixed
+        values[cols] = solver.values
+        values = form.clip(values, integral=not relaxed)
+        if not relaxed:
+            self.x = values
+        return res, values
+
     def fixed_lp(self, x: np.ndarray, time_limit: float | None = None) -> RepairResult:
         """Plan ``x`` with its integers fixed and every other column re-optimised: the
         horizon LP that moves storage across the horizon (whole, or in :meth:`blocks`

@@ -115,6 +115,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             exit_lookahead=args.exit_lookahead, redecide_seconds=args.redecide_seconds,
             lp_master_share=args.lp_master_share, pass_gap_share=args.pass_gap_share,
             guard_milps=args.guard_milps, window_lead=args.window_lead,
+            relax_fix=args.relax_fix, relax_fix_share=args.relax_fix_share,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
         ),
     )
@@ -380,6 +381,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: the fix-and-optimise sweeps first re-decide only the hydrogen "
                          "units (electrolyser, fuel cells; every other unit held), then "
                          "every unit (default: on)")
+    op.add_argument("--relax-fix", action=argparse.BooleanOptionalAction,
+                    default=DWSettings.relax_fix,
+                    help="dw: before the sweeps, each hydrogen unit relaxed in the horizon LP "
+                         "(every other unit held) and re-decided in a horizon MILP where "
+                         "that LP moves it: a unit run on many days to fill a seasonal store "
+                         "(default: %(default)s)")
+    op.add_argument("--relax-fix-share", type=float, default=DWSettings.relax_fix_share,
+                    metavar="SHARE",
+                    help="dw: the share of the time left the relax-and-fix steps may take "
+                         f"(default {DWSettings.relax_fix_share})")
     op.add_argument("--models", choices=MODELS, default="auto",
                     help="dw/rolling: keep the interval models after compiling, or drop "
                          "them (one alive at a time; the plan is read from their series); "
