@@ -27,6 +27,8 @@ from decomp.families import integer_families
 from decomp.matrix_form import label_component
 from decomp.repair import Repairer
 
+#: what the family's integers outside the freed hours are held at
+ANCHORS = ("plan", "lp")
 #: an integer whose relaxed value is this far from the plan's differs
 DIFFER = 1e-6
 
@@ -81,17 +83,25 @@ def lead_families(repairer: Repairer, lead: Collection[str]) -> list[tuple[str, 
 
 def relax_and_fix(repairer: Repairer, x: np.ndarray, families: Sequence[tuple[str, np.ndarray]],
                   gap: float, deadline: float | None, widen: int = 3,
-                  gain_share: float = 0.1,
+                  gain_share: float = 0.1, anchor: str = "plan", max_free: int | None = None,
                   stop: Callable[[float], bool] | None = None,
                   say: Callable[[str], None] | None = None,
                   ) -> tuple[np.ndarray, float, list[RelaxFixStep]]:
     """Each family (name, mask over ``repairer.bin_cols``) in turn on the best plan so
     far: relaxed in the horizon LP, then its integers within ``widen`` hours of those
     the LP moves freed in a horizon MILP stopped at ``gap`` or within ``gain_share`` of
-    the gain the LP allows, whichever is tighter. A family whose LP gains
+    the gain the LP allows, whichever is tighter. ``anchor``: ``plan`` holds the
+    family's other integers at the plan's values and frees those the LP moves (the plan
+    is the MILP's start); ``lp`` holds those the LP leaves integral at the LP's values
+    and frees its fractional ones (a smaller MILP without a start). ``max_free``: the
+    freed integers split, in hour order, into MILPs of at most this many each, one after
+    another on the best plan so far (a year's electrolyser freed whole, ~8000 integers,
+    found no plan in 250 s). A family whose LP gains
     nothing (within 1e-6 of the plan's cost) gets no MILP. Each solve gets the time left
     before ``deadline`` shared among the solves still to come; ``stop(cost)`` ends the
     steps early. Returns the best plan, its cost and the steps."""
+    if anchor not in ANCHORS:
+        raise ValueError(f"anchor must be one of {', '.join(ANCHORS)}, not {anchor!r}")
     say = say or (lambda msg: None)
     best = x.copy()
     cost = repairer.form.objective(best)
@@ -118,7 +128,16 @@ def relax_and_fix(repairer: Repairer, x: np.ndarray, families: Sequence[tuple[st
             say(f"relax-and-fix {name}: LP {_fmt(lp_value)} against {cost:.6g}, no MILP "
                 f"({lp_s:.1f} s)")
             continue
-        differ = family & (np.abs(values[repairer.bin_cols] - best[repairer.bin_cols]) > DIFFER)
+        relaxed = values[repairer.bin_cols]
+        anchored = best
+        if anchor == "plan":
+            differ = family & (np.abs(relaxed - best[repairer.bin_cols]) > DIFFER)
+        else:
+            # the family's integers the LP left integral are held at the LP's values
+            # (the plan is then no MIP start), its fractional ones freed
+            differ = family & (np.abs(relaxed - np.round(relaxed)) > DIFFER)
+            anchored = best.copy()
+            anchored[repairer.bin_cols[family]] = np.round(relaxed[family])
         free = freed_hours(differ, family, repairer.var_hour, widen)
         t1 = time.perf_counter()
         left = None if deadline is None else deadline - t1
@@ -131,18 +150,47 @@ def relax_and_fix(repairer: Repairer, x: np.ndarray, families: Sequence[tuple[st
         # gain, or at ``gap``: a gap relative to the whole plan's cost (the certificate's
         # share) would stop it at its start, already that close to the LP
         stop_at = min(gap, gain_share * (cost - lp_value) / max(1.0, abs(cost)))
-        res, plan = repairer.partial(best, free, relaxed=False, gap=stop_at, time_limit=limit)
+        chunks = _chunks(free, repairer.var_hour, max_free)
+        statuses = []
+        for j, part in enumerate(chunks):
+            now = time.perf_counter()
+            share = None if limit is None else (t1 + limit - now) / (len(chunks) - j)
+            if share is not None and share <= 0.5:
+                statuses.append("no time")
+                break
+            res, plan = repairer.partial(anchored, part, relaxed=False, gap=stop_at,
+                                         time_limit=share)
+            statuses.append(res.status)
+            if plan is not None:
+                after = repairer.form.objective(plan)
+                if after < cost - tol:
+                    best, cost = plan, after
+            if anchor == "plan":
+                anchored = best
         milp_s = time.perf_counter() - t1
-        if plan is not None:
-            after = repairer.form.objective(plan)
-            if after < cost - tol:
-                best, cost = plan, after
+        status = statuses[0] if len(statuses) == 1 else (
+            f"{len(statuses)} of {len(chunks)} MILPs: " + ", ".join(statuses))
         steps.append(RelaxFixStep(name, int(family.sum()), lp_value, int(free.sum()), before,
-                                  cost, res.status, lp_s, milp_s))
+                                  cost, status, lp_s, milp_s))
         say(f"relax-and-fix {name}: LP {lp_value:.6g}, {int(free.sum())} of "
             f"{int(family.sum())} integers freed, {before:.6g} -> {cost:.6g} "
-            f"({res.status}; LP {lp_s:.1f} s, MILP {milp_s:.1f} s)")
+            f"({status}; LP {lp_s:.1f} s, MILP {milp_s:.1f} s)")
     return best, cost, steps
+
+
+def _chunks(free: np.ndarray, hours: np.ndarray, most: int | None) -> list[np.ndarray]:
+    """``free`` split, in hour order, into masks of at most ``most`` integers each (one
+    mask when ``most`` is None or not exceeded)."""
+    positions = np.flatnonzero(free)
+    if most is None or len(positions) <= most:
+        return [free]
+    positions = positions[np.argsort(hours[positions], kind="stable")]
+    out = []
+    for a in range(0, len(positions), most):
+        mask = np.zeros(len(free), dtype=bool)
+        mask[positions[a:a + most]] = True
+        out.append(mask)
+    return out
 
 
 def _fmt(value: float | None) -> str:

@@ -14,7 +14,7 @@ from decomp.families import integer_families
 from decomp.matrix_form import label_component
 from decomp.methods import solve_direct
 from decomp.provider import lead_components
-from decomp.relax_fix import freed_hours, lead_families, relax_and_fix
+from decomp.relax_fix import _chunks, freed_hours, lead_families, relax_and_fix
 from design.network.model import EnergyProvider
 from design.network.operation_data import prepare
 from tests.test_dw import assert_sandwich
@@ -87,6 +87,15 @@ def test_freed_hours_widen_the_differing_hours_within_the_family():
     assert not freed_hours(np.zeros(12, dtype=bool), family, hours, 2).any()
 
 
+def test_chunks_split_the_freed_integers_in_hour_order():
+    hours = np.array([5, 0, 3, 1, 4, 2])
+    free = np.array([True, True, False, True, True, True])
+    parts = _chunks(free, hours, 2)
+    assert [sorted(hours[p].tolist()) for p in parts] == [[0, 1], [2, 4], [5]]
+    assert np.array_equal(np.logical_or.reduce(parts), free)
+    assert len(_chunks(free, hours, None)) == 1 and len(_chunks(free, hours, 5)) == 1
+
+
 def test_relax_and_fix_never_raises_the_cost_and_its_lp_bounds_each_step(small_case):
     provider, repairer, x, cost = _small(small_case)
     best, best_cost, steps = relax_and_fix(repairer, x, _families(repairer), 1e-9, None)
@@ -100,6 +109,17 @@ def test_relax_and_fix_never_raises_the_cost_and_its_lp_bounds_each_step(small_c
     assert solve_direct(provider, EXACT).objective - 1e-6 <= best_cost
 
 
+def test_the_lp_anchor_holds_the_lp_integral_values_and_bad_anchors_are_refused(small_case):
+    provider, repairer, x, cost = _small(small_case)
+    best, best_cost, steps = relax_and_fix(repairer, x, _families(repairer), 1e-9, None,
+                                           anchor="lp")
+    assert all(st_.after <= st_.before + 1e-9 for st_ in steps)
+    repairer.check(best_cost, best)
+    assert solve_direct(provider, EXACT).objective - 1e-6 <= best_cost
+    with pytest.raises(ValueError, match="anchor"):
+        relax_and_fix(repairer, x, _families(repairer), 1e-9, None, anchor="middle")
+
+
 def test_a_deadline_already_past_runs_no_step(small_case):
     _, repairer, x, cost = _small(small_case)
     best, best_cost, steps = relax_and_fix(repairer, x, _families(repairer), 1e-9, 0.0)
@@ -107,14 +127,16 @@ def test_a_deadline_already_past_runs_no_step(small_case):
 
 
 @settings(max_examples=10, deadline=None)
-@given(demand=GRID_DEMANDS, price=PRICES, interval=st.integers(2, 5), widen=st.integers(0, 3))
+@given(demand=GRID_DEMANDS, price=PRICES, interval=st.integers(2, 5), widen=st.integers(0, 3),
+       anchor=st.sampled_from(["plan", "lp"]), max_free=st.sampled_from([None, 1, 3]))
 def test_relax_and_fix_plans_are_feasible_and_never_below_the_optimum(demand, price,
-                                                                      interval, widen):
+                                                                      interval, widen, anchor,
+                                                                      max_free):
     provider = ToyProvider(np.array(demand), np.array(price[:len(demand)]), units=2)
     cuts, solvers, linking, conditions, repairer = pieces(provider, interval)
     x, cost = myopic_plan(cuts, solvers, linking, conditions, repairer)
     best, best_cost, steps = relax_and_fix(repairer, x, _families(repairer), 1e-9, None,
-                                           widen=widen)
+                                           widen=widen, anchor=anchor, max_free=max_free)
     assert best_cost <= cost + 1e-9
     repairer.check(best_cost, best)
     assert solve_direct(provider, EXACT).objective - 1e-6 <= best_cost
