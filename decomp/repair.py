@@ -245,21 +245,32 @@ class Repairer:
         return res, x
 
     def _solve_reduced(self, A: sp.spmatrix, rows, cols: np.ndarray, shift: np.ndarray,
-                       offset: float, time_limit: float | None
-                       ) -> tuple[SolveResult, np.ndarray]:
-        """The LP over columns ``cols`` and rows ``rows`` of the horizon (``A`` holds that
-        part of the matrix), every other column's terms (``shift``) moved to the row
-        sides: solved by HiGHS's dual simplex with the horizon LPs' edge weights. Returns
-        the result and the columns' values."""
+                       offset: float, time_limit: float | None,
+                       integer: np.ndarray | None = None, gap: float = 0.0,
+                       start: np.ndarray | None = None) -> tuple[SolveResult, np.ndarray]:
+        """The problem over columns ``cols`` and rows ``rows`` of the horizon (``A`` holds
+        that part of the matrix; bounds from :attr:`lb`, :attr:`ub`), every other
+        column's terms (``shift``) moved to the row sides: an LP solved by HiGHS's dual
+        simplex with the horizon LPs' edge weights, or, where ``integer`` flags some
+        columns, a MILP stopped at ``gap``, MIP-started from ``start`` and guarded when it
+        has a time limit. Returns the result and the columns' values."""
         form = self.form
+        mip = integer is not None and bool(integer.any())
         reduced = MatrixForm(
             A=A, row_lower=form.row_lower[rows] - shift, row_upper=form.row_upper[rows] - shift,
-            lb=self.lb[cols], ub=self.ub[cols], integer=np.zeros(len(cols), dtype=bool),
+            lb=self.lb[cols], ub=self.ub[cols],
+            integer=integer if mip else np.zeros(len(cols), dtype=bool),
             cost=form.cost[cols], offset=offset, columns=[], rows=[])
-        solver = MatrixHighs(reduced, self.options, relaxed=True)
-        solver.set_option("simplex_dual_edge_weight_strategy",
-                          EDGE_WEIGHTS[self.lp_edge_weights])
-        return solver.solve(time_limit=time_limit, gap=0.0), solver.values
+        guarded = mip and self.guard and time_limit is not None
+        solver = MatrixHighs(reduced, self.options, relaxed=not mip, keep_loaded=not guarded)
+        if not mip:
+            solver.set_option("simplex_dual_edge_weight_strategy",
+                              EDGE_WEIGHTS[self.lp_edge_weights])
+        elif start is not None:
+            solver.set_start(start)
+        res = (guarded_solve(solver, time_limit, gap) if guarded
+               else solver.solve(time_limit=time_limit, gap=gap))
+        return res, solver.values
 
     def _split(self) -> None:
         """The glued matrix split into listed-integer and other columns (made once)."""
@@ -365,31 +376,21 @@ class Repairer:
         held = ~free
         cols = np.concatenate([cont, self.bin_cols[free]])
         A_fixed = self._A_fixed.tocsc()
-        A = sp.hstack([self._A_free, A_fixed[:, free]], format="csc")
-        shift = A_fixed[:, held] @ fixed[held]
-        reduced = MatrixForm(
-            A=A, row_lower=form.row_lower - shift, row_upper=form.row_upper - shift,
-            lb=np.concatenate([form.lb[cont], self.lower[free]]),
-            ub=np.concatenate([form.ub[cont], self.upper[free]]),
-            integer=np.concatenate([np.zeros(len(cont), dtype=bool),
-                                    np.full(int(free.sum()), not relaxed)]),
-            cost=form.cost[cols],
-            offset=form.offset + float(form.cost[self.bin_cols][held] @ fixed[held]),
-            columns=[], rows=[])
-        guarded = self.guard and not relaxed and time_limit is not None
-        solver = MatrixHighs(reduced, self.options, relaxed=relaxed, keep_loaded=not guarded)
-        if relaxed:
-            solver.set_option("simplex_dual_edge_weight_strategy",
-                              EDGE_WEIGHTS[self.lp_edge_weights])
-        else:
-            solver.set_start(x[cols])
-        res = (guarded_solve(solver, time_limit, gap) if guarded
-               else solver.solve(time_limit=time_limit, gap=gap))
+        # the freed integers in their declared bounds, the others at the plan's values
+        self.lb[self.bin_cols] = np.where(free, self.lower, fixed)
+        self.ub[self.bin_cols] = np.where(free, self.upper, fixed)
+        integer = np.concatenate([np.zeros(len(cont), dtype=bool),
+                                  np.full(int(free.sum()), not relaxed)])
+        res, solved = self._solve_reduced(
+            sp.hstack([self._A_free, A_fixed[:, free]], format="csc"), slice(None), cols,
+            A_fixed[:, held] @ fixed[held],
+            form.offset + float(form.cost[self.bin_cols][held] @ fixed[held]), time_limit,
+            integer=integer, gap=gap, start=None if relaxed else x[cols])
         if not res.has_solution:
             return res, None
         values = np.empty(form.shape[1])
         values[self.bin_cols] = fixed
-        values[cols] = solver.values
+        values[cols] = solved
         values = form.clip(values, integral=not relaxed)
         if not relaxed:
             self.x = values
