@@ -371,3 +371,45 @@ def test_a_demand_at_tolerance_scale_gets_a_feasible_plan_no_dearer_than_direct(
                                        abs=1e-9)
         before = lvl[t]
     assert dw.bound <= dw.objective + 1e-9
+
+
+def test_pass_takes_the_lp_phase_prices_at_its_share(monkeypatch):
+    # lp_pass_share: the bound comes from the converged LP phase's prices, the sequential
+    # repair values its exits at the prices the phase had at that share of the limit
+    import decomp.dw as dw
+
+    snaps, handed = [], []
+    real_relaxation, real_repair = dw.solve_relaxation, dw._sequential_repair
+
+    def relaxation(*args, **kw):
+        snaps.append(args[4].snapshot)
+        rel = real_relaxation(*args, **kw)
+        if rel.early_y is not None:
+            # a marker the converged prices are not: every price 0
+            rel.early_y = np.zeros_like(rel.early_y)
+        return rel
+
+    def repair(*args, **kw):
+        handed.append(np.array(args[8], dtype=float))
+        return real_repair(*args, **kw)
+
+    monkeypatch.setattr(dw, "solve_relaxation", relaxation)
+    monkeypatch.setattr(dw, "_sequential_repair", repair)
+    rng = np.random.default_rng(5)
+    provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=1)
+    direct = solve_direct(provider, EXACT).objective
+    runs = {}
+    for share in (None, 0.3):
+        snaps.clear()
+        handed.clear()
+        r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=40.0,
+                                          first_prices="master", lp_pass_share=share))
+        assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
+        assert r.extra["lp_pass_share"] == share
+        assert handed, "no sequential repair ran"
+        runs[share] = (list(snaps), handed[0])
+    assert runs[None][0] == [None] and np.any(runs[None][1] != 0)
+    assert runs[0.3][0] == [pytest.approx(12.0)] and np.all(runs[0.3][1] == 0)
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="lp_pass_share"):
+            DWSettings(lp_pass_share=bad)
