@@ -79,12 +79,7 @@ class DWSettings:
     ``lp_master_share``: on the ``master`` path, which ends by itself once converged, the
     LP phase is capped at this share of the limit, with no probe (district-10's year in
     30 minutes: at 0.3 its bound 10010.4, at 0.45 10063.3, still short of the relaxation's
-    ~10123; the MILP round that follows gains ~23 either way, RESULTS 30; converged at
-    ~0.5, RESULTS 32). ``lp_pass_share`` (opt-in, ``master`` path with a time limit): the
-    sequential repair values its exits at the LP phase's best prices after this share of
-    the limit rather than at the converged ones (district-10's year: the plan from the
-    converged prices was ~190 EUR dearer, RESULTS 32); the bound still comes from the
-    converged prices. ``pass_gap_share``:
+    ~10123; the MILP round that follows gains ~23 either way, RESULTS 30). ``pass_gap_share``:
     each interval MILP of a sequential repair's pass stops at this share of the target
     gap times the objective shared among the intervals (absolute; never tighter than the
     pricing rounds' own): the pass is a heuristic whose plan the horizon LP and the
@@ -199,7 +194,6 @@ class DWSettings:
     lp_time_share: float = 0.85
     lp_min_share: float = 0.3
     lp_master_share: float = 0.45
-    lp_pass_share: float | None = None
     pass_gap_share: float = 0.25
     rolling_start: bool = False
     window_time_limit: float | None = 10.0
@@ -244,9 +238,6 @@ class DWSettings:
                              f"{self.lp_min_share}")
         if not 0 < self.lp_master_share <= 1:
             raise ValueError(f"lp_master_share must be in (0, 1], not {self.lp_master_share}")
-        if self.lp_pass_share is not None and not 0 < self.lp_pass_share <= 1:
-            raise ValueError(f"lp_pass_share must be in (0, 1] or None, not "
-                             f"{self.lp_pass_share}")
         if not 0 <= self.pass_gap_share <= 1:
             raise ValueError(f"pass_gap_share must be in [0, 1], not {self.pass_gap_share}")
         if self.max_iterations < 1:
@@ -449,11 +440,8 @@ def solve_dw(
             if cap is None or cap > 0:
                 lp = _first_relaxation(s, solvers, plink, conditions, repairer, clock, cap,
                                        log, say, local)
-        pass_y = None
         if lp is not None:
             lp_bound, y = lp.bound, lp.y
-            if lp.early_y is not None:
-                pass_y = plink.valid(lp.early_y)
             best_lb = lp_bound
             say(f"LP relaxation bound {lp_bound:.6g} ({time.perf_counter() - t0:.1f} s)")
         else:
@@ -628,8 +616,7 @@ def solve_dw(
                     say("repair skipped: these columns' commitments were repaired before")
                 else:
                     x, fitted = _sequential_repair(picked, best, pool, master, repairer,
-                                                   solvers, linking, conditions,
-                                                   stab.center if pass_y is None else pass_y,
+                                                   solvers, linking, conditions, stab.center,
                                                    starts, s, clock, say, scale=best_lb)
                     last_picked = fitted or picked
                     if x is not None:
@@ -776,8 +763,7 @@ def solve_dw(
                "focus_windows": s.focus_windows, "window_neighbours": s.window_neighbours,
                "exit_tiebreak": s.exit_tiebreak, "exit_lookahead": s.exit_lookahead,
                "redecide_seconds": s.redecide_seconds,
-               "lp_master_share": s.lp_master_share,
-               "lp_pass_share": s.lp_pass_share, "pass_gap_share": s.pass_gap_share,
+               "lp_master_share": s.lp_master_share, "pass_gap_share": s.pass_gap_share,
                "lp_aggregate": s.lp_aggregate,
                "boundary_repair": s.boundary_repair,
                "family_repair": s.family_repair, "escalate": s.escalate,
@@ -793,7 +779,6 @@ class _FirstRelaxation:
     bound: float
     y: np.ndarray
     binaries: np.ndarray | None
-    early_y: np.ndarray | None = None
 
 
 def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clock, cap,
@@ -811,21 +796,12 @@ def _first_relaxation(s: DWSettings, solvers, linking, conditions, repairer, clo
                                               stabilisation=s.stabilisation, alpha=s.alpha,
                                               box_width=s.lp_box_width,
                                               column_age=s.lp_column_age,
-                                              aggregate=s.lp_aggregate,
-                                              snapshot=_snapshot(s)),
+                                              aggregate=s.lp_aggregate),
                            deadline=deadline, say=say, pricer=pricer)
     log.rows += [row | {"elapsed": begun - log.t0 + row["elapsed"]} for row in rel.log]
     if not math.isfinite(rel.bound):
         return None
-    return _FirstRelaxation(rel.bound, rel.y, rel.binaries, rel.early_y)
-
-
-def _snapshot(s: DWSettings) -> float | None:
-    """Seconds into the LP phase at which its prices are kept for the sequential repair
-    (``lp_pass_share`` of the time limit; None: the converged prices serve it)."""
-    if s.lp_pass_share is None or s.time_limit is None:
-        return None
-    return s.lp_pass_share * s.time_limit
+    return _FirstRelaxation(rel.bound, rel.y, rel.binaries)
 
 
 def first_prices(s: DWSettings, solvers: list[IntervalSolver]) -> str:

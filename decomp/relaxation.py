@@ -50,8 +50,7 @@ class RelaxationSettings:
     coarse to fine, before the full phase: on district-10's year a 30-day phase alone
     left the full phase to climb as slowly as without it, a 7-day phase between them
     did not (:func:`aggregate_spans`). None: no such phase. Every round's Lagrangian is a
-    bound in every phase. ``snapshot``: seconds into the phase at which the best prices
-    so far are kept as well (:attr:`RelaxationResult.early_y`); None: none kept."""
+    bound in every phase."""
 
     tolerance: float = 1e-5
     max_rounds: int = 1000
@@ -64,7 +63,6 @@ class RelaxationSettings:
     trust_patience: int = 1
     aggregate: int | tuple[int, ...] | None = None
     aggregate_rounds: int = 40
-    snapshot: float | None = None
 
     def __post_init__(self) -> None:
         if not self.tolerance > 0:
@@ -80,8 +78,6 @@ class RelaxationSettings:
         aggregate_spans(self.aggregate)
         if self.aggregate_rounds < 1:
             raise ValueError(f"aggregate_rounds must be >= 1, not {self.aggregate_rounds}")
-        if self.snapshot is not None and not self.snapshot >= 0:
-            raise ValueError(f"snapshot must be >= 0 seconds or None, not {self.snapshot}")
 
 
 def aggregate_spans(aggregate: int | Sequence[int] | None, name: str = "aggregate"
@@ -117,7 +113,6 @@ class RelaxationResult:
     converged: bool
     seconds: float
     log: list[dict] = field(default_factory=list)
-    early_y: np.ndarray | None = None
 
 
 def solve_relaxation(
@@ -202,13 +197,9 @@ def solve_relaxation(
         say(f"LP relaxation by column generation: bound {best:.6g}, master "
             f"{value if value is not None else math.nan:.6g}, {rounds} rounds, "
             f"{len(pool)} columns ({seconds:.1f} s{'' if converged else ', not converged'})")
-        early = None
-        if s.snapshot is not None:
-            early = run.best_y.copy() if run.early_y is None else run.early_y
         return RelaxationResult(bound=best, y=run.best_y,
                                 master_objective=value, binaries=binaries, rounds=rounds,
-                                converged=converged, seconds=seconds, log=run.log,
-                                early_y=early)
+                                converged=converged, seconds=seconds, log=run.log)
     finally:
         for sv in solvers:
             sv.relax(False)
@@ -239,8 +230,6 @@ class _Rounds:
         self.converged = False
         self.rounds = 0
         self.log: list[dict] = []
-        #: the best prices when the phase passed ``s.snapshot`` seconds
-        self.early_y: np.ndarray | None = None
 
     def go(self, master: RestrictedMaster, stab, y: np.ndarray, max_rounds: int,
            phase: str, span: int = 1) -> None:
@@ -255,9 +244,6 @@ class _Rounds:
         for _ in range(max_rounds):
             if deadline is not None and time.perf_counter() >= deadline:
                 return
-            if (s.snapshot is not None and self.early_y is None
-                    and time.perf_counter() - self.t0 >= s.snapshot):
-                self.early_y = self.best_y.copy()
             self.rounds += 1
             rounds = self.rounds
             tp = time.perf_counter()

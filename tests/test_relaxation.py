@@ -163,23 +163,3 @@ def test_column_aging_keeps_the_master_small():
         RelaxationSettings(column_age=-1)
     with pytest.raises(ValueError, match="lp_column_age"):
         DWSettings(lp_column_age=-1)
-
-
-def test_snapshot_keeps_the_best_prices_reached_by_then():
-    # early_y: the best prices when the phase passed ``snapshot`` seconds; at 0 the first
-    # centre (nothing proven yet), past the phase's end its final prices, None: none kept
-    provider = ToyProvider(np.array([0, 3, 4, 1, 0, 5, 2, 0.5, 4, 1, 0, 2]),
-                           np.array([1.0, 3.0, 2.0] * 4))
-    conditions, linking, solvers = _relaxation(provider, 3)
-    runs = {}
-    for snap in (None, 0.0, 1e9):
-        runs[snap] = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
-                                      RelaxationSettings(tolerance=1e-7, snapshot=snap))
-    assert runs[None].early_y is None
-    late = runs[1e9]
-    assert late.early_y is not None and np.array_equal(late.early_y, late.y)
-    first = runs[0.0]
-    assert first.early_y is not None and first.early_y.shape == first.y.shape
-    assert first.rounds > 1 and not np.array_equal(first.early_y, first.y)
-    with pytest.raises(ValueError, match="snapshot"):
-        RelaxationSettings(snapshot=-1.0)

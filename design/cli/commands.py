@@ -113,8 +113,7 @@ def cmd_operate(args: argparse.Namespace) -> int:
             lp_aggregate=args.lp_aggregate,
             window_neighbours=args.window_neighbours,
             exit_lookahead=args.exit_lookahead, redecide_seconds=args.redecide_seconds,
-            lp_master_share=args.lp_master_share,
-            lp_pass_share=args.lp_pass_share, pass_gap_share=args.pass_gap_share,
+            lp_master_share=args.lp_master_share, pass_gap_share=args.pass_gap_share,
             guard_milps=args.guard_milps, window_lead=args.window_lead,
             relax_fix=args.relax_fix, relax_fix_share=args.relax_fix_share,
             solve=SolveOptions(solver=args.solver, verbose=args.verbose),
@@ -429,10 +428,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="dw: with a time limit, the LP phase over the intervals' LPs (the "
                          "master path) stops at this share of the limit if not converged "
                          f"before (default {DWSettings.lp_master_share})")
-    op.add_argument("--lp-pass-share", type=float, default=None, metavar="SHARE",
-                    help="dw, master path with a time limit: the sequential repair values "
-                         "its exits at the LP phase's prices after this share of the limit, "
-                         "the bound still at the converged ones (default: the converged)")
     op.add_argument("--pass-gap-share", type=float, default=DWSettings.pass_gap_share,
                     metavar="SHARE",
                     help="dw: each interval MILP of the sequential repair's pass stops at "
