@@ -46,6 +46,7 @@ PARALLEL = ("threads", "ray")
 #: step gained 43.5 EUR in 468 s (RESULTS 31)
 RELAX_FIX_MAX_FREE = 1200
 
+
 @dataclass(frozen=True)
 class DWSettings:
     """Column generation as a configurable strategy (all options in one place).

@@ -375,16 +375,16 @@ class Repairer:
         fixed = np.clip(np.round(x[self.bin_cols]), self.lower, self.upper)
         held = ~free
         cols = np.concatenate([cont, self.bin_cols[free]])
-        A_fixed = self._A_fixed.tocsc()
+        held_values = np.where(held, fixed, 0.0)
         # the freed integers in their declared bounds, the others at the plan's values
         self.lb[self.bin_cols] = np.where(free, self.lower, fixed)
         self.ub[self.bin_cols] = np.where(free, self.upper, fixed)
         integer = np.concatenate([np.zeros(len(cont), dtype=bool),
                                   np.full(int(free.sum()), not relaxed)])
         res, solved = self._solve_reduced(
-            sp.hstack([self._A_free, A_fixed[:, free]], format="csc"), slice(None), cols,
-            A_fixed[:, held] @ fixed[held],
-            form.offset + float(form.cost[self.bin_cols][held] @ fixed[held]), time_limit,
+            sp.hstack([self._A_free, self._A_fixed[:, np.flatnonzero(free)]], format="csc"),
+            slice(None), cols, self._A_fixed @ held_values,
+            form.offset + float(form.cost[self.bin_cols] @ held_values), time_limit,
             integer=integer, gap=gap, start=None if relaxed else x[cols])
         if not res.has_solution:
             return res, None
