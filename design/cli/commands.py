@@ -6,6 +6,8 @@ import argparse
 import json
 import shutil
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,9 +30,12 @@ from design.cli.common import (
     HelpFormatter,
     design_overrides,
 )
+from design.network.basis import Basis
 from design.network.builtin import builtin_names, resolve_case
 from design.network.case import CAPACITY_UNITS, Case, CaseError
 from design.network.operate import METHODS, OperationSettings, operate
+from design.network.results import schedule_table
+from design.report.picks import AUTONOMY_COST_LIMIT
 from design.report.summary import failure_reason
 from design.report.tables import read_table
 
@@ -39,9 +44,9 @@ def _fmt(x: float | None, spec: str = ".4g") -> str:
     return "-" if x is None else format(x, spec)
 
 
-def picked_design(folder: Path, pick: str) -> tuple[str, dict[str, float], float, dict]:
-    """(case, design, W, run settings) of a front design of a results folder: ``pick`` is
-    a row number of ``pareto.csv`` (1 = its first design) or a pick name of
+def picked_design(folder: Path, pick: str) -> tuple[str, dict[str, float], pd.Series, dict]:
+    """(case, design, its row, run settings) of a front design of a results folder:
+    ``pick`` is a row number of ``pareto.csv`` (1 = its first design) or a pick name of
     ``picks.csv`` (cost-weighted, balanced, autonomy-weighted)."""
     settings_path, front_path = folder / "settings.json", folder / "pareto.csv"
     for path in (settings_path, front_path):
@@ -66,91 +71,171 @@ def picked_design(folder: Path, pick: str) -> tuple[str, dict[str, float], float
     kinds = settings.get("component_kinds", {})
     design = {n: float(row[n]) for n in kinds if n in row.index}
     case = settings.get("case_path") or settings["case"]
-    return str(case), design, float(row["W"]), settings
+    return str(case), design, row, settings
+
+
+def run_operation(record: dict) -> OperationSettings:
+    """The operation settings a design run used (``settings.json``'s ``operation``), so a
+    drill-down solves the pick as the run did: method, horizon, gap, limits, dw settings.
+    Keys a newer lcen no longer knows are left out."""
+    solve = SolveOptions(**{k: v for k, v in record.get("solve", {}).items()
+                            if k in SolveOptions.__dataclass_fields__})
+    dw = record.get("dw", {})
+    dw_kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in dw.items()
+                 if k in DWSettings.__dataclass_fields__ and k != "solve"}
+    dw_solve = SolveOptions(**{k: v for k, v in dw.get("solve", {}).items()
+                               if k in SolveOptions.__dataclass_fields__})
+    return OperationSettings(method=record.get("method", "dw"), horizon=record.get("horizon"),
+                             solve=solve, dw=DWSettings(**dw_kwargs, solve=dw_solve))
+
+
+#: ``lcen operate`` options that set a DWSettings field of the same name
+_DW_FLAGS = ("interval", "boundary_window", "max_iterations", "stabilisation", "first_prices",
+             "lp_edge_weights", "priced_states", "workers", "parallel", "rolling_start",
+             "models", "pricing_time_limit", "lp_column_age", "lp_aggregate",
+             "window_neighbours", "exit_lookahead", "redecide_seconds", "lp_master_share",
+             "pass_gap_share", "guard_milps", "window_lead", "relax_fix", "relax_fix_share")
+
+
+def _dw_value(args: argparse.Namespace, flag: str):
+    value = getattr(args, flag)
+    return None if flag == "lp_column_age" and value == -1 else value
+
+
+def _cli_operation(args: argparse.Namespace) -> OperationSettings:
+    """Operation settings from the command line alone."""
+    method = args.method or "direct"
+    gap = args.gap if args.gap is not None else (0.01 if method == "dw" else 1e-4)
+    return OperationSettings(
+        method=method, weight=args.weight, horizon=args.horizon,
+        solve=SolveOptions(solver=args.solver, time_limit=args.time_limit, gap=gap,
+                           verbose=args.verbose),
+        dw=DWSettings(**{f: _dw_value(args, f) for f in _DW_FLAGS},
+                      gap=gap if method == "dw" else 0.01, time_limit=args.time_limit,
+                      solve=SolveOptions(solver=args.solver, verbose=args.verbose)))
+
+
+def _from_run(args: argparse.Namespace, record: dict, weight: float) -> OperationSettings:
+    """The run's operation settings with the options given on this command line on top."""
+    given = {k for k, default in args.parser_defaults.items()
+             if getattr(args, k, default) != default}
+    base = run_operation(record.get("operation", {}))
+    solve, dw = base.solve, base.dw
+    method = args.method if "method" in given else base.method
+    if "gap" in given:
+        solve = replace(solve, gap=args.gap)
+        dw = replace(dw, gap=args.gap)
+    if "time_limit" in given:
+        solve = replace(solve, time_limit=args.time_limit)
+        dw = replace(dw, time_limit=args.time_limit)
+    if "solver" in given or "verbose" in given:
+        solve = replace(solve, solver=args.solver, verbose=args.verbose)
+        dw = replace(dw, solve=replace(dw.solve, solver=args.solver, verbose=args.verbose))
+    dw = replace(dw, **{f: _dw_value(args, f) for f in _DW_FLAGS if f in given})
+    return OperationSettings(method=method, weight=weight if "weight" not in given
+                             else args.weight,
+                             horizon=args.horizon if "horizon" in given else base.horizon,
+                             solve=solve, dw=dw)
+
+
+def _run_figures(row: pd.Series, outcome) -> str:
+    """How the drill-down compares with the run's figures for the same design."""
+    p = outcome.parts
+    if p is None or "annual_total_cost" not in row:
+        return ""
+    run_cost, run_a = float(row["annual_total_cost"]), float(row["autonomy"])
+    gap = row.get("gap")
+    gap_text = "" if gap is None or pd.isna(gap) else f", certified gap {gap:.2%}"
+    return (f"  the run reported: annual total cost {run_cost:,.2f} EUR/a, A {run_a:,.2f} "
+            f"EUR/a{gap_text}; this solve: {p.annual_total_cost:,.2f} and "
+            f"{p.autonomy * outcome.basis.scale:,.2f} EUR/a")
+
+
+def _progress(verbose: bool):
+    """The engine's own messages with ``--verbose``; otherwise a line at most every 30 s
+    saying the solve goes on (its messages speak of columns and prices)."""
+    if verbose:
+        return lambda msg: print(f"  {msg}", flush=True)
+    t0, last = time.monotonic(), [time.monotonic()]
+
+    def heartbeat(_msg: str) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 30.0:
+            last[0] = now
+            print(f"  solving: {now - t0:.0f} s so far (--verbose shows each step)",
+                  flush=True)
+
+    return heartbeat
 
 
 def cmd_operate(args: argparse.Namespace) -> int:
     """Solve the operation of one design and write summary.json and schedule.csv."""
-    run = None
+    row = None
     if args.from_dir is not None:
         if args.pick is None:
             raise CaseError("--from needs --pick (a row of pareto.csv or a pick name)")
         if args.design:
             raise CaseError("--from and --design exclude each other: the design comes from "
                             "the results folder")
-        name, picked, w, run = picked_design(Path(args.from_dir), args.pick)
+        name, picked, row, run = picked_design(Path(args.from_dir), args.pick)
         args.case = args.case or name
-        args.weight = w if args.weight is None else args.weight
-        args.method = args.method or run.get("operation", {}).get("method", "dw")
+        case = resolve_case(args.case)
+        design = case.design(picked)
+        settings = _from_run(args, run, float(row["W"]))
     elif args.pick is not None:
         raise CaseError("--pick needs --from RESULTS_DIR")
-    if args.case is None:
-        raise CaseError("a case is needed (or --from RESULTS_DIR)")
-    args.method = args.method or "direct"
-    case = resolve_case(args.case)
-    design = case.design(picked if run is not None else design_overrides(args.design or []))
-    if args.gap is None:
-        args.gap = 0.01 if args.method == "dw" else 1e-4
-    settings = OperationSettings(
-        method=args.method,
-        weight=args.weight,
-        horizon=args.horizon,
-        solve=SolveOptions(
-            solver=args.solver, time_limit=args.time_limit, gap=args.gap, verbose=args.verbose
-        ),
-        dw=DWSettings(
-            interval=args.interval,
-            boundary_window=args.boundary_window,
-            gap=args.gap if args.method == "dw" else 0.01,
-            max_iterations=args.max_iterations,
-            time_limit=args.time_limit,
-            stabilisation=args.stabilisation,
-            first_prices=args.first_prices, lp_edge_weights=args.lp_edge_weights,
-            priced_states=args.priced_states, workers=args.workers, parallel=args.parallel,
-            rolling_start=args.rolling_start, models=args.models,
-            pricing_time_limit=args.pricing_time_limit,
-            lp_column_age=None if args.lp_column_age == -1 else args.lp_column_age,
-            lp_aggregate=args.lp_aggregate,
-            window_neighbours=args.window_neighbours,
-            exit_lookahead=args.exit_lookahead, redecide_seconds=args.redecide_seconds,
-            lp_master_share=args.lp_master_share, pass_gap_share=args.pass_gap_share,
-            guard_milps=args.guard_milps, window_lead=args.window_lead,
-            relax_fix=args.relax_fix, relax_fix_share=args.relax_fix_share,
-            solve=SolveOptions(solver=args.solver, verbose=args.verbose),
-        ),
-    )
-    hours = args.horizon or case.hours
-    print(f"lcen operate: case {case.name}, {hours} h, method {args.method}, "
-          f"W = {settings.weight if settings.weight is not None else case.spec.weight}")
-    outcome = operate(case, design, settings, progress=lambda msg: print(f"  {msg}", flush=True))
-    default_out = f"results/operate-{case.name}-{args.method}"
-    if run is not None:
+    else:
+        if args.case is None:
+            raise CaseError("a case is needed (or --from RESULTS_DIR)")
+        case = resolve_case(args.case)
+        design = case.design(design_overrides(args.design or []))
+        settings = _cli_operation(args)
+    if settings.horizon is not None and not 1 <= settings.horizon <= case.hours:
+        raise ValueError(f"--horizon must be between 1 and the case's {case.hours} h, "
+                         f"not {settings.horizon}")
+    basis = Basis.of(case, settings.horizon)
+    weight = settings.weight if settings.weight is not None else case.spec.weight
+    print(f"lcen operate: {basis.describe()}", flush=True)
+    print(f"  method {settings.method}, W = {weight:g}"
+          + (f", settings of the run in {args.from_dir} (pick {args.pick})"
+             if row is not None else ""), flush=True)
+    outcome = operate(case, design, settings, progress=_progress(args.verbose))
+    default_out = f"results/operate-{case.name}-{settings.method}"
+    if row is not None:
         default_out = str(Path(args.from_dir) / f"operate-{args.pick}")
     out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
     summary = outcome.summary()
     summary["case"] = case.name
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=float))
+    kinds = {c.name: c.kind for c in case.spec.components}
     if outcome.schedule is not None:
-        outcome.schedule.to_csv(out / "schedule.csv")
+        schedule_table(outcome.schedule, basis, kinds).to_csv(out / "schedule.csv")
         levels = [c for c in outcome.schedule.columns if c.endswith(".level")]
         if levels:
             from design.network.results import storage_limits
             from design.report.figures import draw_levels
 
-            kinds = {c.name: c.kind for c in case.spec.components}
             draw_levels(outcome.schedule[levels], out / "storage.png",
                         f"{case.name}: storage levels (W = {outcome.weight:g})", kinds,
-                        storage_limits(case, design))
+                        storage_limits(case, design), start=basis.start)
     if outcome.result.log:
         pd.DataFrame(outcome.result.log).to_csv(out / "log.csv", index=False)
     r, p = outcome.result, outcome.parts
-    print(f"  status {r.status} ({r.solver}), objective {_fmt(r.objective)}, "
-          f"bound {_fmt(r.bound)}, gap {_fmt(r.gap, '.3%') if r.gap is not None else '-'}")
-    print(f"  {r.seconds:.1f} s (build {r.build_seconds:.1f} s), peak {r.peak_rss_mb:.0f} MiB")
+    gap = _fmt(r.gap, ".3%") if r.gap is not None else "-"
+    print(f"  status {r.status} ({r.solver}), certified gap {gap}; "
+          f"{r.seconds:.1f} s, peak memory {r.peak_rss_mb:.0f} MiB")
     if p is not None:
-        print(f"  C_op {p.c_op:.2f}, autonomy A {p.autonomy:.2f}, annualised capex "
-              f"{p.capex:.2f}, annual total cost {p.annual_total_cost:.2f} (EUR)")
+        a = outcome.annual()
+        print(f"  over the {basis.hours} solved hours: C_op {p.c_op:,.2f} EUR, autonomy A "
+              f"{p.autonomy:,.2f} EUR, W C_op + (1-W) A {outcome.weighted_objective:,.2f} EUR "
+              f"(bound {_fmt(r.bound, ',.2f')})")
+        scaled = f" (x{basis.scale:.4g})" if basis.scaled else ""
+        print(f"  annual{scaled}: C_op {a['c_op']:,.2f} EUR/a, autonomy A "
+              f"{a['autonomy']:,.2f} EUR/a, annualised capex {p.capex:,.2f} EUR/a, "
+              f"annual total cost {p.annual_total_cost:,.2f} EUR/a")
+        if row is not None:
+            print(_run_figures(row, outcome))
     print(f"  wrote {out / 'summary.json'}" + (
         f" and {out / 'schedule.csv'}" if outcome.schedule is not None else ""))
     return 0 if r.status in WITH_PLAN else 2
@@ -184,14 +269,43 @@ def _check_run_settings(args: argparse.Namespace, case: Case) -> None:
         raise ValueError(f"--interval must be >= 1 hour, not {args.interval}")
 
 
+def prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to mix runs in one results folder: ``--resume`` needs a checkpoint there,
+    and a folder holding a run is replaced only with ``--overwrite``."""
+    from design.search.nsga import CHECKPOINT
+
+    has_run = (out / CHECKPOINT).exists() or (out / "settings.json").exists()
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
+    if resume:
+        if not (out / CHECKPOINT).exists():
+            where = "does not exist" if not out.exists() else f"has no {CHECKPOINT}"
+            raise ValueError(f"--resume: {out} {where}: there is no run to resume (leave "
+                             "out --resume to start one)")
+        return
+    if has_run and not overwrite:
+        raise ValueError(f"{out} holds an earlier run: --resume continues it, --overwrite "
+                         "replaces it, or choose another --out")
+    if out.exists() and any(out.iterdir()):
+        if not has_run:
+            raise ValueError(f"{out} is not empty and not a results folder of lcen design: "
+                             "choose another --out")
+        shutil.rmtree(out)
+
+
 def cmd_design(args: argparse.Namespace) -> int:
     """NSGA-II over capacities and W; writes the results folder."""
+    from design.cli.common import RunProgress
     from design.search.executors import make_executor
+    from design.search.nsga import CHECKPOINT, load_checkpoint
     from design.search.run import run_design
     from design.search.settings import search_settings
 
     case = resolve_case(args.case)
     _check_run_settings(args, case)
+    if not args.autonomy_cost_limit > 0:
+        raise ValueError(f"--autonomy-cost-limit must be positive, not "
+                         f"{args.autonomy_cost_limit}")
     settings = search_settings(
         pop=args.pop, generations=args.generations, seed=args.seed, retries=args.retries,
         method=args.method, horizon=args.horizon, gap=args.gap, interval=args.interval,
@@ -201,27 +315,30 @@ def cmd_design(args: argparse.Namespace) -> int:
         refine=args.refine)
     op = settings.operation
     out = Path(args.out or f"results/design-{case.name}")
-    hours = args.horizon or case.hours
-    budget = "" if args.time_budget is None else f", budget {args.time_budget:.0f} s"
-    print(f"lcen design: case {case.name}, {hours} h, method {args.method}, pop {args.pop}, "
-          f"{args.generations} generations, seed {args.seed}, executor {args.executor}"
-          f"{budget}")
+    prepare_out(out, args.resume, args.overwrite)
+    spent = load_checkpoint(out).spent if args.resume and (out / CHECKPOINT).exists() else 0.0
+    basis = Basis.of(case, args.horizon)
+    budget = "" if args.time_budget is None else f", budget {args.time_budget:,.0f} s"
+    print(f"lcen design: {basis.describe()}", flush=True)
+    print(f"  method {args.method}, population {args.pop}, at most {args.generations} "
+          f"generations, seed {args.seed}, executor {args.executor}{budget}; "
+          f"results in {out}/", flush=True)
     executor = make_executor(args.executor, case, op, args.retries, args.workers, args.address,
                              longest_first=args.order == "longest-first")
+    progress = RunProgress(args.time_budget, spent)
     try:
         state = run_design(case, settings, executor, out, resume=args.resume,
-                           time_budget=args.time_budget,
-                           progress=lambda m: print(f"  {m}", flush=True),
+                           time_budget=args.time_budget, progress=progress,
                            record={"executor": args.executor, "workers": args.workers,
-                                   "order": args.order})
+                                   "order": args.order,
+                                   "autonomy_cost_limit": args.autonomy_cost_limit})
     finally:
+        progress.close()
         executor.close()
-    print(f"  {len(state.front())} non-dominated designs of {len(state.cache)} evaluated; "
-          f"wrote {out}/ (pareto.csv, evaluations.parquet, history.csv, figures, summary.md, "
-          "report.html)")
+    print(f"  {len(state.front())} designs on the front of {len(state.cache)} evaluated; "
+          f"wrote {out}/ (summary.md and report.html to read; pareto.csv, picks.csv, "
+          "evaluations.parquet, history.csv, figures)")
     if state.cache and not any(e.ok for e in state.cache.values()):
-        import pandas as pd
-
         reason = failure_reason(pd.DataFrame([e.row() for e in state.cache.values()]))
         print(f"lcen: error: every candidate failed: {reason}", file=sys.stderr)
         return 2
@@ -230,13 +347,18 @@ def cmd_design(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Redraw figures and summary.md from a results folder."""
-    from design.report.results_folder import draw
+    from design.report.results_folder import draw, repick
 
     out = Path(args.dir)
     if not (out / "evaluations.parquet").exists():
         raise CaseError(f"{out}: not a design results folder (no evaluations.parquet)")
+    if args.autonomy_cost_limit is not None:
+        if not args.autonomy_cost_limit > 0:
+            raise ValueError(f"--autonomy-cost-limit must be positive, not "
+                             f"{args.autonomy_cost_limit}")
+        repick(out, args.autonomy_cost_limit)
     draw(out)
-    print(f"redrew figures and summary.md in {out}")
+    print(f"redrew figures, summary.md and report.html in {out}")
     return 0
 
 
@@ -446,7 +568,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=SOLVER_HELP)
     op.add_argument("--out", default=None, help="output folder")
     op.add_argument("--verbose", action="store_true", help="show the solver log")
-    op.set_defaults(func=cmd_operate)
+    op.set_defaults(func=cmd_operate,
+                    parser_defaults={a.dest: a.default for a in op._actions})
 
     de = sub.add_parser("design", help="search capacities and W (NSGA-II): Pareto front")
     de.add_argument("case", nargs="?", default="reference", help=CASE_HELP)
@@ -503,7 +626,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="random seed: the same seed and settings give the same front")
     de.add_argument("--resume", action="store_true",
                     help="continue the run checkpointed in --out (same case and settings; "
-                         "more --generations extend a finished run)")
+                         "the time budget counts the run's wall time over all its sessions; "
+                         "more --generations or a larger --time-budget extend a finished "
+                         "run)")
+    de.add_argument("--overwrite", action="store_true",
+                    help="replace the run in --out (without it, a folder holding a run is "
+                         "refused)")
+    de.add_argument("--autonomy-cost-limit", type=float, default=AUTONOMY_COST_LIMIT,
+                    metavar="EUR_PER_EUR",
+                    help="the autonomy-weighted pick is the most autonomous front design "
+                         "before the marginal cost of autonomy (EUR/a of cost per EUR/a of "
+                         "A removed) exceeds this (default %(default)s)")
     de.add_argument("--out", default=None,
                     help="results folder (default: results/design-<case>)")
     de.set_defaults(func=cmd_design)
@@ -511,6 +644,9 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="redraw figures, summary.md and report.html "
                                            "of a results folder")
     rep.add_argument("dir", help="results folder of lcen design")
+    rep.add_argument("--autonomy-cost-limit", type=float, default=None, metavar="EUR_PER_EUR",
+                     help="choose the picks again with this limit on the marginal cost of "
+                          "autonomy (default: keep the run's picks)")
     rep.set_defaults(func=cmd_report)
 
     case = sub.add_parser("case", help="inspect or validate a case")
@@ -540,6 +676,9 @@ def _use_formatter(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``lcen`` console script."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):  # progress shows through a pipe or a file
+            stream.reconfigure(line_buffering=True)
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -31,7 +31,9 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-CASE_HELP = "built-in case name (reference, small) or path of a case YAML file"
+CASE_HELP = ("built-in case (reference, small, or district-N: N homes with their own fuel "
+             "cell, heat pump and tank around a shared hub, e.g. district-10) or the path "
+             "of a case YAML file")
 HORIZON_HELP = "solve only the first HOURS of the case's series (default: all of them)"
 SOLVER_HELP = ("MILP solver: auto = Gurobi where its licence takes the model, HiGHS "
                "otherwise; the solver used is reported")
@@ -39,3 +41,45 @@ OUT_HELP = "output folder (default: results/<command>-<case>)"
 WORKERS_HELP = "parallel Ray workers (default: every CPU of the machine or cluster)"
 EXECUTOR_HELP = "ray: candidates in parallel (local or --address); serial: one by one"
 ADDRESS_HELP = "address of a running Ray cluster to join (default: start a local one)"
+
+
+class RunProgress:
+    """Progress lines of a long run: each prefixed with the time elapsed (and left of a
+    budget), and a line after every ``quiet`` seconds without one, so a run shows it is
+    alive even where its steps take minutes (e.g. when the output goes to a file)."""
+
+    def __init__(self, budget: float | None = None, spent: float = 0.0,
+                 quiet: float = 60.0) -> None:
+        import threading
+        import time
+
+        self._time = time.monotonic
+        self.t0, self.budget, self.spent, self.quiet = self._time(), budget, spent, quiet
+        self.last = self.t0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True)
+        self._thread.start()
+
+    def stamp(self) -> str:
+        """``[12:34]`` or ``[12:34, 5:26 left]`` (minutes:seconds)."""
+        elapsed = self._time() - self.t0 + self.spent
+
+        def mmss(x: float) -> str:
+            return f"{int(x // 60)}:{int(x % 60):02d}"
+
+        if self.budget is None:
+            return f"[{mmss(elapsed)}]"
+        return f"[{mmss(elapsed)}, {mmss(max(0.0, self.budget - elapsed))} left]"
+
+    def __call__(self, message: str) -> None:
+        self.last = self._time()
+        print(f"  {self.stamp()} {message}", flush=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(5.0):
+            if self._time() - self.last >= self.quiet:
+                self("still working ...")
+
+    def close(self) -> None:
+        """Stop the heartbeat."""
+        self._stop.set()

@@ -11,8 +11,9 @@ from decomp.dw import DWSettings, solve_dw, solve_rolling
 from decomp.methods import MethodResult, solve_direct, solve_lp
 from decomp.solvers import SolveOptions
 from decomp.workspace import Workspace
+from design.network.basis import Basis
 from design.network.case import Case
-from design.network.model import EnergyProvider
+from design.network.model import TIE_BREAK, EnergyProvider
 from design.network.operation_data import prepare
 from design.network.results import ObjectiveParts, objective_parts, schedule_frame
 
@@ -62,15 +63,51 @@ class OperationOutcome:
     result: MethodResult
     schedule: pd.DataFrame | None
     parts: ObjectiveParts | None
+    basis: Basis
+
+    @property
+    def weighted_objective(self) -> float | None:
+        """``W C_op + (1-W) A`` of the plan over the solved hours (no tie-break term)."""
+        p = self.parts
+        return None if p is None else self.weight * p.c_op + (1 - self.weight) * p.autonomy
+
+    def annual(self) -> dict[str, float | None]:
+        """The plan's figures on an annual basis (EUR/a; per-horizon values x scale)."""
+        r, p, k = self.result, self.parts, self.basis.scale
+
+        def scaled(v: float | None) -> float | None:
+            return None if v is None else v * k
+
+        out = {"objective": scaled(r.objective), "bound": scaled(r.bound),
+               "weighted_objective": scaled(self.weighted_objective)}
+        if p is not None:
+            out |= {"c_op": p.c_op * k, "autonomy": p.autonomy * k,
+                    "purchase_cost": p.purchase_cost * k, "sales_revenue": p.sales_revenue * k,
+                    "fuel_cost": p.fuel_cost * k, "start_cost": p.start_cost * k,
+                    "capex": p.capex, "annual_total_cost": p.annual_total_cost}
+        return out
 
     def summary(self) -> dict:
-        """Flat dictionary for summary.json."""
-        r = self.result
+        """Dictionary for summary.json: what was solved (``basis``), the solver's figures
+        over the solved hours, and ``annual`` the same on a yearly basis."""
+        r, p = self.result, self.parts
         out = {
             "method": r.method,
             "status": r.status,
+            "basis": self.basis.as_dict(),
+            "meaning": {
+                "objective": f"W C_op + (1-W) A - {TIE_BREAK:g} sales of the plan over the "
+                             "solved hours (the solved objective; the small last term breaks "
+                             "ties towards selling)",
+                "bound": "proven lower bound on that objective over the solved hours",
+                "weighted_objective": "W C_op + (1-W) A of the plan over the solved hours",
+                "per_horizon": "EUR over the solved hours",
+                "annual": "EUR/a: per-horizon figures x basis.scale_to_year; capex is "
+                          "annual by definition",
+            },
             "objective": r.objective,
             "bound": r.bound,
+            "weighted_objective": self.weighted_objective,
             "gap": r.gap,
             "seconds": r.seconds,
             "build_seconds": r.build_seconds,
@@ -80,10 +117,11 @@ class OperationOutcome:
             "weight": self.weight,
             "design": self.design,
         }
-        if self.parts is not None:
-            out |= asdict(self.parts)
-        else:
-            out |= {"c_op": None, "autonomy": None, "capex": None, "annual_total_cost": None}
+        out["per_horizon"] = None if p is None else {
+            k: v for k, v in asdict(p).items() if k not in ("capex", "annual_total_cost")}
+        out["annual"] = self.annual()
+        out["capex"] = None if p is None else p.capex
+        out["annual_total_cost"] = None if p is None else p.annual_total_cost
         out |= r.extra
         return out
 
@@ -111,4 +149,5 @@ def operate(
     if result.plan is not None:
         schedule = schedule_frame([result.plan], data)
         parts = objective_parts(schedule, data, case, design)
-    return OperationOutcome(design, weight, result, schedule, parts)
+    return OperationOutcome(design, weight, result, schedule, parts,
+                            Basis.of(case, settings.horizon))

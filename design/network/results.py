@@ -145,44 +145,106 @@ def cost_breakdown(parts: ObjectiveParts, case: Case, design: dict[str, float]
     return out
 
 
-#: energy figures of a plan, with their units (kWh scaled to a year; shares 0..1)
+#: energy figures of a plan, with their units (kWh and EUR scaled to a year; shares 0..1)
 ENERGY_UNITS = {
     "electricity_demand_kwh": "kWh/a", "heat_demand_kwh": "kWh/a",
-    "grid_import_kwh": "kWh/a", "grid_export_kwh": "kWh/a", "pv_generation_kwh": "kWh/a",
+    "grid_import_kwh": "kWh/a", "grid_export_kwh": "kWh/a",
+    "pv_available_kwh": "kWh/a", "pv_generation_kwh": "kWh/a", "pv_curtailed_kwh": "kWh/a",
+    "pv_curtailment": "share", "pv_curtailed_value": "EUR/a",
     "backup_heat_kwh": "kWh/a", "self_sufficiency": "share", "pv_self_consumption": "share",
+}
+
+#: what each energy figure is (README, summary.md and report.html use these words)
+ENERGY_MEANING = {
+    "pv_available_kwh": "what the installed PV could have produced",
+    "pv_generation_kwh": "PV taken from the panels (available - curtailed)",
+    "pv_curtailed_kwh": "PV available but not taken (thrown away)",
+    "pv_curtailment": "curtailed / available",
+    "pv_curtailed_value": "curtailed PV valued at the feed-in price (revenue forgone)",
+    "self_sufficiency": "share of the electricity used that did not come from the grid",
+    "pv_self_consumption": "share of the available PV used in the district "
+                           "(taken and not exported)",
 }
 
 
 def energy_figures(schedule: pd.DataFrame, case: Case) -> dict[str, float]:
-    """Energy a designer reads off a plan (kWh scaled to a year).
+    """Energy a designer reads off a plan (kWh and EUR scaled to a year).
 
+    PV: ``pv_available_kwh`` what the installed panels could give, ``pv_generation_kwh``
+    what was taken, ``pv_curtailed_kwh`` the rest and its share ``pv_curtailment``,
+    ``pv_curtailed_value`` the curtailed energy at the feed-in price. A design that buys
+    less and sells less (lower A) may throw PV away: these say how much.
     ``self_sufficiency``: the share of the electricity used in the district (grid import
     plus local generation by PV and fuel cells, less export; losses of links and storage
-    included) that did not come from the grid; ``pv_self_consumption``: the share of PV
-    generation not exported (1 - export / PV generation, at least 0; None without PV).
+    included) that did not come from the grid; ``pv_self_consumption``: the share of the
+    *available* PV used in the district (taken and not exported; None without PV).
     """
     scale = 8760.0 / len(schedule)
+    pv_names = {c.name for c in case.spec.components if c.kind == "pv"}
 
-    def total(suffix: str, kinds: tuple[str, ...] | None = None) -> float:
-        cols = [c for c in schedule.columns if c.endswith(suffix)]
-        if kinds is not None:
-            names = {c.name for c in case.spec.components if c.kind in kinds}
-            cols = [c for c in cols if c.rsplit(".", 1)[0] in names]
-        return float(schedule[cols].to_numpy().sum()) if cols else 0.0
+    def cols(suffix: str, names: set[str] | None = None) -> list[str]:
+        found = [c for c in schedule.columns if c.endswith(suffix)]
+        return found if names is None else [c for c in found
+                                            if c.rsplit(".", 1)[0] in names]
+
+    def total(suffix: str, names: set[str] | None = None) -> float:
+        found = cols(suffix, names)
+        return float(schedule[found].to_numpy().sum()) if found else 0.0
 
     imported, exported = float(schedule["grid.buy"].sum()), float(schedule["grid.sell"].sum())
-    pv = total(".power", ("pv",))
-    used = imported + pv + total(".power", ("fuel_cell",)) - exported
+    pv = total(".power", pv_names)
+    fc = total(".power", {c.name for c in case.spec.components if c.kind == "fuel_cell"})
+    available = total(".available", pv_names)
+    curtailed_by_hour = sum((schedule[f"{n}.available"] - schedule[f"{n}.power"]).clip(lower=0)
+                            for n in pv_names if f"{n}.available" in schedule)
+    curtailed = float(np.sum(curtailed_by_hour)) if pv_names else 0.0
+    value = (float((curtailed_by_hour * schedule["price_sell"]).sum())
+             if isinstance(curtailed_by_hour, pd.Series) else 0.0)
+    used = imported + pv + fc - exported
+    pv_hourly = sum(schedule[c] for c in cols(".power", pv_names))
+    # hour by hour, export counts against PV first (PV is what a district exports)
+    pv_local = (float((pv_hourly - np.minimum(schedule["grid.sell"], pv_hourly)).sum())
+                if isinstance(pv_hourly, pd.Series) else 0.0)
     return {
         "electricity_demand_kwh": total(".electricity_demand") * scale,
         "heat_demand_kwh": total(".heat_demand") * scale,
         "grid_import_kwh": imported * scale,
         "grid_export_kwh": exported * scale,
+        "pv_available_kwh": available * scale,
         "pv_generation_kwh": pv * scale,
+        "pv_curtailed_kwh": curtailed * scale,
+        "pv_curtailment": curtailed / available if available > 0 else None,
+        "pv_curtailed_value": value * scale,
         "backup_heat_kwh": total(".backup") * scale,
         "self_sufficiency": 1.0 - imported / used if used > 0 else None,
-        "pv_self_consumption": max(0.0, 1.0 - exported / pv) if pv > 0 else None,
+        "pv_self_consumption": pv_local / available if available > 0 else None,
     }
+
+
+def schedule_unit(column: str, kinds: dict[str, str]) -> str:
+    """Unit of a schedule column: flows kW (an hour's average, so kWh in that hour),
+    hydrogen Nm3/h, levels kWh or Nm3, on/off and start/stop 0/1, prices EUR/kWh."""
+    name, _, var = column.rpartition(".")
+    if column in ("price_buy", "price_sell"):
+        return "EUR/kWh"
+    if var in ("on", "start", "stop"):
+        return "0/1"
+    if var == "cop":
+        return "-"
+    if var in ("h2", "absorb", "release"):
+        return "Nm3/h"
+    if var == "level":
+        return "Nm3" if kinds.get(name) == "mh_tank" else "kWh"
+    return "kW"
+
+
+def schedule_table(schedule: pd.DataFrame, basis, kinds: dict[str, str]) -> pd.DataFrame:
+    """The schedule as written to schedule.csv: local timestamps first, the hour of the
+    case, and every column's unit in its header (``grid.buy [kW]``)."""
+    table = schedule.rename(columns={c: f"{c} [{schedule_unit(c, kinds)}]"
+                                     for c in schedule.columns})
+    table.insert(0, "time (local)", basis.timestamps(schedule.index).strftime("%Y-%m-%d %H:%M"))
+    return table
 
 
 def storage_limits(case: Case, design: dict[str, float]) -> dict[str, tuple[float, float]]:

@@ -11,18 +11,24 @@ import pandas as pd
 
 from design.report.summary import (
     FIGURES,
+    basis_line,
     cost_table,
     energy_table,
+    pick_reasons,
     picks_table,
     run_lines,
 )
-from design.report.tables import read_settings, with_units
+from design.report.tables import read_settings, with_unit
 
 _STYLE = """
-body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
-th, td { border: 1px solid #bbb; padding: 3px 8px; text-align: right; }
+body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
+       color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.8em; width: 100%;
+        table-layout: auto; }
+th, td { border: 1px solid #bbb; padding: 2px 5px; text-align: right; }
+th { background: #f3f3f3; font-weight: 600; overflow-wrap: anywhere; }
 th:first-child, td:first-child { text-align: left; }
+p.basis { background: #fff7e0; border-left: 4px solid #e0a800; padding: 0.4em 0.8em; }
 img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 figcaption { font-size: 0.85em; color: #555; }
 """
@@ -42,17 +48,49 @@ def _figure(path: Path, caption: str) -> str:
             f"{html.escape(caption)}</figcaption></figure>")
 
 
+def _num(v, spec: str = ",.0f") -> str:
+    return "-" if v is None or pd.isna(v) else format(v, spec)
+
+
+def front_rows(front: pd.DataFrame, kinds: dict[str, str]) -> tuple[list[str], list[list[str]]]:
+    """The front as a reader's table: objectives and costs in EUR/a with thousands
+    separators, the marginal cost of autonomy, W, the certified gap and the capacities
+    with their units; the solve records stay in the CSV and Parquet tables."""
+    front = front.sort_values("annual_total_cost")
+    comps = [c for c in kinds if c in front]
+    cols = [("annual_total_cost", "annual total cost [EUR/a]", ",.0f"),
+            ("autonomy", "autonomy A [EUR/a]", ",.0f"),
+            ("marginal_cost_of_autonomy", "marginal cost of autonomy [EUR/a per EUR/a]",
+             ",.2f"),
+            ("capex", "annualised capex [EUR/a]", ",.0f"),
+            ("c_op", "C_op [EUR/a]", ",.0f"),
+            ("pv_curtailment", "PV curtailed [%]", ".1%"),
+            ("W", "W [-]", ".3f"), ("gap", "certified gap [%]", ".2%")]
+    cols = [c for c in cols if c[0] in front]
+    head = ["#", *(label for _, label, _ in cols), *(with_unit(c, kinds) for c in comps)]
+    rows = []
+    for i, (_, r) in enumerate(front.iterrows(), start=1):
+        cells = [str(i), *(_num(r[c], spec) for c, _, spec in cols)]
+        cells += [_num(r[c], ",.4g") for c in comps]
+        rows.append([x.replace("%", " %") if x.endswith("%") else x for x in cells])
+    return head, rows
+
+
 def write_html(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
                picks: pd.DataFrame | None) -> Path:
     """Write ``out/report.html`` from the folder's tables and figures; returns its path."""
     saved = read_settings(out)
     kinds = saved.get("component_kinds") or {}
     title = f"lcen design: {saved.get('case', out.name)}"
-    parts = [f"<h1>{html.escape(title)}</h1>"]
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             f"<p class='basis'>{html.escape(basis_line(out))}</p>"]
     parts += [f"<p>{html.escape(line)}</p>" for line in run_lines(out, evals, front)]
     if picks is not None and len(picks):
         head = ["", *picks["pick"]]
-        parts += ["<h2>Picks</h2>", _table(head, picks_table(picks, kinds))]
+        reasons = pick_reasons(picks, saved.get("autonomy_cost_limit"))
+        parts += ["<h2>Picks</h2>", "<ul>"]
+        parts += [f"<li>{html.escape(r.replace('**', ''))}</li>" for r in reasons]
+        parts += ["</ul>", _table(head, picks_table(picks, kinds))]
         costs = cost_table(picks, kinds)
         if costs:
             parts += ["<h2>Cost breakdown of the picks</h2>", _table(head, costs)]
@@ -65,11 +103,11 @@ def write_html(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
     for path in sorted(out.glob("storage-*.png")):
         parts.append(_figure(path, "storage levels over the horizon"))
     if len(front):
-        shown = with_units(front, kinds)
-        cols = [c for c in shown.columns if c not in ("started_at", "worker", "error")]
+        head, rows = front_rows(front, kinds)
         parts += ["<h2>Pareto front</h2>",
-                  shown[cols].to_html(index=False, float_format=lambda v: f"{v:.4g}",
-                                      na_rep="-", border=0)]
+                  "<p>Every front design, cheapest first (all columns, the solve records "
+                  "included, are in <code>pareto.csv</code> and "
+                  "<code>evaluations.parquet</code>).</p>", _table(head, rows)]
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title><style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
     path = out / "report.html"

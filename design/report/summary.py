@@ -7,16 +7,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from design.network.results import ENERGY_UNITS
+from design.network.results import ENERGY_MEANING, ENERGY_UNITS
 from design.report.figures import cost_items
 from design.report.tables import component_kinds, read_settings, with_unit
 
 #: figures of a results folder and what each shows (drawn when there is data for them)
 FIGURES = {
-    "pareto.png": "Pareto front: every evaluation, the front with W, gap and certified "
-                  "interval per point",
-    "capacities.png": "capacities (and W) along the front",
-    "energy.png": "self-sufficiency, PV self-consumption, grid import/export along the front",
+    "pareto.png": "Pareto front (bars: certified gap) with the picks; other evaluations "
+                  "faint",
+    "autonomy-cost.png": "marginal cost of autonomy between front neighbours, and the limit "
+                         "that chose the autonomy-weighted pick",
+    "capacities.png": "capacities (and W) along the front, the picks marked",
+    "energy.png": "self-sufficiency, PV self-consumption and curtailment, grid import/export "
+                  "along the front",
     "costs.png": "cost breakdown of the picks",
 }
 
@@ -92,7 +95,7 @@ def failure_reason(evals: pd.DataFrame) -> str:
 def picks_table(picks: pd.DataFrame, kinds: dict[str, str]) -> list[list[str]]:
     """Rows (label, value per pick) of the picks table: objectives, W, gap, capacities."""
     cols = list(picks.columns)  # pick, the capacities, W, ... (Evaluation.row order)
-    caps = cols[cols.index("pick") + 1:cols.index("W")]
+    caps = [c for c in cols[cols.index("pick") + 1:cols.index("W")] if c != "reason"]
     rows = [["annual total cost [EUR/a]", *(f"{v:,.0f}" for v in picks["annual_total_cost"])],
             ["autonomy A [EUR/a]", *(f"{v:,.0f}" for v in picks["autonomy"])],
             ["annualised capex [EUR/a]", *(f"{v:,.0f}" for v in picks["capex"])],
@@ -134,14 +137,42 @@ def markdown_table(head: list[str], rows: list[list[str]]) -> list[str]:
             + ["| " + " | ".join(r) + " |" for r in rows])
 
 
+def basis_line(out: Path) -> str:
+    """What was solved and how figures were scaled (settings.json's ``basis``)."""
+    basis = read_settings(out).get("basis") or {}
+    return basis.get("text") or ("The basis of these figures (hours solved, scaling) was "
+                                 "not recorded by the lcen version that wrote this folder.")
+
+
+def pick_reasons(picks: pd.DataFrame, limit: float | None) -> list[str]:
+    """One line per pick: its name and why it was chosen."""
+    lines = []
+    for _, p in picks.iterrows():
+        reason = p.get("reason")
+        if reason is None or pd.isna(reason):
+            reason = "(reason not recorded by the lcen version that wrote this folder)"
+        lines.append(f"**{p['pick']}**: {reason}.")
+    if limit is not None:
+        lines.append(f"The marginal cost of autonomy is the annual total cost added per EUR/a "
+                     f"of autonomy A removed, between front neighbours (`pareto.csv`, "
+                     f"`autonomy-cost.png`); the limit {limit:g} is set with "
+                     "`--autonomy-cost-limit` (`lcen design` or `lcen report`).")
+    return lines
+
+
 def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
                   picks: pd.DataFrame | None) -> None:
-    """summary.md: the three picks like the source report's Table 1, plus run figures."""
+    """summary.md: what was solved, the three picks like the source report's Table 1 with
+    why each was chosen, their costs and energy, and how the run went."""
     kinds = component_kinds(out)
-    lines = ["# Design search summary", "", *run_lines(out, evals, front), ""]
+    saved = read_settings(out)
+    title = f"# Design search: {saved.get('case', out.name)}"
+    lines = [title, "", basis_line(out), "", *run_lines(out, evals, front), ""]
     if picks is not None and len(picks):
         head = ["", *picks["pick"]]
-        lines += markdown_table(head, picks_table(picks, kinds)) + [""]
+        lines += ["## Picks", ""]
+        lines += [f"- {r}" for r in pick_reasons(picks, saved.get("autonomy_cost_limit"))]
+        lines += [""] + markdown_table(head, picks_table(picks, kinds)) + [""]
         costs = cost_table(picks, kinds)
         if costs:
             lines += ["## Cost breakdown of the picks", ""]
@@ -150,6 +181,8 @@ def write_summary(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
         if energy:
             lines += ["## Energy of the picks (a year)", ""]
             lines += markdown_table(head, energy) + [""]
+            lines += [f"- {c.replace('_', ' ').removesuffix(' kwh')}: {text}"
+                      for c, text in ENERGY_MEANING.items() if c in picks] + [""]
     shown = [f"`{f}`" for f in FIGURES if (out / f).exists()]
     shown += [f"`{p.name}`" for p in sorted(out.glob("storage-*.png"))]
     lines.append(f"Figures: {', '.join(shown)}. Tables: `pareto.csv`, `picks.csv`, "

@@ -8,6 +8,7 @@ import socket
 import time
 import traceback
 from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 
 from decomp.workspace import Workspace
 from design.network.case import Case
@@ -30,7 +31,13 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Objectives and solve record of one candidate (``ok`` False: failed, with reason)."""
+    """Objectives and solve record of one candidate (``ok`` False: failed, with reason).
+
+    Every money figure is annual (EUR/a): the operation of the ``hours`` solved scaled by
+    ``scale_to_year``. ``lower_bound``/``upper_bound`` bound the solved objective
+    ``W C_op + (1-W) A - 1e-4 sales`` (the tie-break towards selling) on that annual
+    basis; ``weighted_objective`` is ``W C_op + (1-W) A`` of the plan, as a reader
+    recomputes it from ``c_op`` and ``autonomy``."""
 
     design: dict[str, float]
     weight: float
@@ -43,7 +50,9 @@ class Evaluation:
     gap: float | None = None
     lower_bound: float | None = None
     upper_bound: float | None = None
+    weighted_objective: float | None = None
     hours: int | None = None
+    scale_to_year: float | None = None
     seconds: float = 0.0
     started_at: float | None = None
     worker: str | None = None
@@ -64,6 +73,9 @@ class Evaluation:
         design = d.pop("design")
         d.pop("extra")
         costs, energy = d.pop("costs"), d.pop("energy")
+        if d["started_at"] is not None:  # ISO 8601 (UTC) for readers; the field stays UNIX
+            d["started_at"] = datetime.fromtimestamp(d["started_at"], UTC).isoformat(
+                timespec="seconds")
         return {**design, "W": d.pop("weight"), **d,
                 **{f"cost.{k}": v for k, v in costs.items()}, **energy}
 
@@ -107,11 +119,16 @@ def evaluate(case: Case, candidate: Candidate, settings: OperationSettings,
         return Evaluation(candidate.design, candidate.weight, ok=False, status=r.status,
                           seconds=time.perf_counter() - t0, peak_rss_mb=r.peak_rss_mb, **where,
                           error=f"no operation plan found ({r.status})")
+    scale = 8760.0 / p.hours
+    w = candidate.weight
     return Evaluation(
         candidate.design, candidate.weight, ok=True,
-        annual_total_cost=p.annual_total_cost, autonomy=p.autonomy * 8760.0 / p.hours,
-        capex=p.capex, c_op=p.c_op * 8760.0 / p.hours, status=r.status, gap=r.gap,
-        lower_bound=r.bound, upper_bound=r.objective, hours=p.hours,
+        annual_total_cost=p.annual_total_cost, autonomy=p.autonomy * scale,
+        capex=p.capex, c_op=p.c_op * scale, status=r.status, gap=r.gap,
+        lower_bound=None if r.bound is None else r.bound * scale,
+        upper_bound=None if r.objective is None else r.objective * scale,
+        weighted_objective=(w * p.c_op + (1 - w) * p.autonomy) * scale,
+        hours=p.hours, scale_to_year=scale,
         seconds=time.perf_counter() - t0, peak_rss_mb=r.peak_rss_mb,
         costs=cost_breakdown(p, case, candidate.design),
         energy=energy_figures(out.schedule, case),

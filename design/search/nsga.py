@@ -60,6 +60,13 @@ class SearchState:
     seeds: list[dict] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     pending: list[Candidate] = field(default_factory=list)
+    budget: float | None = None
+    finished: bool = False
+
+    @property
+    def spent(self) -> float:
+        """Wall seconds the run has spent over all its sessions (seeding, search, polish)."""
+        return float(sum(self.seconds.values()))
 
     def evaluations(self) -> list[Evaluation]:
         """Every distinct evaluation, in the order it was made."""
@@ -149,9 +156,20 @@ def run_search(
                              "case and settings)")
         if state.rng_state is not None:
             np.random.set_state(state.rng_state)
+        left = _left_on_resume(state, settings, time_budget)
+        if left is not None:
+            progress(left)
+            return state
         extend_to(state.algorithm, state.generation, settings.generations)
+        spent = state.spent
         progress(f"resuming after generation {state.generation} (to at most "
-                 f"{settings.generations})")
+                 f"{settings.generations}); {spent:,.0f} s spent before"
+                 + ("" if time_budget is None else
+                    f", {time_budget - spent:,.0f} s of the {time_budget:,.0f} s budget left"))
+        time_budget = None if time_budget is None else time_budget - spent
+        state.finished = False
+    total_budget = None if time_budget is None else time_budget + (
+        state.spent if resume and (out / CHECKPOINT).exists() else 0.0)
     deadline = None if time_budget is None else time.monotonic() + time_budget
     if not (resume and (out / CHECKPOINT).exists()):
         t0 = time.perf_counter()
@@ -170,10 +188,11 @@ def run_search(
                         seed=settings.seed, verbose=False)
         state = SearchState(algorithm, {}, [], [], None, 0, settings.fingerprint(case),
                             seeds=seeds, seconds={"seeding": seed_seconds})
+    state.budget = total_budget
     algorithm = state.algorithm
     reserve = 0.0
-    if time_budget is not None and settings.polish.gap is not None:
-        reserve = settings.polish.budget_share * time_budget
+    if total_budget is not None and settings.polish.gap is not None:
+        reserve = min(settings.polish.budget_share * total_budget, time_budget)
     search_deadline = None if deadline is None else deadline - reserve
     state.stopped = None
     interrupted = False  # stopped as by an interruption: no polish (a resume goes on)
@@ -183,7 +202,7 @@ def run_search(
             interrupted = True
             break
         if search_deadline is not None and time.monotonic() >= search_deadline:
-            state.stopped = f"time budget of {time_budget:.0f} s spent"
+            state.stopped = f"time budget of {total_budget:.0f} s spent"
             progress(f"{state.stopped} after generation {state.generation}")
             break
         t0 = time.perf_counter()
@@ -208,7 +227,7 @@ def run_search(
             state.rng_state = rng
             finished = sum(e is not None for e in done)
             state.pending = [c for c, e in zip(todo.values(), done, strict=True) if e is None]
-            state.stopped = (f"time budget of {time_budget:.0f} s spent during generation "
+            state.stopped = (f"time budget of {total_budget:.0f} s spent during generation "
                              f"{state.generation + 1} ({finished} of {len(done)} new "
                              "candidates evaluated)")
             _save(state, out)
@@ -245,17 +264,36 @@ def run_search(
         if on_generation is not None:
             on_generation(state)
         progress(
-            f"gen {row['generation']:3d}  evals {row['evaluations']:3d}  failed {failures}  "
-            f"front {row['front_size']:3d}  best cost {_f(row['best_cost'])}  "
-            f"best A {_f(row['best_autonomy'])}  HV {row['hypervolume']:.4g}  "
-            f"{row['seconds']:.1f} s")
+            f"generation {row['generation']}: {row['evaluations']} designs evaluated"
+            f"{f' ({failures} failed)' if failures else ''}, {row['front_size']} on the "
+            f"front, cheapest {_f(row['best_cost'])} EUR/a, most autonomous A "
+            f"{_f(row['best_autonomy'])} EUR/a ({row['seconds']:.0f} s)")
     state.seconds["search"] = state.seconds.get("search", 0.0) + time.perf_counter() - t_search
     if not interrupted and settings.polish.gap is not None:
         t0 = time.perf_counter()
         polish_front(state, settings, executor, deadline, progress, space)
         state.seconds["polish"] = state.seconds.get("polish", 0.0) + time.perf_counter() - t0
+    if not interrupted:
+        state.finished = True
         _save(state, out)
     return state
+
+
+def _left_on_resume(state: SearchState, settings: SearchSettings,
+                    time_budget: float | None) -> str | None:
+    """Why a resumed run has nothing to do (None: it goes on). The budget is the run's
+    wall time over all its sessions: a run that spent it, or one that finished, is left
+    as it is unless the budget or the generations are raised."""
+    more_generations = settings.generations > state.generation
+    old = getattr(state, "budget", None)
+    raised = time_budget is not None and (old is None or time_budget > old)
+    if getattr(state, "finished", False) and not more_generations and not raised:
+        return (f"the run finished ({state.generation} generations, {state.spent:,.0f} s); "
+                "nothing to resume: raise --generations or --time-budget to go on")
+    if time_budget is not None and time_budget - state.spent < 1.0:
+        return (f"the run's time budget of {time_budget:,.0f} s is spent ({state.spent:,.0f} "
+                "s used over its sessions); left as it is: raise --time-budget to go on")
+    return None
 
 
 def _f(x: float | None) -> str:

@@ -6,7 +6,7 @@ import time
 from dataclasses import replace
 
 from design.search.evaluate import Candidate, Evaluation
-from design.search.refine import gap_candidates, widest_gap
+from design.search.refine import gap_candidates
 from design.search.settings import SearchSettings
 from design.search.space import DesignSpace
 
@@ -47,8 +47,7 @@ def polish_front(state, settings: SearchSettings, executor,
         refined.update(c.key for c in refine)
         extra = f" and {len(pending)} candidates the budget cut" if pending else ""
         if refine:
-            extra += (f"; {len(refine)} between front neighbours (widest gap "
-                      f"{widest_gap(state.front()):.4f})")
+            extra += f"; {len(refine)} new designs between front neighbours far apart"
         progress(f"polish: {len(todo)} front designs to a certified {gap:.1%}{extra}")
         done, finished, between = executor.map_groups(
             [([Candidate(e.design, e.weight) for e in todo], target), (pending, None),

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from design.network.basis import Basis
 from design.network.case import Case
 from design.report.results_folder import write_results
 from design.search.nsga import SearchState, run_search
@@ -28,6 +29,7 @@ def run_record(case: Case, settings: SearchSettings, state: SearchState | None,
     and when it stopped, and ``extra`` (executor, workers, budget...)."""
     return {"case": case.name,
             "case_path": None if case.path is None else str(Path(case.path).resolve()),
+            "basis": Basis.of(case, settings.operation.horizon).as_dict(),
             **extra,
             "stopped": None if state is None else state.stopped,
             "seconds": {} if state is None else state.seconds,

@@ -57,10 +57,10 @@ def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline:
                     models[model])
     for r in rows:
         cap = "" if r["autonomy_cap"] is None else f", A <= {_f(r['autonomy_cap'])}"
-        progress(f"seed W {r['W']:.2f}{cap} ({r['typical_periods']} d): {r['status']}, "
-                 f"gap {_pct(r['gap'])}, reduced cost "
-                 f"{_f(r['reduced_annual_total_cost'])}, A {_f(r['reduced_autonomy'])} "
-                 f"({r['seconds']:.1f} s)")
+        progress(f"seed W {r['W']:.2f}{cap} on {r['typical_periods']} typical days: "
+                 f"{r['status']}, gap {_pct(r['gap'])}, cost "
+                 f"{_f(r['reduced_annual_total_cost'])} EUR/a, A {_f(r['reduced_autonomy'])} "
+                 f"EUR/a on those days scaled to a year ({r['seconds']:.1f} s)")
     return rows
 
 

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from design.report.results_folder import pick_indices  # noqa: E402
+from design.report.picks import choose  # noqa: E402
 from design.report.summary import markdown_table  # noqa: E402
 from design.report.tables import component_kinds, read_table  # noqa: E402
 
@@ -71,8 +71,9 @@ def _pooled_picks(out: Path, runs: pd.DataFrame, kinds: dict[str, str]) -> dict[
     F = pool[["annual_total_cost", "autonomy"]].to_numpy(dtype=float)
     keep = [i for i in range(len(F))
             if not ((F <= F[i]).all(axis=1) & (F < F[i]).any(axis=1)).any()]
-    front = pool.iloc[keep].reset_index(drop=True)
-    index = pick_indices(front[["annual_total_cost", "autonomy"]].to_numpy(dtype=float))
+    front = pool.iloc[keep].sort_values("annual_total_cost").reset_index(drop=True)
+    index = {k: p.index for k, p in choose(front[["annual_total_cost", "autonomy"]]
+                                           .to_numpy(dtype=float)).items()}
     comps = [c for c in kinds if c in front]
     return {k: {c for c in comps if front.loc[i, c] > 0} for k, i in index.items()}
 
