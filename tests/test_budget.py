@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 import design.search.evaluate as evaluate_module
 from decomp.dw import DWSettings
 from design.cli.commands import main
@@ -180,3 +182,38 @@ def test_cli_design_time_budget_is_recorded(tmp_path, capsys):
     saved = json.loads((tmp_path / "settings.json").read_text())
     assert saved["time_budget"] == 3 and saved["stopped"].startswith("time budget")
     assert load_checkpoint(tmp_path).generation < 50
+
+
+def test_cli_design_budget_spans_sessions_and_folders_are_not_mixed(tmp_path, capsys):
+    import pandas as pd
+
+    out = tmp_path / "run"
+    base = ["design", "small", "--horizon", "8", "--pop", "4", "--generations", "50",
+            "--executor", "serial", "--interval", "4", "--typical-periods", "0",
+            "--refine", "0", "--out", str(out)]
+    assert main([*base, "--time-budget", "3"]) == 0
+    spent = load_checkpoint(out).spent
+    evaluations = len(pd.read_parquet(out / "evaluations.parquet"))
+    assert spent > 0 and evaluations > 0
+    capsys.readouterr()
+    # a second run into the same folder is refused; --resume continues, --overwrite replaces
+    assert main([*base, "--time-budget", "3"]) == 1
+    assert "holds an earlier run" in capsys.readouterr().err
+    # the same budget on --resume: spent, so the run is left as it is
+    assert main([*base, "--time-budget", "3", "--resume"]) == 0
+    assert "is spent" in capsys.readouterr().out
+    assert load_checkpoint(out).spent == pytest.approx(spent)
+    assert len(pd.read_parquet(out / "evaluations.parquet")) == evaluations
+    # a larger budget goes on for what is left of it, not for a whole new one
+    assert main([*base, "--time-budget", "6", "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert "resuming after generation" in printed and "of the 6 s budget left" in printed
+    again = load_checkpoint(out)
+    assert again.spent > spent and again.budget == 6
+    assert len(pd.read_parquet(out / "evaluations.parquet")) > evaluations
+    # --resume without a checkpoint says so
+    assert main([*base[:-1], str(tmp_path / "none"), "--resume"]) == 1
+    assert "there is no run to resume" in capsys.readouterr().err
+    assert main([*base, "--time-budget", "3", "--overwrite"]) == 0
+    assert "resuming" not in capsys.readouterr().out
+    assert load_checkpoint(out).spent < again.spent

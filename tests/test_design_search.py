@@ -160,7 +160,9 @@ def test_cli_design_serial(tmp_path, capsys):
                "--executor", "serial", "--interval", "4", "--out", str(tmp_path)])
     assert rc == 0
     assert (tmp_path / "pareto.csv").exists()
-    assert "gen   2" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "generation 2:" in printed and "[0:" in printed  # elapsed time on every line
+    assert "the first 8 h of the case's 96 h" in printed
 
 
 def test_bad_search_settings():

@@ -320,21 +320,50 @@ def test_results_folder_reports_seeds_times_and_gaps(small_case, tmp_path, capsy
     front = pd.read_csv(out / "pareto.csv")
     assert {"lower_bound", "upper_bound", "gap", "hours"} <= set(front.columns)
     assert (front["lower_bound"] <= front["upper_bound"] + 1e-6).all()
-    # drilling into a front design: no sizes retyped, its schedule and storage figure
-    rc = main(["operate", "--from", str(out), "--pick", "cost-weighted", "--horizon", "12",
-               "--method", "direct"])
+    assert saved["basis"]["hours"] == 12 and saved["basis"]["case_hours"] == 96
+    assert saved["basis"]["scale_to_year"] == pytest.approx(730.0)
+    assert "the first 12 h of the case's 96 h" in summary and "x730" in summary
+    # drilling into a front design: no sizes retyped, and no settings either: the run's
+    # horizon, method, interval and gap reproduce its figures within the certified gap
+    capsys.readouterr()
+    rc = main(["operate", "--from", str(out), "--pick", "cost-weighted"])
     assert rc == 0
+    printed = capsys.readouterr().out
+    assert "the first 12 h of the case's 96 h" in printed and "method dw" in printed
+    assert "over the 12 solved hours" in printed and "annual (x730)" in printed
     drill = out / "operate-cost-weighted"
     summary = json.loads((drill / "summary.json").read_text())
     picks = read_table(out / "picks.csv")
     row = picks[picks["pick"] == "cost-weighted"].iloc[0]
+    assert summary["method"] == "dw" and summary["basis"]["hours"] == 12
     assert summary["weight"] == pytest.approx(row["W"])
     assert all(summary["design"][n] == pytest.approx(row[n]) for n in summary["design"]
                if n in row.index)
+    annual = summary["annual"]
+    tol = 1e-6 * max(1.0, abs(row["upper_bound"]))
+    assert annual["objective"] >= row["lower_bound"] - tol  # within the run's certificate
+    assert annual["bound"] <= row["upper_bound"] + tol
     assert summary["annual_total_cost"] == pytest.approx(row["annual_total_cost"], rel=1e-6)
-    assert (drill / "schedule.csv").exists()
-    if any(c.endswith(".level") for c in pd.read_csv(drill / "schedule.csv").columns):
+    assert annual["autonomy"] == pytest.approx(row["autonomy"], rel=1e-6)
+    # both objectives, named: the solved one carries the tie-break towards selling
+    w, per = summary["weight"], summary["per_horizon"]
+    assert summary["weighted_objective"] == pytest.approx(
+        w * per["c_op"] + (1 - w) * per["autonomy"])
+    assert summary["objective"] == pytest.approx(
+        summary["weighted_objective"] - 1e-4 * per["sales_revenue"], rel=1e-6, abs=1e-5)
+    schedule = read_table(drill / "schedule.csv")
+    assert list(schedule.columns[:2]) == ["hour", "time (local)"]
+    assert schedule["time (local)"].iloc[0] == "2010-04-15 00:00"
+    assert "grid.buy [kW]" in pd.read_csv(drill / "schedule.csv").columns
+    if any(c.endswith(".level") for c in schedule.columns):
         assert (drill / "storage.png").exists()
+    # explicit options still win over the run's
+    rc = main(["operate", "--from", str(out), "--pick", "cost-weighted", "--horizon", "12",
+               "--method", "direct", "--out", str(tmp_path / "direct")])
+    assert rc == 0
+    direct = json.loads((tmp_path / "direct" / "summary.json").read_text())
+    assert direct["method"] == "direct"
+    assert direct["annual"]["objective"] >= row["lower_bound"] - tol
     assert main(["operate", "--from", str(out), "--pick", "1", "--horizon", "12",
                  "--method", "direct", "--out", str(tmp_path / "first")]) == 0
     capsys.readouterr()

@@ -59,11 +59,13 @@ def test_cli_operate_writes_summary_and_schedule(tmp_path, capsys):
     assert rc == 0
     summary = json.loads((out / "summary.json").read_text())
     for key in ("method", "status", "objective", "bound", "gap", "seconds", "peak_rss_mb",
-                "c_op", "autonomy", "capex", "annual_total_cost"):
+                "per_horizon", "annual", "basis", "capex", "annual_total_cost"):
         assert key in summary, key
     assert summary["design"]["pv"] == 40 and summary["weight"] == 0.3
+    assert summary["basis"]["hours"] == 12 and summary["basis"]["scale_to_year"] == 730
     assert summary["annual_total_cost"] == pytest.approx(
-        summary["capex"] + summary["c_op"] * 8760 / 12)
+        summary["capex"] + summary["per_horizon"]["c_op"] * 8760 / 12)
+    assert summary["annual"]["c_op"] == pytest.approx(summary["per_horizon"]["c_op"] * 730)
     lines = (out / "schedule.csv").read_text().splitlines()
     assert len(lines) == 13 and "grid.buy" in lines[0]
     assert "annual total cost" in capsys.readouterr().out
@@ -113,7 +115,7 @@ def test_cli_dw_writes_log_and_bounds(tmp_path):
 def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
     rc = main(["operate", "small", "--method", "dw", "--horizon", "24", "--interval", "6",
                "--gap", "0.001", "--first-prices", "master", "--lp-column-age", "0",
-               "--out", str(tmp_path)])
+               "--verbose", "--out", str(tmp_path)])
     assert rc == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["guard_milps"] is True  # on by default
@@ -134,7 +136,7 @@ def _master_path_run(tmp_path, *options: str) -> dict:
     """``lcen operate small`` by dw from the master path's prices with ``options``
     (48 h of 6 h intervals); its summary."""
     rc = main(["operate", "small", "--method", "dw", "--horizon", "48", "--interval", "6",
-               "--gap", "0.001", "--first-prices", "master", *options,
+               "--gap", "0.001", "--first-prices", "master", *options, "--verbose",
                "--out", str(tmp_path)])
     assert rc == 0
     return json.loads((tmp_path / "summary.json").read_text())

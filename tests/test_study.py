@@ -119,6 +119,22 @@ def test_study_runs_share_one_queue_and_match_single_runs(tmp_path, ray_cluster,
                               for e in alone.front())
         saved = json.loads((out / p.run.folder / "settings.json").read_text())
         assert saved["variation"] == p.run.variation and saved["seed"] == p.run.seed
+    # runs.csv counts what each run's folder holds
+    for folder, r in table.drop("small-base-s2").iterrows():
+        assert r["evaluations"] == len(pd.read_parquet(out / folder / "evaluations.parquet"))
+        assert r["front"] == len(pd.read_csv(out / folder / "pareto.csv")) > 0
+    # resuming the finished study redoes nothing: no run evaluates again
+    before = {f: len(pd.read_parquet(out / f / "evaluations.parquet"))
+              for f in table.drop("small-base-s2").index}
+    pool = SharedRayPool()
+    again = run_study(study, path, out, pool, resume=True,
+                      progress=lambda m: None).set_index("folder")
+    pool.close()
+    for folder, n in before.items():
+        assert len(pd.read_parquet(out / folder / "evaluations.parquet")) == n
+        assert again.loc[folder, "evaluations"] == n
+        assert again.loc[folder, "spent_seconds"] == pytest.approx(
+            table.loc[folder, "spent_seconds"])
     write_study_report(out)
     assert (out / "fronts-small.png").stat().st_size > 1000
     picks = pd.read_csv(out / "picks.csv")

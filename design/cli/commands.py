@@ -371,7 +371,13 @@ def case_info_text(case: Case) -> str:
     for n in spec.nodes:
         el = sum(case.column(c).sum() for c in n.electricity)
         heat = sum(case.column(c).sum() for c in n.heat)
-        lines.append(f"  node {n.name}: electricity {el:,.0f} kWh, heat {heat:,.0f} kWh")
+        lines.append(f"  node {n.name}: electricity {el:,.0f} kWh, heat {heat:,.0f} kWh over the "
+                     f"{case.hours} h")
+    for label, ref in (("purchase", spec.tariff.purchase), ("sale", spec.tariff.sale)):
+        p = case.column(ref)
+        src = f"column {ref!r}" if isinstance(ref, str) else "constant"
+        lines.append(f"  {label} price ({src}): min {p.min():.4f}, mean {p.mean():.4f}, "
+                     f"max {p.max():.4f} EUR/kWh")
     lines.append(f"  links: {len(spec.links)}; grid at {spec.tariff.node}; W = {spec.weight}")
     lines.append("  components (design space; default):")
     for c in spec.components:

@@ -32,6 +32,26 @@ class CaseError(ValueError):
     """A case file or series is invalid; the message names file, field and value."""
 
 
+def close_names(name: str, known) -> str:
+    """`` (did you mean 'x'?)`` for the names of ``known`` closest to ``name``, or ``''``."""
+    import difflib
+
+    found = difflib.get_close_matches(str(name), [str(k) for k in known], n=3, cutoff=0.6)
+    if not found:
+        return ""
+    return " (did you mean " + " or ".join(repr(f) for f in found) + "?)"
+
+
+def _field_names() -> set[str]:
+    """Every field name of the case models (for suggestions on an unknown field)."""
+    names: set[str] = set()
+    todo = [m for m in globals().values()
+            if isinstance(m, type) and issubclass(m, BaseModel) and m is not BaseModel]
+    for model in todo:
+        names.update(model.model_fields)
+    return names
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -204,6 +224,28 @@ class Location(_Frozen):
     timezone: str = "UTC"
     start: str = "2010-01-01 00:00"
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            hint = close_names(value, sorted(zoneinfo.available_timezones()))
+            raise ValueError(f"unknown time zone{hint}: use an IANA name such as "
+                             "'Europe/Berlin', or 'Etc/GMT-1' for UTC+1 all year") from None
+        return value
+
+    @field_validator("start")
+    @classmethod
+    def _timestamp(cls, value: str) -> str:
+        try:
+            pd.Timestamp(value)
+        except (ValueError, TypeError):
+            raise ValueError("not a date and time such as '2010-01-01 00:00'") from None
+        return value
+
 
 class Weather(_Frozen):
     """Column names of the weather series (W/m2, degC)."""
@@ -324,8 +366,17 @@ def _format_validation(path: Path, err: ValidationError) -> str:
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"])
         val = e.get("input")
-        shown = repr(val) if not isinstance(val, dict | list) else type(val).__name__
-        lines.append(f"{path}: field '{loc}' = {shown}: {e['msg']}")
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            key = e["loc"][-1] if e["loc"] else ""
+            lines.append(f"{path}: field '{loc}' is not a known field"
+                         f"{close_names(key, _field_names())}")
+        elif not loc:
+            lines.append(f"{path}: {msg}")
+        elif isinstance(val, dict | list):
+            lines.append(f"{path}: field '{loc}': {msg}")
+        else:
+            lines.append(f"{path}: field '{loc}' = {val!r}: {msg}")
     return "\n".join(lines)
 
 
@@ -406,20 +457,46 @@ def _where(path: Path, i: int) -> str:
     return f"line {i + 2}" if path.suffix != ".parquet" else f"row {i + 1}"
 
 
+def _header(path: Path, df: pd.DataFrame) -> list[str]:
+    """The column names as the file has them (pandas renames a repeated ``x`` to ``x.1``)."""
+    if path.suffix == ".parquet":
+        return [str(c) for c in df.columns]
+    import csv
+
+    with path.open(newline="") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _cell_text(path: Path, col: str, i: int, df: pd.DataFrame) -> str:
+    """A cell as the file writes it: ``'n/a'``, ``an empty cell``, ``'1,5'``."""
+    if path.suffix == ".parquet":
+        return repr(df[col].iloc[i])
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=[col])[col].iloc[i]
+    return "an empty cell" if raw.strip() == "" else repr(raw)
+
+
 def read_series(path: Path, spec: Spec, yaml_path: Path) -> pd.DataFrame:
     """Read and check the series a spec refers to (columns, length, NaN, sign)."""
     if not path.exists():
         raise CaseError(f"{yaml_path}: field 'series' = {spec.series!r}: file {path} not found")
+    if path.stat().st_size == 0:
+        raise CaseError(f"{path}: the file is empty (expected a header line of column names "
+                        "and one line per hour)")
     try:
         df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is a bad file
         raise CaseError(f"{path}: cannot be read as a table: {exc}") from exc
+    header = _header(path, df)
+    dup = sorted({c for c in header if header.count(c) > 1})
+    if dup:
+        raise CaseError(f"{path}: the header names column(s) {dup} more than once")
     needed = _series_columns(spec)
     for col, field_name in needed.items():
         if col not in df.columns:
             raise CaseError(
                 f"{path}: column {col!r} (named by field '{field_name}' in {yaml_path}) "
-                f"is missing; columns are {list(df.columns)[:12]}"
+                f"is missing{close_names(col, df.columns)}; the {len(df.columns)} columns "
+                f"are {list(df.columns)}"
             )
     if spec.hours is not None and len(df) != spec.hours:
         raise CaseError(
@@ -433,7 +510,7 @@ def read_series(path: Path, spec: Spec, yaml_path: Path) -> pd.DataFrame:
         if bad.size:
             raise CaseError(
                 f"{path}: column {col!r} ({field_name}) has a missing or non-numeric value "
-                f"{df[col].iloc[bad[0]]!r} at {_where(path, int(bad[0]))}"
+                f"{_cell_text(path, col, int(bad[0]), df)} at {_where(path, int(bad[0]))}"
             )
         if field_name.startswith(NON_NEGATIVE):
             neg = np.flatnonzero(values < 0)
@@ -458,8 +535,11 @@ def read_series(path: Path, spec: Spec, yaml_path: Path) -> pd.DataFrame:
 def validate_yaml(model: type[BaseModel], data: object, path: Path):
     """Validate YAML content (a mapping) into ``model``; every problem becomes one line of
     a :class:`CaseError` naming the file, the field and the value."""
+    if data is None:
+        raise CaseError(f"{path}: the file is empty (expected fields such as 'name:')")
     if not isinstance(data, dict):
-        raise CaseError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+        raise CaseError(f"{path}: expected fields ('key: value' lines) at the top level, got "
+                        f"a {type(data).__name__}")
     try:
         return model.model_validate(data)
     except ValidationError as err:

@@ -79,9 +79,10 @@ def run_study(study: StudySpec, study_path: Path, out: Path, pool: SharedRayPool
               prepared: list[PreparedRun] | None = None) -> pd.DataFrame:
     """Run every run of the study concurrently on ``pool``; returns (and writes to
     ``out/runs.csv``) one row per run: its status (done, stopped, failed with the error),
-    evaluations, front size and wall time. A failed run does not stop the others; with
-    ``resume`` each run continues from its own checkpoint (a finished one is left as
-    is). ``stop_after`` ends every run after that many generations (as an interruption).
+    seeds (typical-day design MILPs), evaluations (the rows of its evaluations.parquet),
+    front size (the rows of its pareto.csv) and wall time. A failed run does not stop the
+    others; with ``resume`` each run continues from its own checkpoint: a finished one, or
+    one whose time budget (its wall time over all sessions) is spent, is left as is. ``stop_after`` ends every run after that many generations (as an interruption).
     ``prepared``: the study's runs when :func:`expand` has built them already."""
     prepared = expand(study, study_path) if prepared is None else prepared
     out.mkdir(parents=True, exist_ok=True)
@@ -109,11 +110,12 @@ def run_study(study: StudySpec, study_path: Path, out: Path, pool: SharedRayPool
                 progress=lambda m: progress(f"[{run.folder}] {m}"),
                 record={"executor": "ray", "workers": pool.workers, "study": study.name,
                         "variation": run.variation, "seed": run.seed})
-            ok = [e for e in state.evaluations() if e.ok]
             row |= {"status": "stopped" if state.stopped else "done",
                     "stopped": state.stopped, "generations": state.generation,
-                    "evaluations": len(state.cache), "failed_evaluations":
-                    len(state.cache) - len(ok), "front": len(state.front())}
+                    "seeds": len(state.seeds), "evaluations": len(state.records),
+                    "failed_evaluations": sum(not r.get("ok", False)
+                                              for r in state.records),
+                    "front": len(state.front()), "spent_seconds": state.spent}
         except Exception as exc:  # noqa: BLE001 - a failed run is recorded, the others go on
             row["error"] = f"{type(exc).__name__}: {exc}"
             progress(f"[{run.folder}] failed: {row['error']}")
