@@ -241,6 +241,10 @@ class _Rounds:
         if not math.isfinite(self.best):
             self.best_y = y.copy()
         sol, self.converged = None, False
+        # the best Lagrangian at this phase's prices: in an aggregated phase it bounds the
+        # summed rows' LP, which this phase's master approximates from above; a bound
+        # from an earlier phase (other sums) need not lie below this master
+        phase_best = -math.inf
         for _ in range(max_rounds):
             if deadline is not None and time.perf_counter() >= deadline:
                 return
@@ -257,6 +261,8 @@ class _Rounds:
                 1.0, abs(lagrangian))
             if improved:
                 self.best, self.best_y = lagrangian, y.copy()
+            if lagrangian is not None:
+                phase_best = max(phase_best, lagrangian)
             new = [r.column for r in results if r.column is not None and pool.add(r.column)]
             # a mis-pricing: no new column prices out at the master's own duals, so the
             # master cannot move; smoothing is then cut back (Wentges' rule)
@@ -282,8 +288,8 @@ class _Rounds:
             if s.column_age is not None:
                 pruned = master.prune(s.column_age)
                 pool.discard(pruned)
-            best = self.best
-            self.log.append({"iteration": rounds, "lower_bound": best, "box_width": stab.width,
+            best = self.best if phase == "lp" else phase_best
+            self.log.append({"iteration": rounds, "lower_bound": self.best, "box_width": stab.width,
                              "lagrangian": lagrangian, "master_objective": sol.objective,
                              "columns_added": len(new), "columns": len(pool),
                              "columns_pruned": len(pruned),
@@ -292,15 +298,15 @@ class _Rounds:
                              "elapsed": time.perf_counter() - self.t0, "phase": phase,
                              "span": span})
             if rounds % 10 == 0:
-                say(f"LP round {rounds}: bound {best:.6g}, master {sol.objective:.6g}, "
+                say(f"LP round {rounds}: bound {self.best:.6g}, master {sol.objective:.6g}, "
                     f"{len(pool)} columns ({time.perf_counter() - self.t0:.1f} s)")
             if not complete:
                 say(f"LP round {rounds}: time limit reached while pricing")
                 return
             if not binding and best > sol.objective + 1e-6 * max(1.0, abs(sol.objective)):
-                # the master without slack is a feasible point of the LP (of the summed
-                # rows' LP in an aggregated phase, a relaxation of it, which the bound
-                # cannot exceed either): a bound above it is wrong
+                # the master without slack is a feasible point of this phase's LP (the
+                # summed rows' LP in an aggregated phase): a bound at this phase's prices
+                # above it is wrong
                 raise RuntimeError(f"LP phase: Lagrangian bound {best:.10g} above the "
                                    f"restricted master's value {sol.objective:.10g}")
             if not binding and sol.objective - best <= s.tolerance * max(1.0, abs(sol.objective)):

@@ -9,9 +9,17 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import settings as hypothesis_settings
 
 from design.network.builtin import resolve_case
 from design.network.case import Case, load_case
+
+# derandomised: every clone draws the same examples, so a green suite is green anywhere;
+# HYPOTHESIS_PROFILE=explore draws new ones (to look for failures, not in CI)
+hypothesis_settings.register_profile("lcen", derandomize=True, database=None, deadline=None,
+                                     print_blob=True)
+hypothesis_settings.register_profile("explore", deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "lcen"))
 
 TOL = 1e-6
 

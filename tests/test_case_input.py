@@ -180,3 +180,73 @@ def test_negative_prices_of_a_dynamic_tariff_are_allowed(tmp_path):
     assert p.c_op == pytest.approx(
         (series["buy"] * s["grid.buy"]).sum() - (series["sell"] * s["grid.sell"]).sum()
         + p.fuel_cost + p.start_cost, rel=1e-9, abs=1e-9)
+
+
+def test_time_zone_checked_when_validated(tmp_path):
+    location = {"latitude": 52.4, "longitude": 13.1, "timezone": "CET+1"}
+    msg = expect_error(tmp_path, spec_with(location=location), None, "case.yaml",
+                       "location.timezone", "'CET+1'", "unknown time zone")
+    assert "Etc/GMT-1" in msg and "Traceback" not in msg
+    typo = {**location, "timezone": "Europe/Berln"}
+    expect_error(tmp_path, spec_with(location=typo), None, "did you mean 'Europe/Berlin'")
+    start = {**location, "timezone": "UTC", "start": "15 Aprl"}
+    expect_error(tmp_path, spec_with(location=start), None, "location.start", "'15 Aprl'")
+
+
+def test_unknown_field_and_column_get_close_names(tmp_path):
+    spec = spec_with(interest=0.03)
+    msg = expect_error(tmp_path, spec, None, "field 'interest' is not a known field",
+                       "did you mean 'interest_rate'?")
+    assert "= dict" not in msg and "field ''" not in msg
+    series = tiny_series().rename(columns={"sell": "sel"})
+    msg = expect_error(tmp_path, spec_with(), series, "column 'sell'", "did you mean 'sel'")
+    assert "the 7 columns are" in msg and "'buy'" in msg  # every column, none cut
+    many = tiny_series().assign(**{f"extra_{i}": 0.0 for i in range(20)})
+    many = many.rename(columns={"sell": "price_sel"})
+    msg = expect_error(tmp_path, spec_with(), many, "the 27 columns are", "'extra_19'",
+                       "'price_sel'")
+
+
+def test_bad_cell_quoted_as_the_file_has_it(tmp_path):
+    path = write_case(tmp_path, spec_with(), tiny_series())
+    csv = tmp_path / "case.csv"
+    lines = csv.read_text().splitlines()
+    head = lines[0].split(",")
+    row = lines[3].split(",")
+    row[head.index("buy")] = "n/a"
+    lines[3] = ",".join(row)
+    csv.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CaseError) as err:
+        load_case(path)
+    assert "'n/a' at line 4" in str(err.value) and "np.float64" not in str(err.value)
+    row[head.index("buy")] = ""
+    lines[3] = ",".join(row)
+    csv.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CaseError, match="an empty cell at line 4"):
+        load_case(path)
+
+
+def test_duplicated_header_and_empty_files_refused(tmp_path):
+    path = write_case(tmp_path, spec_with(), tiny_series())
+    csv = tmp_path / "case.csv"
+    text = csv.read_text().splitlines()
+    csv.write_text("\n".join([text[0].replace("sell", "buy")] + text[1:]) + "\n")
+    with pytest.raises(CaseError, match=r"names column\(s\) \['buy'\] more than once"):
+        load_case(path)
+    csv.write_text("")
+    with pytest.raises(CaseError, match="case.csv: the file is empty"):
+        load_case(path)
+    path.write_text("")
+    with pytest.raises(CaseError, match="case.yaml: the file is empty") as err:
+        load_case(path)
+    assert "NoneType" not in str(err.value)
+
+
+def test_case_info_shows_tariff_and_demand_per_node(capsys):
+    from design.cli.commands import main
+
+    assert main(["case", "info", "small"]) == 0
+    out = capsys.readouterr().out
+    assert "purchase price (column 'price_buy'): min 0.2400" in out
+    assert "sale price" in out and "EUR/kWh" in out
+    assert "node house: electricity" in out and "over the 96 h" in out

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from decomp.dw import DWSettings, _cost_scale
@@ -93,9 +93,17 @@ def test_groups_mixing_equality_and_inequality_rows_refused():
     assert aggregate_spans(None) == ()
 
 
+#: found by hypothesis on a fresh clone: the span-4 phase's bound (valid for the LP, 6.5625)
+#: lay above the span-3 phase's restricted master (6.45), whose summed rows are other sums
+#: than the span-4 phase's; the check wrongly took that for a contradiction
+FALSE_ALARM = ToyProvider(np.array([0, 3, 0, 0, 0, 0, 0, 0, 0, 3, 0.0]),
+                          np.array([2.0, 1.09375, 2.0] * 8)[:11], units=1)
+
+
 @settings(max_examples=15, deadline=None)
 @given(provider=toy, interval=st.integers(1, 3),
        span=st.one_of(st.integers(2, 4), st.tuples(st.integers(4, 6), st.integers(2, 3))))
+@example(provider=FALSE_ALARM, interval=2, span=(4, 3))
 def test_aggregated_phase_then_full_phase_converge_to_the_lp_relaxation(provider, interval,
                                                                         span):
     # patience 2: with the box halved after every null step, a centre from the summed

@@ -3,6 +3,7 @@ that add up, capacities along the front, one self-contained HTML report."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ import pandas as pd
 import pytest
 
 from design.cli.commands import main
+from design.network.basis import Basis
 from design.network.operate import OperationSettings, operate
 from design.report.results_folder import write_results
 from design.report.tables import read_table
@@ -53,7 +55,10 @@ def folder(small_case, tmp_path_factory):
     out = tmp_path_factory.mktemp("results")
     evals = [evaluate(small_case, Candidate(d, w), OP) for d, w in DESIGNS]
     kinds = {c.name: c.kind for c in small_case.spec.components}
-    write_results(out, _State(evals), {"case": "small", "component_kinds": kinds})
+    # a generous limit on the marginal cost of autonomy: the hydrogen design is a pick
+    write_results(out, _State(evals), {"case": "small", "component_kinds": kinds,
+                                       "basis": Basis.of(small_case, 24).as_dict(),
+                                       "autonomy_cost_limit": 100.0})
     return out, evals
 
 
@@ -92,6 +97,17 @@ def test_energy_figures_agree_with_the_schedule(folder, small_case):
     assert e.energy["self_sufficiency"] == pytest.approx(1 - s["grid.buy"].sum() / used)
     assert 0 < e.energy["self_sufficiency"] < 1
     assert 0 <= e.energy["pv_self_consumption"] <= 1
+    # curtailment: what the panels could give, what was taken, the rest and its value
+    available = s["pv.available"].sum()
+    curtailed = (s["pv.available"] - s["pv.power"]).clip(lower=0)
+    assert e.energy["pv_available_kwh"] == pytest.approx(available * scale)
+    assert e.energy["pv_curtailed_kwh"] == pytest.approx(curtailed.sum() * scale, abs=1e-6)
+    assert e.energy["pv_generation_kwh"] + e.energy["pv_curtailed_kwh"] == pytest.approx(
+        e.energy["pv_available_kwh"])
+    assert e.energy["pv_curtailed_value"] == pytest.approx(
+        (curtailed * s["price_sell"]).sum() * scale, abs=1e-6)
+    # self-consumption is against the available PV: never above the share taken
+    assert e.energy["pv_self_consumption"] <= 1 - e.energy["pv_curtailment"] + 1e-9
     nothing = evals[0].energy
     assert nothing["pv_self_consumption"] is None and nothing["pv_generation_kwh"] == 0
     assert nothing["self_sufficiency"] == pytest.approx(0.0, abs=1e-9)
@@ -119,6 +135,17 @@ def test_figures_summary_and_self_contained_html(folder):
                     "Pareto front"):
         assert f"<h2>{heading}" in page
     assert page.count("<table") >= 4
+    # what was solved and how it was scaled is stated, the picks say why they were chosen
+    text = html.unescape(page)
+    assert "the first 24 h of the case's 96 h" in text and "x365" in text
+    assert "lowest annual total cost" in text and "100 EUR/a per EUR/a" in text
+    # the front table is for reading: units, separators, no solve records
+    front_html = page[page.index("<h2>Pareto front"):]
+    for internal in ("peak_rss_mb", "models_kept", "build_seconds", "attempts", ">ok<",
+                     "e+0"):
+        assert internal not in front_html, internal
+    assert "annual total cost [EUR/a]" in front_html and "certified gap [%]" in front_html
+    assert re.search(r"<td>\d{1,3},\d{3}</td>", front_html)  # thousands separators
 
 
 def test_storage_figures_carry_the_usable_range(folder, small_case):
@@ -127,7 +154,9 @@ def test_storage_figures_carry_the_usable_range(folder, small_case):
     drawn = 0
     for path in out.glob("levels-*.json"):
         name = path.stem.removeprefix("levels-")
-        limits = json.loads(path.read_text())
+        saved = json.loads(path.read_text())
+        limits = saved["limits"]
+        assert saved["W"] == pytest.approx(picks.loc[name, "W"])  # the pick's own levels
         battery = small_case.component("battery")
         size = picks.loc[name, "battery"]
         if size > 0:

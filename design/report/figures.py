@@ -13,6 +13,7 @@ import matplotlib.ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from design.report.picks import marginal_costs  # noqa: E402
 from design.report.tables import with_unit  # noqa: E402
 
 
@@ -85,9 +86,12 @@ def draw_marginal(front: pd.DataFrame, limit: float | None, path: Path) -> bool:
     """Marginal cost of autonomy between front neighbours against autonomy A, with the
     limit that chose the autonomy-weighted pick. False when there is nothing to draw."""
     col = "marginal_cost_of_autonomy"
+    front = front.sort_values("annual_total_cost")
+    if col not in front and len(front) > 1:  # folders written before the column existed
+        front = front.assign(**{col: marginal_costs(
+            front[["annual_total_cost", "autonomy"]].to_numpy(dtype=float))})
     if col not in front or front[col].notna().sum() < 1:
         return False
-    front = front.sort_values("annual_total_cost")
     fig, ax = plt.subplots(figsize=(7.5, 4))
     ax.step(front["autonomy"], front[col], where="pre", color="tab:red", lw=1)
     ax.plot(front["autonomy"], front[col], "o", ms=3, color="tab:red",

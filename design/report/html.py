@@ -89,7 +89,7 @@ def write_html(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
         head = ["", *picks["pick"]]
         reasons = pick_reasons(picks, saved.get("autonomy_cost_limit"))
         parts += ["<h2>Picks</h2>", "<ul>"]
-        parts += [f"<li>{html.escape(r.replace('**', ''))}</li>" for r in reasons]
+        parts += [f"<li>{html.escape(r.replace('**', '').replace('`', ''))}</li>" for r in reasons]
         parts += ["</ul>", _table(head, picks_table(picks, kinds))]
         costs = cost_table(picks, kinds)
         if costs:

@@ -99,6 +99,9 @@ def choose(F: np.ndarray, limit: float = AUTONOMY_COST_LIMIT) -> dict[str, Pick]
 def _knee(F: np.ndarray, last: int) -> tuple[int, str]:
     """The knee of the front from its cheapest point to ``last``."""
     part = F[:last + 1]
+    if len(part) == 1:
+        return 0, ("the cheapest design: no step towards autonomy is within the limit, so "
+                   "all three picks are this design")
     if len(part) < 3:
         return last, ("the autonomy-weighted design: the front has no design between it "
                       "and the cheapest")

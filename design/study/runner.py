@@ -82,7 +82,8 @@ def run_study(study: StudySpec, study_path: Path, out: Path, pool: SharedRayPool
     seeds (typical-day design MILPs), evaluations (the rows of its evaluations.parquet),
     front size (the rows of its pareto.csv) and wall time. A failed run does not stop the
     others; with ``resume`` each run continues from its own checkpoint: a finished one, or
-    one whose time budget (its wall time over all sessions) is spent, is left as is. ``stop_after`` ends every run after that many generations (as an interruption).
+    one whose time budget (its wall time over all sessions) is spent, is left as is.
+    ``stop_after`` ends every run after that many generations (as an interruption).
     ``prepared``: the study's runs when :func:`expand` has built them already."""
     prepared = expand(study, study_path) if prepared is None else prepared
     out.mkdir(parents=True, exist_ok=True)
