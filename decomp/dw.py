@@ -26,7 +26,7 @@ from decomp.master import RestrictedMaster, choose_columns
 from decomp.memory import PeakMemory
 from decomp.methods import MethodResult
 from decomp.parallel import RayPricer
-from decomp.pricing import IntervalSolver, SerialPricer, ThreadPricer
+from decomp.pricing import TROUBLE, IntervalSolver, SerialPricer, ThreadPricer
 from decomp.provider import IntervalProvider, lead_components
 from decomp.relax_fix import lead_families, relax_and_fix
 from decomp.relaxation import RelaxationSettings, aggregate_spans, solve_relaxation
@@ -528,9 +528,16 @@ def solve_dw(
             # intervals stopped by their cap (their bound counts, weaker)
             capped = sum(r.status not in (OPTIMAL, GAP_MET) for r in results)
             if len(results) < n or not all(math.isfinite(r.bound) for r in results):
-                # out of time within the round: no bound from it, its columns still count
+                # no bound from this round, its columns still count: out of time within
+                # the round ends the rounds; an interval whose solver ended twice without
+                # a verdict (its LP too) costs only this round's bound
                 totals["pricing"] += pricing_s
                 _add_columns(pool, master, [r.column for r in results if r.column is not None])
+                trouble = sum(r.status == TROUBLE for r in results)
+                if len(results) == n and trouble and not clock.expired():
+                    say(f"iter {it:3d}  no bound from this round: solver trouble on "
+                        f"{trouble} interval(s)")
+                    continue
                 say(f"iter {it:3d}  time limit reached while pricing "
                     f"({sum(math.isfinite(r.bound) for r in results)} of {n} intervals "
                     "priced)")
@@ -659,7 +666,9 @@ def solve_dw(
                 f"UB {best.ub:.6g}  gap {gap if gap is not None else float('nan'):.3%}  "
                 f"+{added} cols  pricing {pricing_s:.1f}s master {master_s:.2f}s "
                 f"repair {repair_s:.1f}s"
-                + (f"  ({capped} of {n} intervals stopped at {icap:.3g}s)" if capped else ""))
+                + (f"  ({capped} of {n} intervals stopped early"
+                   + (f" at {icap:.3g}s" if icap is not None else "") + ")"
+                   if capped else ""))
             if gap is not None and gap <= s.gap:
                 status_reason = "gap"
                 break

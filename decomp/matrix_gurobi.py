@@ -128,6 +128,14 @@ class MatrixGurobi:
         """A complete MIP start for the next solve."""
         self.x.Start = np.asarray(x, dtype=float)
 
+    def safer(self) -> None:
+        """For a solve after one that ended without a verdict: the model's solution
+        state dropped, numerics handled with the most care, another seed."""
+        m = self.model
+        m.reset()
+        m.Params.NumericFocus = 3
+        m.Params.Seed = m.Params.Seed + 1
+
     def set_abs_gap(self, value: float | None) -> None:
         """Stop a MIP solve once its absolute gap is at most ``value`` (None: Gurobi's
         default, 1e-10), whatever its relative gap."""

@@ -216,6 +216,15 @@ class MatrixHighs:
         for i in np.flatnonzero(a.data != b.data):
             h.changeCoeff(int(rows[i]), int(a.indices[i]), float(b.data[i]))
 
+    def safer(self) -> None:
+        """For a solve after one that ended without a verdict: a fresh instance loaded
+        from the held state (no basis, start or presolve state carried over), presolve
+        on, the dual simplex, another random seed."""
+        self._h = None
+        self._basis = self._last = self._start = None
+        self._options |= {"presolve": "on", "simplex_strategy": 1,
+                          "random_seed": int(self._options.get("random_seed", 0)) + 1}
+
     def set_abs_gap(self, value: float | None) -> None:
         """Stop a MIP solve once its absolute gap is at most ``value`` (None: HiGHS's
         default, 1e-6), whatever its relative gap."""

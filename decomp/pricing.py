@@ -15,7 +15,10 @@ from decomp.matrix_form import compile_form
 from decomp.matrix_gurobi import MatrixGurobi
 from decomp.matrix_highs import MatrixHighs
 from decomp.provider import IntervalModel
-from decomp.solvers import SolveOptions, SolverError, choose_solver
+from decomp.solvers import SolveOptions, SolverError, SolveResult, choose_solver
+
+#: status of an interval whose solver ended twice without a verdict: no bound, no column
+TROUBLE = "solver trouble"
 
 
 @dataclass(frozen=True)
@@ -242,22 +245,43 @@ class IntervalSolver:
 
     def solve(self, gap: float | None = None, time_limit: float | None = None,
               allow_infeasible: bool = False) -> PricingResult:
-        """Solve with the current prices; the bound is the solver's proven dual bound."""
+        """Solve with the current prices; the bound is the solver's proven dual bound.
+
+        A solve that ends without a verdict (HiGHS's "Unknown", numerical trouble, no
+        bound without a time limit) is tried once more from a fresh load with safer
+        settings; if that fails too, the result has no bound (``-inf``, status
+        ``TROUBLE``): the round loses this interval's bound, the run goes on."""
         t0 = time.perf_counter()
         self._push_bounds()
-        res = self.solver.solve(time_limit=time_limit, gap=gap)
+        res = self._attempt(time_limit, gap)
+        if res is None:
+            self.solver.safer()
+            left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+            res = self._attempt(None if left is None else max(left, 0.01), gap)
         seconds = time.perf_counter() - t0
+        if res is None:
+            return PricingResult(self.k, None, None, -np.inf, TROUBLE, seconds)
         if res.status == "infeasible" and allow_infeasible:
             return PricingResult(self.k, None, None, -np.inf, res.status, seconds)
         if res.status == "infeasible":
             raise SolverError(f"interval {self.k} ({self.start}..{self.stop}) infeasible")
-        if res.bound is None and time_limit is not None and res.status != "optimal":
+        if res.bound is None:
             # stopped by its time limit before it proved any bound
             return PricingResult(self.k, None, None, -np.inf, res.status, seconds)
-        if res.bound is None:
-            raise SolverError(f"interval {self.k}: solver returned no bound ({res.termination})")
         column = self.column_of(self.solver.values) if res.has_solution else None
         return PricingResult(self.k, column, res.objective, float(res.bound), res.status, seconds)
+
+    def _attempt(self, time_limit: float | None, gap: float | None) -> SolveResult | None:
+        """One solve; None when it ended without a verdict (see :meth:`solve`)."""
+        try:
+            res = self.solver.solve(time_limit=time_limit, gap=gap)
+        except SolverError:
+            return None
+        if res.status == "infeasible":
+            return res
+        if res.bound is None and (time_limit is None or res.status == "optimal"):
+            return None
+        return res
 
 
 def _columns(index: dict[int, int], variables: list) -> np.ndarray:
@@ -339,7 +363,8 @@ def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.nda
             r = s.solve(gap=0.0)
         finally:
             s.relax(was)
-        out.append(PricingResult(s.k, None, r.objective, r.bound, "lp", r.seconds))
+        out.append(PricingResult(s.k, None, r.objective, r.bound,
+                                 TROUBLE if r.status == TROUBLE else "lp", r.seconds))
     return out
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from decomp.columns import Column, ColumnPool
 from decomp.linking import Linking
 from decomp.master import RestrictedMaster, price_groups
-from decomp.pricing import IntervalSolver, SerialPricer
+from decomp.pricing import TROUBLE, IntervalSolver, SerialPricer
 from decomp.provider import BoundaryCondition
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolverError
@@ -301,8 +301,17 @@ class _Rounds:
                 say(f"LP round {rounds}: bound {self.best:.6g}, master {sol.objective:.6g}, "
                     f"{len(pool)} columns ({time.perf_counter() - self.t0:.1f} s)")
             if not complete:
-                say(f"LP round {rounds}: time limit reached while pricing")
-                return
+                if len(results) < n or (deadline is not None
+                                        and time.perf_counter() >= deadline):
+                    say(f"LP round {rounds}: time limit reached while pricing")
+                    return
+                # an interval's solver ended without a verdict twice: this round gives
+                # no bound, its other columns count, the rounds go on
+                say(f"LP round {rounds}: no bound from this round (solver trouble on "
+                    f"{sum(r.status == TROUBLE for r in results)} interval(s))")
+                stab.update(y, False, mispriced, binding)
+                y = linking.valid(stab.prices(sol.y))
+                continue
             if not binding and best > sol.objective + 1e-6 * max(1.0, abs(sol.objective)):
                 # the master without slack is a feasible point of this phase's LP (the
                 # summed rows' LP in an aggregated phase): a bound at this phase's prices

@@ -55,7 +55,7 @@ class RunProgress:
 
         self._time = time.monotonic
         self.t0, self.budget, self.spent, self.quiet = self._time(), budget, spent, quiet
-        self.last = self.t0
+        self.last, self.said = self.t0, ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True)
         self._thread.start()
@@ -72,13 +72,16 @@ class RunProgress:
         return f"[{mmss(elapsed)}, {mmss(max(0.0, self.budget - elapsed))} left]"
 
     def __call__(self, message: str) -> None:
-        self.last = self._time()
+        self.last, self.said = self._time(), message
         print(f"  {self.stamp()} {message}", flush=True)
 
     def _beat(self) -> None:
         while not self._stop.wait(5.0):
             if self._time() - self.last >= self.quiet:
-                self("still working ...")
+                self.last = self._time()
+                after = self.said if len(self.said) <= 70 else self.said[:67] + "..."
+                print(f"  {self.stamp()} still working" + (f" (after: {after})" if after
+                                                          else ""), flush=True)
 
     def close(self) -> None:
         """Stop the heartbeat."""
