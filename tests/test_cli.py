@@ -41,6 +41,9 @@ def test_help_shows_defaults(command, capsys):
     assert "usage: lcen" in text
     if command[0] in ("design", "bench", "operate"):
         assert re.search(r"\(default:? ", text)
+    if command == ["design"]:  # every built-in case, the network cases included
+        flat = " ".join(text.split())
+        assert all(name in flat for name in ("reference", "small", "district-N"))
 
 
 def _field_names(model: type[BaseModel], seen: set) -> set[str]:

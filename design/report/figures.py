@@ -82,30 +82,36 @@ def draw_pareto(evals: pd.DataFrame, front: pd.DataFrame, picks: pd.DataFrame | 
     _save(fig, path)
 
 
-def draw_marginal(front: pd.DataFrame, limit: float | None, path: Path) -> bool:
-    """Marginal cost of autonomy between front neighbours against autonomy A, with the
-    limit that chose the autonomy-weighted pick. False when there is nothing to draw."""
+def draw_marginal(front: pd.DataFrame, limit: float | None, path: Path,
+                  picks: pd.DataFrame | None = None) -> bool:
+    """Marginal cost of autonomy between front neighbours against autonomy A (log scale),
+    with the limit that chose the autonomy-weighted pick and the picks marked. False when
+    there is nothing to draw."""
     col = "marginal_cost_of_autonomy"
     front = front.sort_values("annual_total_cost")
     if col not in front and len(front) > 1:  # folders written before the column existed
         front = front.assign(**{col: marginal_costs(
             front[["annual_total_cost", "autonomy"]].to_numpy(dtype=float))})
-    if col not in front or front[col].notna().sum() < 1:
+    shown = front[front[col] > 0] if col in front else front.iloc[:0]
+    if not len(shown):
         return False
     fig, ax = plt.subplots(figsize=(7.5, 4))
-    ax.step(front["autonomy"], front[col], where="pre", color="tab:red", lw=1)
-    ax.plot(front["autonomy"], front[col], "o", ms=3, color="tab:red",
-            label="from the cheaper neighbour")
+    ax.plot(shown["autonomy"], shown[col], "o-", ms=3, lw=0.8, color="tab:red",
+            label="each front design, from its cheaper neighbour")
     if limit is not None:
         ax.axhline(limit, color="tab:purple", ls="--", lw=1,
                    label=f"limit for the autonomy-weighted pick ({limit:g})")
-    ax.set_yscale("symlog", linthresh=1.0)
+    for _, p in (picks.iterrows() if picks is not None else []):
+        marker, colour = PICK_STYLE.get(p["pick"], ("*", "black"))
+        ax.axvline(p["autonomy"], color=colour, lw=0.8, ls=":", label=p["pick"])
+    ax.set_yscale("log")
     ax.invert_xaxis()
+    ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
     ax.set_xlabel("autonomy A of the design [EUR/a] (more autonomous to the right)")
     ax.set_ylabel("EUR/a of cost per EUR/a of A")
     ax.set_title("marginal cost of autonomy along the front", fontsize=9)
     ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
+    ax.grid(alpha=0.3, which="both")
     _save(fig, path)
     return True
 

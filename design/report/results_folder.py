@@ -137,7 +137,7 @@ def _figures(out: Path, evals: pd.DataFrame, front: pd.DataFrame, picks: pd.Data
              kinds: dict) -> None:
     draw_pareto(evals, front, picks, out / "pareto.png")
     draw_marginal(front, read_settings(out).get("autonomy_cost_limit", AUTONOMY_COST_LIMIT),
-                  out / "autonomy-cost.png")
+                  out / "autonomy-cost.png", picks)
     draw_capacities(front, kinds, out / "capacities.png", picks)
     draw_energy(front, out / "energy.png")
     if picks is not None:
