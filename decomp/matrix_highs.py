@@ -240,7 +240,7 @@ class MatrixHighs:
               ) -> SolveResult:
         """Solve; on a plan ``values`` holds the column values."""
         h = self._instance()
-        h.setOptionValue("time_limit", run_limit(h, time_limit))
+        h.setOptionValue("time_limit", run_limit(h, time_limit, self.is_mip))
         h.setOptionValue("mip_rel_gap", self.options.gap if gap is None else float(gap))
         t0 = time.perf_counter()
         h.run()

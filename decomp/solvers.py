@@ -160,15 +160,25 @@ _STATUS = {
 }
 
 
-def run_limit(h, seconds: float | None) -> float:
+def run_limit(h, seconds: float | None, mip: bool = False) -> float:
     """The ``time_limit`` option that gives ``h``'s next ``run()`` ``seconds`` (None: no
-    limit). HiGHS compares the option with its instance's run clock, which keeps counting
-    across runs (ERGO-Code/HiGHS#1477, until HiGHS 2.0; highspy has no ``zeroAllClocks``):
-    an instance solved again and again (a kept interval model, the restricted master)
-    would otherwise stop at once as soon as its runs together passed the limit."""
+    limit). For an LP, HiGHS compares the option with its instance's run clock, which keeps
+    counting across runs (ERGO-Code/HiGHS#1477; highspy has no ``zeroAllClocks``): an LP
+    solved again and again (the restricted master, a kept relaxed interval) would stop at
+    once as soon as its runs together passed the limit, so the clock's reading is added.
+    A MIP (highspy 1.15) measures its limit from the start of its own run: adding the
+    clock there doubled the limit of each repeated solve (``tests/test_highs_clock.py``)."""
     if seconds is None:
         return math.inf
-    return float(h.getRunTime()) + max(float(seconds), 0.01)
+    seconds = max(float(seconds), 0.01)
+    return seconds if mip else float(h.getRunTime()) + seconds
+
+
+def _has_integers(h) -> bool:
+    """Whether the model loaded in HiGHS instance ``h`` has integer columns."""
+    import highspy
+
+    return any(k != highspy.HighsVarType.kContinuous for k in h.getLp().integrality_)
 
 
 class PersistentSolver:
@@ -247,7 +257,7 @@ class PersistentSolver:
         if highs is not None:
             # set here, even without a limit (Pyomo would leave a previous solve's limit
             # in place), and not again by Pyomo
-            highs.setOptionValue("time_limit", run_limit(highs, limit))
+            highs.setOptionValue("time_limit", run_limit(highs, limit, _has_integers(highs)))
             limit = None
         kwargs = {
             "tee": o.verbose,
