@@ -43,7 +43,7 @@ PARALLEL = ("threads", "ray")
 
 #: relax-and-fix frees at most this many integers per horizon MILP: a year's
 #: electrolyser freed whole (8682 integers) found no plan in 250 s; in MILPs of 1200 the
-#: step gained 43.5 EUR in 468 s (RESULTS 31)
+#: step gained 43.5 EUR in 468 s (HISTORY 31)
 RELAX_FIX_MAX_FREE = 1200
 
 
@@ -74,18 +74,18 @@ class DWSettings:
     above the bound, where the pricing round's columns made a 3.5 % plan in about 190 s;
     on the reference year, glued-LP path, W 0.3 / 0.5 / 0.8, the runs without it ended
     at 0.259 / 0.232 / 0.766 % in 88 / 79 / 182 s against 0.945 / 0.458 / 0.815 % in
-    209 / 122 / 182 s with it, RESULTS 25). ``lp_time_share``, ``lp_min_share``: the
+    209 / 122 / 182 s with it, HISTORY 25). ``lp_time_share``, ``lp_min_share``: the
     glued horizon LP gets at most the first share of the limit, less what a rolling pass
     needs by one probe interval's solve, but at least the second (:func:`lp_time_cap`).
     ``lp_master_share``: on the ``master`` path, which ends by itself once converged, the
     LP phase is capped at this share of the limit, with no probe (district-10's year in
     30 minutes: at 0.3 its bound 10010.4, at 0.45 10063.3, still short of the relaxation's
-    ~10123; the MILP round that follows gains ~23 either way, RESULTS 30). ``pass_gap_share``:
+    ~10123; the MILP round that follows gains ~23 either way, HISTORY 30). ``pass_gap_share``:
     each interval MILP of a sequential repair's pass stops at this share of the target
     gap times the objective shared among the intervals (absolute; never tighter than the
     pricing rounds' own): the pass is a heuristic whose plan the horizon LP and the
     sweeps revise, and on district-10's year its days took 1.2 s each at the pricing
-    rounds' precision (RESULTS 30). 0: the pricing rounds' gap. ``lp_tolerance``: the
+    rounds' precision (HISTORY 30). 0: the pricing rounds' gap. ``lp_tolerance``: the
     ``master`` path stops once the master is within this of its bound (default a tenth of
     ``gap``); ``lp_column_age``: its master drops a column unused for this many rounds
     (None: never; :attr:`~decomp.relaxation.RelaxationSettings.column_age`);
@@ -93,7 +93,7 @@ class DWSettings:
     many consecutive boundaries, or over each span of a decreasing sequence in turn
     (:attr:`~decomp.relaxation.RelaxationSettings.aggregate`; None: no such phase; default
     30 then 7 days: district-10's year, LP phase alone on one core for 500 s, 9874.6
-    against 9684.1 without; a 30-minute run's bound 10027.1 against 9937.2, RESULTS 29).
+    against 9684.1 without; a 30-minute run's bound 10027.1 against 9937.2, HISTORY 29).
     ``workers``
     > 1 prices intervals in parallel: ``parallel`` ``threads`` in this
     process (no second copy of a model) or ``ray`` actors (a cluster). ``lp_edge_weights``: the dual
@@ -149,7 +149,7 @@ class DWSettings:
     prices the look-ahead changed is solved again in the pass with its integers free
     (its column's were decided at the unchanged prices), started from its guided plan and
     capped at this many seconds; None: off (district-10's year at the converged prices:
-    116 days, 2 s each, the plan after the horizon LP 10390.0 -> 10311.9, RESULTS 24.4;
+    116 days, 2 s each, the plan after the horizon LP 10390.0 -> 10311.9, HISTORY 24.4;
     not yet measured within a 30-minute run).
     ``guard_milps``: each horizon MILP with a time limit (boundary repair, family step,
     escalation) runs in a forked child process, killed once its limit and a short grace
@@ -168,7 +168,7 @@ class DWSettings:
     many days to fill a seasonal store. Within ``relax_fix_share`` of the time left;
     the freed integers in MILPs of at most :data:`RELAX_FIX_MAX_FREE` each. Off by
     default: on district-10's year the electrolyser's step gained 43.5 EUR in 547 s and
-    one fuel cell's 15.2 in 238 s (RESULTS 31), where a 30-minute run has ~150 s after
+    one fuel cell's 15.2 in 238 s (HISTORY 31), where a 30-minute run has ~150 s after
     its pass.
     """
 
@@ -311,7 +311,7 @@ def lp_time_cap(limit: float, elapsed: float, share: float, probe_seconds: float
 
 #: the share of the time left that a pricing round leaves the pass when the run has no
 #: plan yet: a 4380 h run of ten homes whose round took all of it made its plan in a
-#: pass minutes past the limit (RESULTS 27.4)
+#: pass minutes past the limit (HISTORY 27.4)
 PASS_RESERVE = 0.25
 
 #: the hours at the start of an interval whose integers a pass frees where the interval
@@ -871,7 +871,7 @@ def tiebreak_prices(y: np.ndarray, linking: Linking, solvers: list[IntervalSolve
 
 
 #: the share of the next positive price a state priced 0 is worth to the sequential
-#: repair by default on the ``master`` path (district-10's year, RESULTS 24)
+#: repair by default on the ``master`` path (district-10's year, HISTORY 24)
 LOOKAHEAD_SHARE = 0.3
 
 #: a boundary price at most this share of its state's largest (over the horizon) counts
@@ -1096,7 +1096,7 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     # the entry the pass gives it), its integers in its first ENTRY_HOURS hours are freed,
     # then those within boundary_window hours of either of its ends, before all of them
     # are: small MILPs (or fast proofs that they have no plan), where all of them took
-    # seconds a day (RESULTS 28). Each frees all the guide frees and more; one that frees
+    # seconds a day (HISTORY 28). Each frees all the guide frees and more; one that frees
     # nothing more is left out.
     first = repairer.entry_mask(starts, ENTRY_HOURS)
     w = s.boundary_window
@@ -1190,7 +1190,7 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
     interval that cannot keep them is solved with them free): most intervals are then
     LPs. A run gets here under a limit only when time ran short (a round whose interval
     MILPs were cut before a plan): freeing 2 x ``boundary_window`` hours of every
-    interval there made a pass of 183 MILPs that ran minutes past the limit (RESULTS
+    interval there made a pass of 183 MILPs that ran minutes past the limit (HISTORY
     27.4); for the same reason each interval's MILP there stops at the run's target gap
     (and that share of the LP bound as an absolute gap), not at ``pricing_gap``."""
     short = s.time_limit is not None

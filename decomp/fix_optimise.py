@@ -10,7 +10,7 @@ across the whole horizon), and the two alternate until a sweep gains nothing.
 
 After a sweep, the next one solves only the windows within a window's width of those that
 improved (``neighbours``): on the reference year every window that improved in a later
-sweep lay there (RESULTS 21.1), while the others, 45-96 % of the windows, were solved
+sweep lay there (HISTORY 21.1), while the others, 45-96 % of the windows, were solved
 again for nothing. A neighbourhood sweep that gains too little is followed by a full one,
 so the polish still stops only after a full sweep.
 
@@ -129,7 +129,7 @@ class WindowImprover:
         model components (every other integer held at the plan's values): far fewer free
         integers, so each window MILP is much cheaper. On a summer week of district-10
         the hydrogen units' windows gained as much in a third of the time as windows with
-        every unit free, then stalled (RESULTS 26.2), so one such sweep goes before the
+        every unit free, then stalled (HISTORY 26.2), so one such sweep goes before the
         full ones (:func:`improve`, with the improver's ``lead``)."""
         names = frozenset(components)
         if names not in self._restricted:
@@ -306,7 +306,7 @@ def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: fl
     integers (:meth:`WindowImprover.restricted`, every other integer held), then sweeps
     with every integer free go on from its plan. One, not a stage of them: later lead
     sweeps gained little (a reference candidate: 8186.9 -> 7901.7 in 14 s, then 4.3 EUR
-    in 20 s more, while one sweep with every unit free gained 88 EUR; RESULTS 27.2).
+    in 20 s more, while one sweep with every unit free gained 88 EUR; HISTORY 27.2).
 
     A sweep only proposes binaries: the plan kept is always the horizon LP's (its feasible
     set holds the sweep's plan, so it is no dearer), whose values satisfy every row within

@@ -99,7 +99,7 @@ def _joined(parts: list) -> list | Labels:
 
 #: HiGHS's dual simplex pricing for the horizon LPs (``simplex_dual_edge_weight_strategy``).
 #: Devex is the default here: on the reference year's LP relaxation it took 7-22 s where
-#: HiGHS's own choice (dual steepest edge) took 25-63 s (benchmarks/RESULTS.md, 13.2).
+#: HiGHS's own choice (dual steepest edge) took 25-63 s (benchmarks/HISTORY.md, 13.2).
 EDGE_WEIGHTS: dict[str, int] = {"choose": -1, "dantzig": 0, "devex": 1, "steepest": 2}
 
 

@@ -29,7 +29,7 @@ def pass_limit(left: float, remaining: int, share: float = 2.0) -> float:
     ``remaining`` intervals to go (this one included): ``share`` times its even share, so
     that one slow interval cannot take the time of all those after it, but at least a
     second (a pass begun at the deadline still takes a second or more an interval:
-    RESULTS 27.4)."""
+    HISTORY 27.4)."""
     return max(1.0, share * left / max(1, remaining))
 
 

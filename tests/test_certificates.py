@@ -94,7 +94,7 @@ def test_binary_held_at_zero_by_its_bounds_stays_at_zero():
 @settings(max_examples=12, deadline=None)
 @given(
     # on a 0.01 grid: with a demand of 1e-6 HiGHS's direct MILP reported 9.1000005 as
-    # optimal where dw's plan of 5.0000005 is feasible (RESULTS 21.5); the reference
+    # optimal where dw's plan of 5.0000005 is feasible (HISTORY 21.5); the reference
     # optimum must be right for the sandwich to mean anything
     demand=st.lists(st.integers(0, 700).map(lambda v: v / 100), min_size=6, max_size=16),
     price=st.floats(0.5, 12),

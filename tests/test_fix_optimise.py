@@ -28,7 +28,7 @@ EXACT = SolveOptions(solver="highs", gap=1e-9)
 DEMANDS = st.lists(st.floats(0, 5), min_size=8, max_size=16)
 PRICES = st.lists(st.floats(0.2, 5), min_size=16, max_size=16)
 # on a 0.1 grid: no demand a solver tolerance away from a unit's size (a plan may then
-# undercut a proven bound by the tolerance, RESULTS 17.5)
+# undercut a proven bound by the tolerance, HISTORY 17.5)
 GRID_DEMANDS = st.lists(st.integers(0, 50).map(lambda v: v / 10), min_size=8, max_size=16)
 
 

@@ -88,7 +88,7 @@ class EnergyProvider:
         engine's window sweeps re-decide them first, alone. Their hours pay off through
         the seasonal hydrogen store, far beyond a window's held ends; re-deciding them
         alone is cheap (on a summer week of district-10 they gave in 20 s what windows
-        with every unit free gave in 56 s, RESULTS 26.2)."""
+        with every unit free gave in 56 s, HISTORY 26.2)."""
         units = [c.name for c in self.data.components if c.kind in ("electrolyser", "fuel_cell")]
         return frozenset(f"{u}__{part}" for u in units for part in UNIT_INTEGERS)
 

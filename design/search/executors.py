@@ -177,7 +177,7 @@ def _node_id() -> str | None:
 
 
 #: peak memory of one evaluation: a fixed part (Python, pyomo, solver) plus a part per hour
-#: and component, fitted to measured peaks (benchmarks/RESULTS.md: 2.8 GB for dw on the
+#: and component, fitted to measured peaks (benchmarks/HISTORY.md: 2.8 GB for dw on the
 #: 8760 h reference case with 8 components, 0.3 GB for a day)
 BASE_MB, MB_PER_HOUR_AND_COMPONENT = 300.0, 0.036
 #: headroom on the largest measured peak once evaluations have reported theirs

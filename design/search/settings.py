@@ -29,7 +29,7 @@ class SeedSettings:
     on ``fallback_periods`` typical periods as well (0: never); both designs are seeds.
     By default (gap 0) every weight is: the fine model alone does not solve the hydrogen
     designs within the limit, and each model finds parts of the front the other misses
-    (benchmarks/RESULTS.md section 6). 0 typical periods switch seeding off."""
+    (benchmarks/HISTORY.md section 6). 0 typical periods switch seeding off."""
 
     typical_periods: int = 24
     period_length: int = 24
