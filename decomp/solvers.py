@@ -174,13 +174,6 @@ def run_limit(h, seconds: float | None, mip: bool = False) -> float:
     return seconds if mip else float(h.getRunTime()) + seconds
 
 
-def _has_integers(h) -> bool:
-    """Whether the model loaded in HiGHS instance ``h`` has integer columns."""
-    import highspy
-
-    return any(k != highspy.HighsVarType.kContinuous for k in h.getLp().integrality_)
-
-
 class PersistentSolver:
     """One solver instance bound to one model; re-solves after parameter or bound changes.
 
@@ -212,6 +205,9 @@ class PersistentSolver:
                 if key in au:
                     setattr(au, key, False)
         self._opt.set_instance(model)
+        #: whether the model has integer variables (HiGHS times a MIP's limit per run)
+        self._mip = any(not v.is_continuous()
+                        for v in model.component_data_objects(pyo.Var, active=True))
 
     @staticmethod
     def _make(name: str):
@@ -257,7 +253,7 @@ class PersistentSolver:
         if highs is not None:
             # set here, even without a limit (Pyomo would leave a previous solve's limit
             # in place), and not again by Pyomo
-            highs.setOptionValue("time_limit", run_limit(highs, limit, _has_integers(highs)))
+            highs.setOptionValue("time_limit", run_limit(highs, limit, self._mip))
             limit = None
         kwargs = {
             "tee": o.verbose,
