@@ -43,7 +43,7 @@ PARALLEL = ("threads", "ray")
 
 #: relax-and-fix frees at most this many integers per horizon MILP: a year's
 #: electrolyser freed whole (8682 integers) found no plan in 250 s; in MILPs of 1200 the
-#: step gained 43.5 EUR in 468 s (HISTORY 31)
+#: step gained 43.5 EUR in 468 s
 RELAX_FIX_MAX_FREE = 1200
 
 
@@ -51,125 +51,8 @@ RELAX_FIX_MAX_FREE = 1200
 class DWSettings:
     """Column generation as a configurable strategy (all options in one place).
 
-    ``first_prices``: where the first prices and the first bound come from: ``lp`` the
-    horizon LP relaxation solved whole (the glued intervals), ``master`` column generation
-    over the intervals' LP relaxations (:mod:`decomp.relaxation`: no whole-horizon model),
-    ``zero`` none (prices 0, bounds from pricing only), ``auto`` ``lp`` while the glued
-    horizon has at most ``lp_max_nonzeros`` matrix entries, else ``master``.
-    ``fixed_lp_nonzeros``: the horizon's LP with every integer fixed (after the sequential
-    repair and each window sweep) is solved whole up to this many glued entries, above in
-    overlapping blocks of intervals of about this size
-    (:meth:`~decomp.repair.Repairer.blocks`; None: always whole). On district-10's year
-    (5.5 million) whole it made the run's memory peak (+1.06 GB) for a plan 0.04 % cheaper
-    than blocks of 2.5 million (+0.43 GB); blocks of 1 million: +0.25 GB, 0.13 % dearer.
-    ``priced_states``: the linking rows that carry prices in the master and the
-    Lagrangian: ``all``, or only the ``continuous`` states' (storage levels; the rows of
-    integer states such as a unit's on/off at a boundary are held at price 0, a valid
-    choice that bounds the problem without them, and the master's columns need not match
-    on them, which is what lets it converge on cases with many units); ``auto``:
-    ``continuous`` on the ``master`` path, ``all`` otherwise. ``rolling_start``: a
-    rolling pass guided by the LP relaxation gives the first plan before column
-    generation (True), or the first MILP pricing round's columns do (False, the
-    default: on district-10's full year the guided pass took 515-555 s for a plan 16.5-16.9 %
-    above the bound, where the pricing round's columns made a 3.5 % plan in about 190 s;
-    on the reference year, glued-LP path, W 0.3 / 0.5 / 0.8, the runs without it ended
-    at 0.259 / 0.232 / 0.766 % in 88 / 79 / 182 s against 0.945 / 0.458 / 0.815 % in
-    209 / 122 / 182 s with it, HISTORY 25). ``lp_time_share``, ``lp_min_share``: the
-    glued horizon LP gets at most the first share of the limit, less what a rolling pass
-    needs by one probe interval's solve, but at least the second (:func:`lp_time_cap`).
-    ``lp_master_share``: on the ``master`` path, which ends by itself once converged, the
-    LP phase is capped at this share of the limit, with no probe (district-10's year in
-    30 minutes: at 0.3 its bound 10010.4, at 0.45 10063.3, still short of the relaxation's
-    ~10123; the MILP round that follows gains ~23 either way, HISTORY 30). ``pass_gap_share``:
-    each interval MILP of a sequential repair's pass stops at this share of the target
-    gap times the objective shared among the intervals (absolute; never tighter than the
-    pricing rounds' own): the pass is a heuristic whose plan the horizon LP and the
-    sweeps revise, and on district-10's year its days took 1.2 s each at the pricing
-    rounds' precision (HISTORY 30). 0: the pricing rounds' gap. ``lp_tolerance``: the
-    ``master`` path stops once the master is within this of its bound (default a tenth of
-    ``gap``); ``lp_column_age``: its master drops a column unused for this many rounds
-    (None: never; :attr:`~decomp.relaxation.RelaxationSettings.column_age`);
-    ``lp_aggregate``: the ``master`` path first prices each storage state alike over this
-    many consecutive boundaries, or over each span of a decreasing sequence in turn
-    (:attr:`~decomp.relaxation.RelaxationSettings.aggregate`; None: no such phase; default
-    30 then 7 days: district-10's year, LP phase alone on one core for 500 s, 9874.6
-    against 9684.1 without; a 30-minute run's bound 10027.1 against 9937.2, HISTORY 29).
-    ``workers``
-    > 1 prices intervals in parallel: ``parallel`` ``threads`` in this
-    process (no second copy of a model) or ``ray`` actors (a cluster). ``lp_edge_weights``: the dual
-    simplex pricing of the horizon LPs (HiGHS: ``devex``, ``steepest``, ``dantzig`` or
-    ``choose``). ``pricing_gap``: each interval MILP's relative gap, and with
-    ``pricing_abs_gap`` also an absolute one, ``pricing_gap`` times the horizon's
-    objective divided among the intervals, once a bound or plan gives its scale; the
-    fix-and-optimise windows stop at that absolute gap per interval too, and after
-    ``window_time_limit`` seconds each (they start from the plan, so a window cut short
-    still returns a plan no dearer). ``focus_windows``: skip the windows that the last
-    bound's prices show cannot gain more than their absolute gap
-    (:meth:`~decomp.fix_optimise.WindowImprover.focus`); None: only on the master path,
-    where time cuts the sweeps (district-10's year: 1.96 % focused, 2.78 % not); on the
-    reference year, whose sweeps complete, they ended 0.5 % higher focused (a window
-    that gains nothing still moves the plan, which opens gains to the next).
-    ``window_neighbours``: after a sweep, solve only the windows near those that improved
-    until that gains too little, then one full sweep (:func:`~decomp.fix_optimise.improve`).
-    ``models``: keep the intervals' Pyomo models after compiling (``keep``), ``drop``
-    them (one alive at a time; the plan is reported as the models' series), or
-    ``auto``: drop them when the glued horizon would have more than ``lp_max_nonzeros``
-    entries and no workspace keeps them (a year of ten homes: 1.2 GB).
-    ``pricing_time_limit``: seconds each interval's MILP may take in a pricing round (it
-    then counts the bound its solver proved, valid but weaker, and the best plan found as
-    its column); None: with a ``time_limit``, ``pricing_time_share`` of the time left
-    shared among the intervals (``workers`` at a time), but at least
-    ``pricing_min_seconds``; without one, uncapped (on twenty homes a day's MILP at the
-    certificate's precision takes ~74 s: a year's round could not fit in 30 minutes).
-    ``boundary_repair``, ``family_repair``, ``escalate``: the steps that solve a MILP of
-    the whole horizon (the priced columns re-decided near every boundary, each decision
-    family over the horizon, wider and wider boundary windows up to the full MILP);
-    None: on unless the first prices come from the ``master`` path, where the horizon is
-    never held whole as a MILP, except that a run with no plan at all still escalates
-    (the sequential passes are heuristics: a myopic pass can end where the next interval
-    has no plan).
-    ``exit_tiebreak``: in the sequential repair, a continuous state left at an
-    interval's end (a storage level) is worth this fraction of the largest cost
-    coefficient more than its price, so that where the prices are degenerate (0 while
-    the LP relaxation has storage to spare: district-10's summer) an interval keeps what
-    costs it nothing to keep instead of ending anywhere and leaving the next one short
-    (district-10, May-August, whose largest cost is 0.386: the pass's plan after its
-    horizon LP 241.3 at 3e-4 and at 1e-3 absolute against 271.0; 1e-2 absolute was worse,
-    272.9). 0 values exits at the prices alone; None: 1e-3 on the
-    ``master`` path, 0 on the glued LP's (whose vertex prices are not degenerate there:
-    on the reference year the plans it led to ended 0.72 % above the bound against
-    0.46 %). A heuristic's tie-break: no bound uses it.
-    ``exit_lookahead``: in the sequential repair, a continuous state priced 0 at a
-    boundary (:data:`ZERO_SHARE` of its largest price) is valued at this share of its
-    next positive price along the horizon (:func:`lookahead_prices`; 0: off): the
-    relaxation fills a seasonal store while its price is 0 (free energy, the store full
-    later), which a day solved on its own does not see, and sells the energy instead.
-    None: :data:`LOOKAHEAD_SHARE` on the ``master`` path, 0 on the glued LP's. A
-    heuristic's prices: no bound uses them. ``redecide_seconds``: an interval whose exit
-    prices the look-ahead changed is solved again in the pass with its integers free
-    (its column's were decided at the unchanged prices), started from its guided plan and
-    capped at this many seconds; None: off (district-10's year at the converged prices:
-    116 days, 2 s each, the plan after the horizon LP 10390.0 -> 10311.9, HISTORY 24.4;
-    not yet measured within a 30-minute run).
-    ``guard_milps``: each horizon MILP with a time limit (boundary repair, family step,
-    escalation) runs in a forked child process, killed once its limit and a short grace
-    are past (:mod:`decomp.guard`): HiGHS does not check its limit during parts of its
-    root work (the reference year's boundary repair: 80-89 s on a 35-38 s limit).
-    False: solved in this process (a forked child is not possible everywhere).
-    ``window_lead``: where the provider names ``lead_components`` (model components
-    whose integers pay off beyond a window's held ends: units on a shared seasonal
-    store), one fix-and-optimise sweep first re-decides only those integers, every other
-    held, then the sweeps go on with every integer free
-    (:func:`~decomp.fix_optimise.improve`).
-    ``relax_fix``: before the sweeps polish a plan, each lead unit's integers
-    (``window_lead``'s families) are relaxed in the horizon LP, every other integer
-    held, and those the LP moves re-decided in a horizon MILP
-    (:func:`~decomp.relax_fix.relax_and_fix`): what the windows cannot do, run a unit on
-    many days to fill a seasonal store. Within ``relax_fix_share`` of the time left;
-    the freed integers in MILPs of at most :data:`RELAX_FIX_MAX_FREE` each. Off by
-    default: on district-10's year the electrolyser's step gained 43.5 EUR in 547 s and
-    one fuel cell's 15.2 in 238 s (HISTORY 31), where a 30-minute run has ~150 s after
-    its pass.
+    Each field's meaning, default and the measurements that chose it are in
+    ``docs/engine.md`` (section "DWSettings: every field").
     """
 
     interval: int = 24
@@ -311,7 +194,7 @@ def lp_time_cap(limit: float, elapsed: float, share: float, probe_seconds: float
 
 #: the share of the time left that a pricing round leaves the pass when the run has no
 #: plan yet: a 4380 h run of ten homes whose round took all of it made its plan in a
-#: pass minutes past the limit (HISTORY 27.4)
+#: pass minutes past the limit
 PASS_RESERVE = 0.25
 
 #: the hours at the start of an interval whose integers a pass frees where the interval
@@ -517,7 +400,7 @@ def solve_dw(
             # without a plan yet, the round stops early enough to leave the pass that
             # makes one a share of the time left (past the deadline a pass gets at least
             # a second an interval); the interval caps are not shortened by it (a round
-            # within its share, district-10's year, is not cut)
+            # within its share, a year of ten homes, is not cut)
             reserve = 0.0 if left is None or best.x is not None else PASS_RESERVE * left
             icap = interval_time_cap(s, left, n)
             deadline = clock.deadline()
@@ -660,7 +543,7 @@ def solve_dw(
                     pricing_seconds=pricing_s, master_seconds=master_s,
                     repair_seconds=repair_s, interval_cap=icap, intervals_capped=capped)
             # a master held by its box pays for its slacks: its value is then no estimate
-            # of the DW bound (district-10's first round: 3e5 against a bound of 1e4)
+            # of the DW bound (ten homes' first round: 3e5 against a bound of 1e4)
             held = " (box slacks in use)" if binding else ""
             say(f"iter {it:3d}  LB {best_lb:.6g}  master {master_sol.objective:.6g}{held}  "
                 f"UB {best.ub:.6g}  gap {gap if gap is not None else float('nan'):.3%}  "
@@ -871,7 +754,7 @@ def tiebreak_prices(y: np.ndarray, linking: Linking, solvers: list[IntervalSolve
 
 
 #: the share of the next positive price a state priced 0 is worth to the sequential
-#: repair by default on the ``master`` path (district-10's year, HISTORY 24)
+#: repair by default on the ``master`` path (a year of ten homes)
 LOOKAHEAD_SHARE = 0.3
 
 #: a boundary price at most this share of its state's largest (over the horizon) counts
@@ -923,7 +806,7 @@ def _exit_lookahead(s: DWSettings) -> float:
 def _horizon_milps(s: DWSettings) -> DWSettings:
     """The whole-horizon MILP steps (boundary repair, family step, escalation) left
     unset: on unless the first prices come from the ``master`` path, where the horizon
-    is too large to hold whole (district-10's year: the boundary repair was infeasible in
+    is too large to hold whole (a year of ten homes: the boundary repair was infeasible in
     2.3 s and the family step gave nothing in 2.1 s, yet loading them made the run's
     memory peak, +0.75 GB)."""
     on = s.first_prices != "master"
@@ -1096,7 +979,7 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
     # the entry the pass gives it), its integers in its first ENTRY_HOURS hours are freed,
     # then those within boundary_window hours of either of its ends, before all of them
     # are: small MILPs (or fast proofs that they have no plan), where all of them took
-    # seconds a day (HISTORY 28). Each frees all the guide frees and more; one that frees
+    # seconds a day. Each frees all the guide frees and more; one that frees
     # nothing more is left out.
     first = repairer.entry_mask(starts, ENTRY_HOURS)
     w = s.boundary_window
@@ -1136,7 +1019,7 @@ def _sequential_repair(chosen, best, pool, master, repairer, solvers, linking, c
               f"({pass_counts(made, len(fallback))})")
     best.offer_plan(x, cost, columns, pool, master)
     if clock.expired():
-        # no time for the horizon LP: loading it alone made district-20's peak (5.3 GB)
+        # no time for the horizon LP: loading it alone made the peak of twenty homes (5.3 GB)
         say(f"sequential repair: {passed}; no time left for the horizon LP")
         return x, columns
     t_lp = time.perf_counter()
@@ -1190,8 +1073,8 @@ def _last_resort_plan(best, columns, lp, repairer, solvers, linking, conditions,
     interval that cannot keep them is solved with them free): most intervals are then
     LPs. A run gets here under a limit only when time ran short (a round whose interval
     MILPs were cut before a plan): freeing 2 x ``boundary_window`` hours of every
-    interval there made a pass of 183 MILPs that ran minutes past the limit (HISTORY
-    27.4); for the same reason each interval's MILP there stops at the run's target gap
+    interval there made a pass of 183 MILPs that ran minutes past the limit;
+    for the same reason each interval's MILP there stops at the run's target gap
     (and that share of the LP bound as an absolute gap), not at ``pricing_gap``."""
     short = s.time_limit is not None
     scale = abs(lp.bound) if lp is not None and math.isfinite(lp.bound) else None

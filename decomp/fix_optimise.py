@@ -9,8 +9,8 @@ followed by the whole horizon re-solved with its binaries fixed (an LP: storage 
 across the whole horizon), and the two alternate until a sweep gains nothing.
 
 After a sweep, the next one solves only the windows within a window's width of those that
-improved (``neighbours``): on the reference year every window that improved in a later
-sweep lay there (HISTORY 21.1), while the others, 45-96 % of the windows, were solved
+improved (``neighbours``): on a one-node year every window that improved in a later
+sweep lay there, while the others, 45-96 % of the windows, were solved
 again for nothing. A neighbourhood sweep that gains too little is followed by a full one,
 so the polish still stops only after a full sweep.
 
@@ -96,7 +96,7 @@ class WindowImprover:
     the plan's priced cost less the interval's bound (with its ends held, a window's
     optimum is at least the sum of its intervals' bounds, and the price terms of its
     inner boundaries cancel). A window that cannot gain more than its own absolute gap is
-    then skipped (on district-10's year, 118 of 364 were left to solve). ``workers`` > 1
+    then skipped (on a year of ten homes, 118 of 364 were left to solve). ``workers`` > 1
     solves windows that share no interval side by side (each thread its own instance).
     ``lead``: model components whose integers :func:`improve` re-decides first, alone
     (:meth:`restricted`).
@@ -127,9 +127,9 @@ class WindowImprover:
     def restricted(self, components: Collection[str]) -> WindowImprover:
         """The same improver whose windows re-decide only the integers of the named
         model components (every other integer held at the plan's values): far fewer free
-        integers, so each window MILP is much cheaper. On a summer week of district-10
+        integers, so each window MILP is much cheaper. On a summer week of ten homes
         the hydrogen units' windows gained as much in a third of the time as windows with
-        every unit free, then stalled (HISTORY 26.2), so one such sweep goes before the
+        every unit free, then stalled, so one such sweep goes before the
         full ones (:func:`improve`, with the improver's ``lead``)."""
         names = frozenset(components)
         if names not in self._restricted:
@@ -306,7 +306,7 @@ def improve(repairer: Repairer, improver: WindowImprover, x: np.ndarray, gap: fl
     integers (:meth:`WindowImprover.restricted`, every other integer held), then sweeps
     with every integer free go on from its plan. One, not a stage of them: later lead
     sweeps gained little (a reference candidate: 8186.9 -> 7901.7 in 14 s, then 4.3 EUR
-    in 20 s more, while one sweep with every unit free gained 88 EUR; HISTORY 27.2).
+    in 20 s more, while one sweep with every unit free gained 88 EUR).
 
     A sweep only proposes binaries: the plan kept is always the horizon LP's (its feasible
     set holds the sweep's plan, so it is no dearer), whose values satisfy every row within
@@ -339,7 +339,7 @@ def _stage(repairer: Repairer, improver: WindowImprover, best: np.ndarray,
         if most is not None and len(sweeps) - first >= most:
             return best, best_cost, False
         if stop is not None and stop(best_cost):
-            # checked before each sweep: a plan already good enough gets none (district-10's
+            # checked before each sweep: a plan already good enough gets none (ten homes'
             # quarter swept 206 s after its plan had met the target)
             return best, best_cost, True
         start_cost = best_cost
@@ -351,7 +351,7 @@ def _stage(repairer: Repairer, improver: WindowImprover, best: np.ndarray,
         sweeps.append(sw)
         where = "" if sw.full else " near the last changes"
         if sw.improved == 0:
-            # said too: on district-10's year such sweeps took most of 500 s
+            # said too: on a year of ten homes such sweeps took most of 500 s
             say(f"{label}: none of {sw.windows} windows{where} improved ({sw.seconds:.1f} s "
                 f"sweep, slowest window {sw.slowest:.1f} s)")
             if not sw.complete:

@@ -2,9 +2,9 @@
 killed once the limit (plus a short grace) is past.
 
 HiGHS checks its time limit between phases of its search, not inside all of them: the
-reference year's boundary-repair MILP, given 35-38 s, ran 80-89 s, about 65 s of root work
+one-node year's boundary-repair MILP, given 35-38 s, ran 80-89 s, about 65 s of root work
 after the root LP checking neither the time limit nor the interrupt callbacks
-(benchmarks/HISTORY.md, 25.4). A step of a time-limited method must end in time, so a
+(docs/engine.md). A step of a time-limited method must end in time, so a
 horizon MILP runs in a child (``fork``: the model is not copied, the child's pages are
 shared with this process until written) and this process waits for its result until the
 deadline. A killed child counts as a solve stopped at its limit without a plan.

@@ -120,7 +120,7 @@ class MatrixHighs:
             h.setBasis(self._basis)
         # a MIP starts from the last solution while no bound changed since, as on an
         # instance kept loaded (HiGHS takes the solution it holds as a start; on
-        # district-10's days that halves a MILP's time after an LP), unless a start was
+        # ten homes' days that halves a MILP's time after an LP), unless a start was
         # given
         start = self._start if self._start is not None else (
             self._last if self.is_mip else None)

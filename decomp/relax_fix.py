@@ -4,7 +4,7 @@ the LP says they should change, every other integer held at the plan's values.
 Time windows (:mod:`decomp.fix_optimise`) hold each window's end states, so they cannot
 run a unit on many summer days to store for the winter; a horizon MILP with a whole
 family free (:mod:`decomp.families`) can, but on a year of ten homes it did not leave its
-root in 458 s (HISTORY 26.2). Here each family is first *relaxed* in the horizon LP (every
+root in 458 s. Here each family is first *relaxed* in the horizon LP (every
 other integer fixed at the plan's): an LP that moves storage across the horizon and says,
 hour by hour, where the family's integers would rather differ from the plan, and whose
 value bounds what any re-decision of that family alone can gain. Only those hours (and

@@ -98,8 +98,8 @@ def _joined(parts: list) -> list | Labels:
 
 
 #: HiGHS's dual simplex pricing for the horizon LPs (``simplex_dual_edge_weight_strategy``).
-#: Devex is the default here: on the reference year's LP relaxation it took 7-22 s where
-#: HiGHS's own choice (dual steepest edge) took 25-63 s (benchmarks/HISTORY.md, 13.2).
+#: Devex is the default here: on a one-node year's LP relaxation it took 7-22 s where
+#: HiGHS's own choice (dual steepest edge) took 25-63 s (docs/engine.md).
 EDGE_WEIGHTS: dict[str, int] = {"choose": -1, "dantzig": 0, "devex": 1, "steepest": 2}
 
 
@@ -150,7 +150,7 @@ class Repairer:
         self.block_nonzeros = block_nonzeros
         #: a horizon MILP with a time limit runs in a child process killed past it
         #: (:mod:`decomp.guard`): HiGHS overran that limit by more than twice on the
-        #: reference year
+        #: one-node year
         self.guard = guard
         self._plan: IntervalModel | None = None
 

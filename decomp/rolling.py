@@ -28,8 +28,7 @@ def pass_limit(left: float, remaining: int, share: float = 2.0) -> float:
     """Seconds one interval of a pass may take with ``left`` seconds to the deadline and
     ``remaining`` intervals to go (this one included): ``share`` times its even share, so
     that one slow interval cannot take the time of all those after it, but at least a
-    second (a pass begun at the deadline still takes a second or more an interval:
-    HISTORY 27.4)."""
+    second (a pass begun at the deadline still takes a second or more an interval)."""
     return max(1.0, share * left / max(1, remaining))
 
 

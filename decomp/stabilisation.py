@@ -13,7 +13,7 @@ around it that the restricted master enforces through its slack columns
   box doubles after an improving step that it held back and halves after ``patience``
   steps in a row that did not improve the bound, so it starts small around a good
   centre and grows only while the steps succeed (a wide box there lets the degenerate
-  master's duals wander and the bound stall for dozens of rounds: HISTORY 15 and 23;
+  master's duals wander and the bound stall for dozens of rounds;
   yet halving after every null step can keep the box tiny far from the optimum when
   steps alternate between improving and not: ``patience`` 2 then lets it grow).
 - ``alpha`` is adjusted automatically: halved after a mis-pricing (no column priced out
