@@ -23,9 +23,7 @@ def main() -> None:
     args = p.parse_args()
     case = resolve_case(args.case)
     for k in args.workers:
-        dw = DWSettings(gap=1e-9, max_iterations=2, escalate=False, repair_time_limit=5,
-                        family_repair=False, boundary_repair=False,
-                        repair_every=100, workers=k)
+        dw = DWSettings(gap=1e-9, max_iterations=2, heuristics=("pass",), workers=k)
         out = operate(case, case.design(), OperationSettings(method="dw", horizon=args.horizon,
                                                              dw=dw))
         rounds = [r["pricing_seconds"] for r in out.result.log if r["pricing_seconds"] > 0]

@@ -67,5 +67,9 @@ class ColumnPool:
         for k, ids in gone.items():
             self.columns[k] = [c for c in self.columns[k] if id(c) not in ids]
 
+    def keys(self) -> frozenset[str]:
+        """The keys of the columns in the pool now."""
+        return frozenset(self._keys)
+
     def __len__(self) -> int:
         return len(self._keys)

@@ -177,13 +177,6 @@ class IntervalSolver:
             value = self.clip(j, value)
             self._set_bounds(j, value, value)
 
-    def fix_exit(self, values: dict[str, float]) -> None:
-        """Hold exit states at given values (a window with both ends fixed)."""
-        for name, value in values.items():
-            j = int(self.exit_cols[self.exit_names.index(name)])
-            value = self.clip(j, value)
-            self._set_bounds(j, value, value)
-
     def bound_exit_below(self, values: dict[str, float]) -> None:
         """Require exit states to be at least these values."""
         for name, value in values.items():

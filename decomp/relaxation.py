@@ -22,8 +22,9 @@ import numpy as np
 
 from decomp.columns import Column, ColumnPool
 from decomp.linking import Linking
+from decomp.loop import Clock, Converged, Log, Phase, Pricing, Run, run_phase
 from decomp.master import RestrictedMaster, price_groups
-from decomp.pricing import TROUBLE, IntervalSolver, SerialPricer
+from decomp.pricing import IntervalSolver, SerialPricer
 from decomp.provider import BoundaryCondition
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolverError
@@ -145,37 +146,36 @@ def solve_relaxation(
     try:
         width = s.box_width * cost_scale
         pool = ColumnPool(n)
-        values: list = []
-        try:
-            first = rolling_horizon(solvers, linking, conditions, y, 0.0, deadline=deadline,
-                                    entry_values=values)
-        except SolverError as exc:
-            # a myopic pass can end where the next interval has no plan (a state carried
-            # into hours that forbid it); the box's slacks then keep the master feasible
-            # until priced columns fit together
-            say(f"LP phase: rolling pass found no plan ({exc}); starting from pricing")
-            first = []
-        if y0 is None and len(values) == n:
-            # what each state entering an interval is worth to it in the rolling pass:
-            # a first centre with the right signs and orders of magnitude (from zero,
-            # the first rounds' bounds are near 0 until the centre has moved)
-            y = linking.valid(entry_prices(linking, values))
+        first, y = _first_columns(solvers, linking, conditions, y, y0, deadline, say)
         first = [c for c in first if pool.add(c)]
-        run = _Rounds(solvers, linking, pool, pricer, s, deadline, say, t0)
+        run = Run(linking, n, Log(t0), say)
+        clock = Clock(t0, None if deadline is None else deadline - t0)
+        pricing = Pricing(pricer, gap=0.0)
         # a trust region only while the master is feasible without its slacks (the
         # rolling pass gave columns that fit together); else the box must widen to let
         # the priced columns take over
         trust = s.trust_region and len(first) == n
+
+        def phase(name: str, master: RestrictedMaster, y: np.ndarray, rounds: int,
+                  span: int = 1) -> Phase:
+            stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width, trust,
+                                      s.trust_shrink, s.trust_patience)
+            return Phase(name, master, pool, stab, pricing, clock,
+                         stop=[Converged(s.tolerance)], max_rounds=rounds,
+                         column_age=s.column_age, local_bound=span > 1, check=True,
+                         span=span, say_every=10)
+
+        sol = None
         for span in aggregate_spans(s.aggregate):
-            if n <= span or (deadline is not None and time.perf_counter() >= deadline):
+            if n <= span or clock.expired():
                 continue
             groups = price_groups(linking, span)
             master = RestrictedMaster(n, linking, width, groups)
             master.add_many(first)
             y = linking.valid(_group_mean(y, groups))
-            stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width, trust,
-                                      s.trust_shrink, s.trust_patience)
-            run.go(master, stab, y, s.aggregate_rounds, "lp-aggregated", span)
+            coarse = phase("lp-aggregated", master, y, s.aggregate_rounds, span)
+            run_phase(run, coarse, y)
+            sol = coarse.last_sol or sol
             if math.isfinite(run.best):
                 say(f"LP phase, prices constant over {span} boundaries: bound "
                     f"{run.best:.6g} after {run.rounds} rounds")
@@ -183,26 +183,47 @@ def solve_relaxation(
             first = [c for cols in pool.columns for c in cols]
         master = RestrictedMaster(n, linking, width)
         master.add_many(first)
-        stab = make_stabilisation(s.stabilisation, y.copy(), s.alpha, width, trust,
-                                  s.trust_shrink, s.trust_patience)
-        run.go(master, stab, y, s.max_rounds, "lp")
-        sol, best, rounds, converged = run.sol, run.best, run.rounds, run.converged
+        full = phase("lp", master, y, s.max_rounds)
+        converged = run_phase(run, full, y) == "converged"
         # an aggregated master's value bounds nothing about the LP's: reported only
         # from the full phase
-        value = None if sol is None or run.sol_phase != "lp" else sol.objective
-        binaries = None
-        if sol is not None:
-            binaries = _combined_binaries(sol.weights, solvers)
+        value = None if full.last_sol is None else full.last_sol.objective
+        sol = full.last_sol or sol
+        binaries = None if sol is None else _combined_binaries(sol.weights, solvers)
+        best_y = run.best_y if run.best_y is not None else y
         seconds = time.perf_counter() - t0
-        say(f"LP relaxation by column generation: bound {best:.6g}, master "
-            f"{value if value is not None else math.nan:.6g}, {rounds} rounds, "
+        say(f"LP relaxation by column generation: bound {run.best:.6g}, master "
+            f"{value if value is not None else math.nan:.6g}, {run.rounds} rounds, "
             f"{len(pool)} columns ({seconds:.1f} s{'' if converged else ', not converged'})")
-        return RelaxationResult(bound=best, y=run.best_y,
-                                master_objective=value, binaries=binaries, rounds=rounds,
-                                converged=converged, seconds=seconds, log=run.log)
+        return RelaxationResult(bound=run.best, y=best_y, master_objective=value,
+                                binaries=binaries, rounds=run.rounds, converged=converged,
+                                seconds=seconds, log=run.log.rows)
     finally:
         for sv in solvers:
             sv.relax(False)
+
+
+def _first_columns(solvers, linking: Linking, conditions, y: np.ndarray,
+                   y0: np.ndarray | None, deadline: float | None, say):
+    """The LP phase's first columns (a rolling pass over the intervals' LPs: they fit
+    together) and its first prices (unless ``y0`` gives them)."""
+    n = len(solvers)
+    values: list = []
+    try:
+        first = rolling_horizon(solvers, linking, conditions, y, 0.0, deadline=deadline,
+                                entry_values=values)
+    except SolverError as exc:
+        # a myopic pass can end where the next interval has no plan (a state carried
+        # into hours that forbid it); the box's slacks then keep the master feasible
+        # until priced columns fit together
+        say(f"LP phase: rolling pass found no plan ({exc}); starting from pricing")
+        first = []
+    if y0 is None and len(values) == n:
+        # what each state entering an interval is worth to it in the rolling pass:
+        # a first centre with the right signs and orders of magnitude (from zero,
+        # the first rounds' bounds are near 0 until the centre has moved)
+        y = linking.valid(entry_prices(linking, values))
+    return first, y
 
 
 def _group_mean(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -213,116 +234,6 @@ def _group_mean(y: np.ndarray, groups: np.ndarray) -> np.ndarray:
     counts = np.bincount(groups[kept])
     out[kept] = (sums / np.maximum(counts, 1))[groups[kept]]
     return out
-
-
-class _Rounds:
-    """Column generation rounds between one restricted master and the intervals' LPs;
-    the bound, its prices, the log and the round count carry over from phase to phase."""
-
-    def __init__(self, solvers, linking: Linking, pool: ColumnPool, pricer,
-                 s: RelaxationSettings, deadline: float | None, say, t0: float) -> None:
-        self.solvers, self.linking, self.pool, self.pricer = solvers, linking, pool, pricer
-        self.s, self.deadline, self.say, self.t0 = s, deadline, say, t0
-        self.best = -math.inf
-        self.best_y = linking.valid(np.zeros(linking.size))
-        self.sol = None
-        self.sol_phase: str | None = None
-        self.converged = False
-        self.rounds = 0
-        self.log: list[dict] = []
-
-    def go(self, master: RestrictedMaster, stab, y: np.ndarray, max_rounds: int,
-           phase: str, span: int = 1) -> None:
-        """Up to ``max_rounds`` rounds from prices ``y``: until ``master`` has converged
-        to the bound (``converged``), the deadline or a time limit within a round.
-        ``span``: the boundaries each master row sums (logged)."""
-        s, linking, pool, n = self.s, self.linking, self.pool, len(self.solvers)
-        deadline, say = self.deadline, self.say
-        if not math.isfinite(self.best):
-            self.best_y = y.copy()
-        sol, self.converged = None, False
-        # the best Lagrangian at this phase's prices: in an aggregated phase it bounds the
-        # summed rows' LP, which this phase's master approximates from above; a bound
-        # from an earlier phase (other sums) need not lie below this master
-        phase_best = -math.inf
-        for _ in range(max_rounds):
-            if deadline is not None and time.perf_counter() >= deadline:
-                return
-            self.rounds += 1
-            rounds = self.rounds
-            tp = time.perf_counter()
-            prices = [linking.interval_prices(y, k) for k in range(n)]
-            results = self.pricer.price(prices, 0.0, deadline)
-            pricing_s = time.perf_counter() - tp
-            complete = len(results) == n and all(math.isfinite(r.bound) for r in results)
-            lagrangian = (sum(r.bound for r in results) + linking.constant(y)
-                          if complete else None)
-            improved = lagrangian is not None and lagrangian > self.best + 1e-12 * max(
-                1.0, abs(lagrangian))
-            if improved:
-                self.best, self.best_y = lagrangian, y.copy()
-            if lagrangian is not None:
-                phase_best = max(phase_best, lagrangian)
-            new = [r.column for r in results if r.column is not None and pool.add(r.column)]
-            # a mis-pricing: no new column prices out at the master's own duals, so the
-            # master cannot move; smoothing is then cut back (Wentges' rule)
-            mispriced = sol is not None and not any(
-                sol.reduced_cost(c, linking) < -1e-7 * max(1.0, abs(c.cost)) for c in new)
-            tm = time.perf_counter()
-            master.add_many(new)
-            if master.missing():
-                # a round cut short before every interval had a column: no master yet
-                say(f"LP round {rounds}: time limit reached before every interval had a "
-                    "column")
-                return
-            master.set_box(*stab.box())
-            solved = master.solve(None if deadline is None else deadline - time.perf_counter())
-            master_s = time.perf_counter() - tm
-            if solved is None:
-                say(f"LP round {rounds}: time limit reached in the master")
-                return
-            sol = self.sol = solved
-            self.sol_phase = phase
-            binding = master.box_binding(sol)
-            pruned = []
-            if s.column_age is not None:
-                pruned = master.prune(s.column_age)
-                pool.discard(pruned)
-            best = self.best if phase == "lp" else phase_best
-            self.log.append({"iteration": rounds, "lower_bound": self.best, "box_width": stab.width,
-                             "lagrangian": lagrangian, "master_objective": sol.objective,
-                             "columns_added": len(new), "columns": len(pool),
-                             "columns_pruned": len(pruned),
-                             "box_binding": binding, "alpha": stab.alpha,
-                             "pricing_seconds": pricing_s, "master_seconds": master_s,
-                             "elapsed": time.perf_counter() - self.t0, "phase": phase,
-                             "span": span})
-            if rounds % 10 == 0:
-                say(f"LP round {rounds}: bound {self.best:.6g}, master {sol.objective:.6g}, "
-                    f"{len(pool)} columns ({time.perf_counter() - self.t0:.1f} s)")
-            if not complete:
-                if len(results) < n or (deadline is not None
-                                        and time.perf_counter() >= deadline):
-                    say(f"LP round {rounds}: time limit reached while pricing")
-                    return
-                # an interval's solver ended without a verdict twice: this round gives
-                # no bound, its other columns count, the rounds go on
-                say(f"LP round {rounds}: no bound from this round (solver trouble on "
-                    f"{sum(r.status == TROUBLE for r in results)} interval(s))")
-                stab.update(y, False, mispriced, binding)
-                y = linking.valid(stab.prices(sol.y))
-                continue
-            if not binding and best > sol.objective + 1e-6 * max(1.0, abs(sol.objective)):
-                # the master without slack is a feasible point of this phase's LP (the
-                # summed rows' LP in an aggregated phase): a bound at this phase's prices
-                # above it is wrong
-                raise RuntimeError(f"LP phase: Lagrangian bound {best:.10g} above the "
-                                   f"restricted master's value {sol.objective:.10g}")
-            if not binding and sol.objective - best <= s.tolerance * max(1.0, abs(sol.objective)):
-                self.converged = True
-                return
-            stab.update(y, improved, mispriced, binding)
-            y = linking.valid(stab.prices(sol.y))
 
 
 def entry_prices(linking: Linking, values: list[np.ndarray | None]) -> np.ndarray:

@@ -9,7 +9,7 @@ feasible for the whole horizon; the columns it yields fit together in the master
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -43,8 +43,6 @@ def rolling_horizon(
     abs_gap: float | None = None,
     entry_values: list | None = None,
     plan: list | None = None,
-    redecide: Collection[int] = (),
-    redecide_seconds: float = 2.0,
     fallback: Sequence[np.ndarray] = (),
     made: list | None = None,
 ) -> list[Column]:
@@ -63,10 +61,7 @@ def rolling_horizon(
     fixed entry states after an LP solve (what one more unit of each state is worth to the
     interval; None after a MILP). A list given as ``plan`` receives each interval's column
     values: together (in interval order) a plan of the horizon that satisfies every linking
-    row, without a horizon model. An interval in ``redecide`` solved with the guide's
-    binaries is solved again with them free, started from that plan and capped at
-    ``redecide_seconds`` (and the deadline); the cheaper plan at the same prices is kept
-    (its guide's integers were decided at other prices). A list given as ``made``
+    row, without a horizon model. A list given as ``made``
     receives, per interval, what its plan was made with: 0 the guide (or no guide), ``j``
     the ``j``-th fallback guide, ``len(fallback) + 1`` every binary free.
     """
@@ -95,27 +90,9 @@ def rolling_horizon(
             if abs_gap is not None:
                 s.set_abs_gap(abs_gap)
             try:
-                res = s.solve(gap=gap, time_limit=limit, allow_infeasible=guide is not None)
-                how = 0
-                for wider in fallback if guide is not None else ():
-                    if res.column is not None:
-                        break
-                    how += 1
-                    # more of the guide's integers freed (a column priced with its entry
-                    # free rarely fits the entry this pass gives it): a small MILP, where
-                    # freeing every integer took seconds a day
-                    s.release_binaries()
-                    s.fix_integral(wider[offset - s.n_binaries: offset])
-                    if deadline is not None:
-                        limit = pass_limit(deadline - time.perf_counter(), len(solvers) - i)
-                    res = s.solve(gap=gap, time_limit=limit, allow_infeasible=True)
-                if res.column is None and guide is not None:
-                    # its binaries freed: past the deadline a second is too short to
-                    # find any plan of a large interval, and without one the pass fails
-                    s.release_binaries()
-                    free = None if limit is None else max(limit, FREE_SECONDS)
-                    res = s.solve(gap=gap, time_limit=free)
-                    how = len(fallback) + 1
+                parts = None if guide is None else [w[offset - s.n_binaries: offset]
+                                                    for w in fallback]
+                res, how = _solve_guided(s, gap, limit, parts, deadline, len(solvers) - i)
             finally:
                 if abs_gap is not None:
                     s.set_abs_gap(own)
@@ -127,8 +104,6 @@ def rolling_horizon(
                 rc = s.entry_reduced_costs()
                 entry_values.append(None if rc is None else -rc)
             values = s.solver.values.copy()
-            if s.k in redecide and guide is not None:
-                res, values = _redecide(s, res, values, gap, redecide_seconds, deadline)
             if plan is not None:
                 plan.append(values)
             col = Column(res.column.k, res.column.cost, res.column.entry, res.column.exit,
@@ -142,18 +117,29 @@ def rolling_horizon(
     return columns
 
 
-def _redecide(s: IntervalSolver, res, values: np.ndarray, gap: float, seconds: float,
-              deadline: float | None):
-    """The interval solved again with its binaries free from its guided plan ``values``;
-    returns the cheaper (result, values) at the interval's current prices."""
-    if deadline is not None:
-        seconds = min(seconds, deadline - time.perf_counter())
-    if seconds < 0.1:
-        return res, values
+def _solve_guided(s: IntervalSolver, gap: float, limit: float | None,
+                  fallback: list[np.ndarray] | None, deadline: float | None,
+                  remaining: int):
+    """One interval of a pass with its guide's integers fixed (``fallback`` None: no
+    guide); if it has no plan so, with each ``fallback`` guide's, then with every integer
+    free. Returns the result and what made it (0 the guide, ``j`` the ``j``-th
+    fallback, ``len(fallback) + 1`` every integer free)."""
+    res = s.solve(gap=gap, time_limit=limit, allow_infeasible=fallback is not None)
+    if fallback is None or res.column is not None:
+        return res, 0
+    for how, wider in enumerate(fallback, start=1):
+        # more of the guide's integers freed (a column priced with its entry free rarely
+        # fits the entry this pass gives it): a small MILP, where freeing every integer
+        # took seconds a day
+        s.release_binaries()
+        s.fix_integral(wider)
+        if deadline is not None:
+            limit = pass_limit(deadline - time.perf_counter(), remaining)
+        res = s.solve(gap=gap, time_limit=limit, allow_infeasible=True)
+        if res.column is not None:
+            return res, how
+    # its binaries freed: past the deadline a second is too short to find any plan of a
+    # large interval, and without one the pass fails
     s.release_binaries()
-    s.start_from(values)
-    again = s.solve(gap=gap, time_limit=seconds)
-    if again.column is not None and again.objective < res.objective - 1e-9 * max(
-            1.0, abs(res.objective)):
-        return again, s.solver.values.copy()
-    return res, values
+    free = None if limit is None else max(limit, FREE_SECONDS)
+    return s.solve(gap=gap, time_limit=free), len(fallback) + 1

@@ -20,6 +20,7 @@ from decomp.horizon import interval_cuts
 from decomp.linking import Linking
 from decomp.pricing import IntervalSolver
 from decomp.provider import BoundaryCondition, IntervalProvider, ReusableProvider
+from decomp.settings import MODELS
 from decomp.solvers import SolveOptions
 
 
@@ -35,7 +36,6 @@ class Intervals:
     seconds: float = 0.0
 
 
-MODELS = ("keep", "drop", "auto")
 
 
 def build_intervals(provider: IntervalProvider, interval: int, options: SolveOptions,

@@ -142,3 +142,11 @@ def check_balances(schedule: pd.DataFrame, case: Case, design: dict[str, float])
         np.testing.assert_allclose(heat[n.name], s[f"{n.name}.heat_demand"], atol=TOL)
     np.testing.assert_allclose(h2, 0.0, atol=TOL)
     assert (s.drop(columns=[c for c in s if c.endswith(".cop")]) >= -TOL).all().all()
+
+
+def interval_parts(provider, settings):
+    """(cuts, conditions, linking, solvers) of the engine's interval blocks."""
+    from decomp.dw import blocks
+
+    b = blocks(provider, settings)
+    return b.cuts, b.conditions, b.linking, b.solvers

@@ -28,8 +28,7 @@ EXACT = SolveOptions(solver="highs", gap=1e-9)
 
 
 def tight(interval: int, **kw) -> DWSettings:
-    return DWSettings(interval=interval, gap=1e-6, max_iterations=8, pricing_gap=1e-6,
-                      repair_gap=1e-9, **kw)
+    return DWSettings(interval=interval, gap=1e-6, max_iterations=8, pricing_gap=1e-6, **kw)
 
 
 def plan_values(result, name: str) -> dict[int, float]:
@@ -173,8 +172,7 @@ def test_master_alone_converges_to_the_dw_bound_above_the_lp_bound():
     direct = solve_direct(provider, EXACT)
     dw = solve_dw(provider, DWSettings(interval=3, gap=0.0, max_iterations=200,
                                        first_prices="zero", pricing_gap=1e-9,
-                                       repair_every=1000, stall_iterations=200,
-                                       escalate=False))
+                                       heuristics=("pass", "windows", "boundary", "families")))
     assert dw.extra["stop_reason"] == "converged"
     last = dw.log[-1]
     assert not last["box_binding"]
@@ -224,33 +222,26 @@ def test_lp_relaxation_gets_only_its_share_of_the_limit(monkeypatch):
     monkeypatch.setattr(Repairer, "lp_relaxation", cut_off)
     rng = np.random.default_rng(5)
     provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=1)
-    r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=20.0,
-                                      lp_time_share=0.5))
-    assert len(limits) == 1 and 0 < limits[0] <= 10.0
+    r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=20.0))
+    assert len(limits) == 1 and 0 < limits[0] <= 0.85 * 20.0
     assert r.plan is not None  # the rolling plan without LP prices, repaired and checked
     direct = solve_direct(provider, EXACT).objective
     assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
-    with pytest.raises(ValueError, match="lp_time_share"):
-        DWSettings(lp_time_share=0.0)
 
 
 def test_lp_cap_leaves_the_rolling_pass_its_estimated_time():
-    from decomp.dw import lp_time_cap
+    from decomp.prices import lp_time_cap
 
     # fast intervals: the share binds (120 s limit, 6 s built, 365 x 20 ms rolling)
-    assert lp_time_cap(120.0, 6.0, 0.85, 0.02, 365) == pytest.approx(102.0)
-    # slow intervals (a district day in HiGHS, 1.5 s): the rolling pass's 1.5 x 548 s
+    assert lp_time_cap(120.0, 6.0, 0.02, 365) == pytest.approx(102.0)
+    # slow intervals (a district day in HiGHS, 1.5 s): the first round's 1.5 x 548 s
     # come first
-    assert lp_time_cap(1800.0, 64.0, 0.85, 1.5, 365) == pytest.approx(
-        1800.0 - 64.0 - 1.5 * 1.5 * 365)
-    assert lp_time_cap(100.0, 10.0, 0.85, 1.0, 365) == 0.0  # no time for the LP at all
-    # a minimum share keeps the LP in a run whose probe overstates the rolling pass...
-    assert lp_time_cap(100.0, 10.0, 0.85, 1.0, 365, min_share=0.3) == pytest.approx(30.0)
+    assert lp_time_cap(1800.0, 64.0, 1.5, 365) == pytest.approx(1800.0 - 64.0 - 1.5 * 1.5 * 365)
+    # a minimum share keeps the LP in a run whose probe overstates the first round...
+    assert lp_time_cap(100.0, 10.0, 1.0, 365) == pytest.approx(30.0)
     # ... but never beyond the time left
-    assert lp_time_cap(100.0, 90.0, 0.85, 1.0, 365, min_share=0.3) == pytest.approx(10.0)
-    assert lp_time_cap(120.0, 6.0, 0.85, 0.02, 365, min_share=0.3) == pytest.approx(102.0)
-    with pytest.raises(ValueError, match="lp_min_share"):
-        DWSettings(lp_min_share=0.9)
+    assert lp_time_cap(100.0, 90.0, 1.0, 365) == pytest.approx(10.0)
+    assert lp_time_cap(100.0, 120.0, 1.0, 365) == 0.0
 
 
 def test_master_path_lp_phase_gets_its_share_without_a_probe(monkeypatch):
@@ -279,53 +270,40 @@ def test_master_path_lp_phase_gets_its_share_without_a_probe(monkeypatch):
     rng = np.random.default_rng(5)
     provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=1)
     r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=40.0,
-                                      first_prices="master", lp_master_share=0.2))
-    assert len(left) == 1 and 0 < left[0] <= 8.0 and not solved_before
-    assert r.extra["lp_master_share"] == 0.2
+                                      first_prices="master"))
+    assert len(left) == 1 and 0 < left[0] <= 0.45 * 40.0 and not solved_before
     direct = solve_direct(provider, EXACT).objective
     assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
-    for bad in (0.0, 1.5):
-        with pytest.raises(ValueError, match="lp_master_share"):
-            DWSettings(lp_master_share=bad)
 
 
 def test_pass_stops_at_its_share_of_the_target_gap(monkeypatch):
-    # the sequential repair's pass is a heuristic: its interval MILPs stop at
-    # pass_gap_share of the target gap (absolute, per interval), never tighter than the
-    # pricing rounds'; 0 leaves them the pricing rounds' own
-    import decomp.dw as dw
-    from decomp.dw import pass_abs_gap
+    # the sequential repair's pass is a heuristic: its interval MILPs stop at a quarter
+    # of the target gap (absolute, per interval), never tighter than the pricing rounds'
+    import decomp.heuristics as heuristics
+    from decomp.prices import pass_abs_gap
 
-    s = DWSettings(gap=0.01, pass_gap_share=0.25)
+    s = DWSettings(gap=0.01)
     assert pass_abs_gap(s, 10000.0, 365) == pytest.approx(0.25 * 0.01 * 10000.0 / 365)
     assert pass_abs_gap(s, -400.0, 4) == pytest.approx(0.25 * 0.01 * 400.0 / 4)
-    loose = DWSettings(gap=0.01, pass_gap_share=0.01, pricing_gap=1e-3)
-    assert pass_abs_gap(loose, 1000.0, 10) == pytest.approx(1e-3 * 1000.0 / 10)
-    assert pass_abs_gap(DWSettings(pass_gap_share=0.0), 1000.0, 10) is None
+    loose = DWSettings(gap=0.01, pricing_gap=1e-2)
+    assert pass_abs_gap(loose, 1000.0, 10) == pytest.approx(1e-2 * 1000.0 / 10)
     assert pass_abs_gap(s, float("-inf"), 10) is None
-    with pytest.raises(ValueError, match="pass_gap_share"):
-        DWSettings(pass_gap_share=-0.1)
 
     seen = []
-    real = dw.rolling_horizon
+    real = heuristics.rolling_horizon
 
     def spy(*args, abs_gap=None, **kw):
         seen.append(abs_gap)
         return real(*args, abs_gap=abs_gap, **kw)
 
-    monkeypatch.setattr(dw, "rolling_horizon", spy)
+    monkeypatch.setattr(heuristics, "rolling_horizon", spy)
     rng = np.random.default_rng(8)
     provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=2)
     direct = solve_direct(provider, EXACT).objective
-    for share in (0.5, 0.0):
-        seen.clear()
-        r = solve_dw(provider, DWSettings(interval=6, gap=0.02, pass_gap_share=share))
-        assert seen, "no sequential repair ran"
-        if share:
-            assert all(g is not None and g > 0 for g in seen)
-        else:
-            assert all(g is None for g in seen)
-        assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
+    r = solve_dw(provider, DWSettings(interval=6, gap=0.02))
+    assert seen, "no sequential repair ran"
+    assert all(g is not None and g > 0 for g in seen)
+    assert r.bound <= direct + 1e-6 <= r.objective + 2e-6
 
 
 @pytest.mark.parametrize("first_prices", ["lp", "master"])
@@ -346,7 +324,9 @@ def test_master_stopped_by_the_limit_ends_the_run_with_its_proven_bound(monkeypa
     rng = np.random.default_rng(7)
     provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=2)
     r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=60.0,
-                                      first_prices=first_prices, escalate=False))
+                                      first_prices=first_prices,
+                                      heuristics=("pass", "windows", "boundary",
+                                                  "families")))
     assert all(t is not None and 0 < t <= 60.0 for t in limits)
     assert r.plan is not None
     direct = solve_direct(provider, EXACT).objective

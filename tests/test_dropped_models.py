@@ -34,7 +34,7 @@ PRICING = SolveOptions(solver="highs", gap=1e-6, threads=1)
        price=st.floats(0.5, 5), interval=st.integers(2, 6))
 def test_dropped_models_same_bounds_and_a_plan_that_balances(demand, price, interval):
     provider = ToyProvider(np.array(demand), np.full(len(demand), price), series=True)
-    s = DWSettings(interval=interval, gap=1e-6, max_iterations=6, repair_gap=1e-9)
+    s = DWSettings(interval=interval, gap=1e-6, max_iterations=6)
     kept = solve_dw(provider, s)
     dropped = solve_dw(provider, DWSettings(**{**s.__dict__, "models": "drop"}))
     direct = solve_direct(provider, EXACT)
@@ -107,8 +107,7 @@ def test_energy_schedule_same_with_models_dropped():
     for models in ("keep", "drop"):
         o = operate(case, design, OperationSettings(
             method="dw", horizon=48, dw=DWSettings(
-                gap=0.05, models=models, max_iterations=1, improve=False,
-                family_repair=False, boundary_repair=False, escalate=False)))
+                gap=0.05, models=models, max_iterations=1, heuristics=("pass",))))
         assert o.result.extra["models_dropped"] == (models == "drop")
         out[models] = o
     a, b = out["keep"].schedule, out["drop"].schedule

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from decomp.columns import Column, ColumnPool
-from decomp.dw import DWSettings, _intervals, solve_dw, solve_rolling
+from decomp.dw import DWSettings, solve_dw, solve_rolling
 from decomp.horizon import build_horizon, interval_cuts
 from decomp.linking import Linking
 from decomp.methods import solve_direct
@@ -20,7 +20,7 @@ from decomp.solvers import solve as solve_pyomo
 from design.network.model import EnergyProvider
 from design.network.operate import OperationSettings, operate
 from design.network.operation_data import prepare
-from tests.conftest import check_balances
+from tests.conftest import check_balances, interval_parts
 from tests.test_operation import check_commitment
 from tests.toy_provider import ToyProvider
 
@@ -39,16 +39,13 @@ def assert_sandwich(lb: float, opt: float, ub: float) -> None:
     price=st.floats(0.5, 5),
     interval=st.integers(2, 7),
     pricing_gap=st.sampled_from([1e-6, 0.3]),
-    rolling_start=st.booleans(),
 )
-def test_toy_provider_bounds(demand, price, interval, pricing_gap, rolling_start):
+def test_toy_provider_bounds(demand, price, interval, pricing_gap):
     provider = ToyProvider(np.array(demand), np.full(len(demand), price))
     direct = solve_direct(provider, EXACT)
     dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=8,
-                                       pricing_gap=pricing_gap, repair_gap=1e-9,
-                                       rolling_start=rolling_start))
+                                       pricing_gap=pricing_gap))
     assert dw.plan is not None
-    assert dw.extra["rolling_start"] is rolling_start
     assert_sandwich(dw.bound, direct.objective, dw.objective)
     # the UB is the cost of a real plan of the whole horizon
     assert pyo.value(dw.plan.cost) == pytest.approx(dw.objective, rel=1e-6, abs=1e-6)
@@ -74,7 +71,7 @@ def test_energy_model_bounds_and_balances(small_case, hours, interval, weight, b
                      OperationSettings(horizon=hours, weight=weight, solve=EXACT))
     dw = operate(small_case, design, OperationSettings(
         method="dw", horizon=hours, weight=weight,
-        dw=DWSettings(interval=interval, gap=1e-6, max_iterations=4, repair_gap=1e-9)))
+        dw=DWSettings(interval=interval, gap=1e-6, max_iterations=4)))
     assert_sandwich(dw.result.bound, direct.result.objective, dw.result.objective)
     check_balances(dw.schedule, small_case, design)
     check_commitment(dw.schedule, small_case, design)
@@ -84,8 +81,7 @@ def test_tight_target_reaches_direct_optimum(small_case):
     design = small_case.design()
     direct = operate(small_case, design, OperationSettings(horizon=18, solve=EXACT))
     dw = operate(small_case, design, OperationSettings(
-        method="dw", horizon=18, dw=DWSettings(interval=6, gap=1e-4, max_iterations=3,
-                                               repair_gap=1e-9)))
+        method="dw", horizon=18, dw=DWSettings(interval=6, gap=1e-4, max_iterations=3)))
     opt = direct.result.objective
     assert dw.result.objective <= opt * (1 + 1e-4) + 1e-9
     assert dw.result.bound <= opt + 1e-9
@@ -188,8 +184,6 @@ def test_bad_dw_settings_rejected():
         DWSettings(interval=0)
     with pytest.raises(ValueError, match="stabilisation"):
         DWSettings(stabilisation="magic")
-    with pytest.raises(ValueError, match="window_time_limit"):
-        DWSettings(window_time_limit=-1.0)
 
 
 def test_parallel_pricing_matches_serial():
@@ -204,12 +198,11 @@ def test_parallel_pricing_matches_serial():
 def test_master_duals_never_reprice_a_master_column():
     # with the master's own duals (no smoothing), a column already in the master has a
     # non-negative reduced cost; one coming back with a negative one means stale duals
-    # (the rolling start makes the master feasible without its box slacks from the first
-    # round, whose large duals would otherwise blur reduced costs near 0)
     provider = ToyProvider(np.array([2, 0, 3, 1, 0, 4, 2, 1, 0, 3.0]), np.full(10, 3.0))
     res = solve_dw(provider, DWSettings(interval=2, max_iterations=6, gap=1e-9,
-                                        stabilisation="none", escalate=False,
-                                        stall_iterations=10, rolling_start=True))
+                                        stabilisation="none",
+                                        heuristics=("pass", "windows", "boundary",
+                                                    "families")))
     rows = [r for r in res.log if r.get("repeated_columns") is not None]
     assert len(rows) >= 2
     assert all(r["repeated_columns"] == 0 for r in rows)
@@ -297,7 +290,7 @@ def test_lp_edge_weights_change_the_path_not_the_lp(small_case):
     """Every dual simplex pricing rule reaches the same horizon LP relaxation (its value and
     a dual that prices the linking rows); a name HiGHS does not know is refused."""
     provider = EnergyProvider(prepare(small_case, small_case.design(), 72), 0.3)
-    cuts, _, linking, solvers = _intervals(provider, DWSettings(interval=24))
+    cuts, _, linking, solvers = interval_parts(provider, DWSettings(interval=24))
     values = []
     for rule in EDGE_WEIGHTS:
         rep = Repairer(solvers, linking, SolveOptions(solver="highs"), rule)
@@ -307,8 +300,6 @@ def test_lp_edge_weights_change_the_path_not_the_lp(small_case):
     assert max(values) - min(values) <= 1e-7 * max(1.0, abs(values[0]))
     with pytest.raises(ValueError, match="lp_edge_weights"):
         Repairer(solvers, linking, SolveOptions(solver="highs"), "fastest")
-    with pytest.raises(ValueError, match="lp_edge_weights"):
-        DWSettings(lp_edge_weights="fastest")
 
 
 def test_absolute_pricing_gap_keeps_bounds_valid_and_resets_on_refresh():
@@ -338,31 +329,30 @@ def test_dw_with_and_without_the_absolute_pricing_gap_sandwich_the_optimum():
     for _ in range(3):
         p = ToyProvider(rng.uniform(0, 5, 12), rng.uniform(0.5, 5, 12), units=2)
         opt = solve_direct(p, EXACT).objective
-        for scaled in (True, False):
-            r = solve_dw(p, DWSettings(interval=3, solve=EXACT, gap=1e-9, max_iterations=3,
-                                       pricing_gap=0.05, pricing_abs_gap=scaled,
-                                       escalate=False))
-            assert_sandwich(r.bound, opt, r.objective)
+        r = solve_dw(p, DWSettings(interval=3, solve=EXACT, gap=1e-9, max_iterations=3,
+                                   pricing_gap=0.05,
+                                   heuristics=("pass", "windows", "boundary", "families")))
+        assert_sandwich(r.bound, opt, r.objective)
 
 
 def test_the_same_commitments_are_repaired_once_per_run(monkeypatch):
     """A toy whose gap stalls: later rounds pick columns with the commitments of an
     earlier repair; the pass, sweeps and boundary MILP are not repeated for them, and the
     result is still a certified sandwich of the direct optimum."""
-    import decomp.dw as dw
+    from decomp.heuristics import PrimalHeuristics
 
     rng = np.random.default_rng(7)
     provider = ToyProvider(rng.uniform(0, 5, 14), rng.uniform(0.5, 5, 14),
                            store=float(rng.uniform(1, 8)), size=float(rng.uniform(3, 6)),
                            units=2, maintenance=(1,))
     keys: list[bytes] = []
-    real = dw._sequential_repair
+    real = PrimalHeuristics.sequential
 
-    def spy(chosen, *args, **kw):
-        keys.append(dw._commitments(chosen))
-        return real(chosen, *args, **kw)
+    def spy(self, chosen, *args, **kw):
+        keys.append(np.concatenate([np.asarray(c.binaries) for c in chosen]).tobytes())
+        return real(self, chosen, *args, **kw)
 
-    monkeypatch.setattr(dw, "_sequential_repair", spy)
+    monkeypatch.setattr(PrimalHeuristics, "sequential", spy)
     said: list[str] = []
     r = solve_dw(provider, DWSettings(interval=3, solve=EXACT, first_prices="master"),
                  progress=said.append)

@@ -4,7 +4,6 @@ alone, plans never dearer and always feasible, dw's certificates unchanged."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from decomp.dw import DWSettings, solve_dw
 from decomp.families import improve_by_families, integer_families
@@ -73,13 +72,8 @@ def test_dw_with_family_steps_still_sandwiches_the_optimum():
         p = ToyProvider(rng.uniform(0, 5, 12), rng.uniform(0.5, 5, 12), units=2,
                         maintenance=(4,))
         r = solve_dw(p, DWSettings(interval=3, solve=EXACT, gap=1e-9, max_iterations=2,
-                                   escalate=False))
+                                   heuristics=("pass", "windows", "boundary", "families")))
         assert_sandwich(r.bound, solve_direct(p, EXACT).objective, r.objective)
-
-
-def test_family_share_is_checked():
-    with pytest.raises(ValueError, match="family_time_share"):
-        DWSettings(family_time_share=0.0)
 
 
 def test_boundary_repair_runs_above_the_target_and_keeps_the_sandwich():
@@ -92,7 +86,8 @@ def test_boundary_repair_runs_above_the_target_and_keeps_the_sandwich():
                         maintenance=(5,))
         said: list[str] = []
         r = solve_dw(p, DWSettings(interval=3, boundary_window=1, solve=EXACT, gap=0.0,
-                                   max_iterations=1, escalate=False, family_repair=False),
+                                   max_iterations=1, heuristics=("pass", "windows",
+                                                                 "boundary")),
                      progress=said.append)
         steps = [m for m in said if m.startswith("boundary repair")]
         assert len(steps) == 1
@@ -103,7 +98,7 @@ def test_boundary_repair_runs_above_the_target_and_keeps_the_sandwich():
         assert r.objective <= offered * (1 + 1e-5) + 1e-9
         assert_sandwich(r.bound, solve_direct(p, EXACT).objective, r.objective)
         off = solve_dw(p, DWSettings(interval=3, boundary_window=1, solve=EXACT, gap=0.0,
-                                     max_iterations=1, escalate=False, family_repair=False,
-                                     boundary_repair=False), progress=said.append)
+                                     max_iterations=1, heuristics=("pass", "windows")),
+                     progress=said.append)
         assert_sandwich(off.bound, solve_direct(p, EXACT).objective, off.objective)
         assert len([m for m in said if m.startswith("boundary repair")]) == 1

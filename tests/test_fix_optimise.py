@@ -114,7 +114,7 @@ def test_a_fixed_horizon_lp_records_its_time_for_the_sweeps_before_it():
         WindowImprover(solvers, EXACT, window_time_limit=0.0)
 
 
-def test_window_width_must_span_two_intervals():
+def test_window_width_must_span_twointervals():
     provider = ToyProvider(np.ones(4), np.ones(4))
     _, solvers, *_ = pieces(provider, 2)
     with pytest.raises(ValueError, match="at least 2"):

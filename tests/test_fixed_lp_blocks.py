@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import decomp.dw as dw
 from decomp.dw import DWSettings, solve_dw
 from decomp.methods import solve_direct
 from decomp.repair import Repairer
@@ -91,25 +92,24 @@ def test_dw_with_its_fixed_lps_in_blocks_keeps_the_certificate(demand, price, in
     # two intervals: LB <= direct optimum <= UB, the plan checked against the whole form
     provider = ToyProvider(np.array(demand), np.full(len(demand), price))
     said: list[str] = []
-    r = solve_dw(provider, DWSettings(interval=interval, gap=1e-9, max_iterations=4,
-                                      first_prices=first, rolling_start=False,
-                                      fixed_lp_nonzeros=1, solve=EXACT),
-                 progress=said.append)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(dw, "FIXED_LP_NONZEROS", 1)
+        r = solve_dw(provider, DWSettings(interval=interval, gap=1e-9, max_iterations=4,
+                                          first_prices=first, solve=EXACT),
+                     progress=said.append)
     assert r.plan is not None
     # the blocks' plan is a plan, never reported as the horizon LP's optimum
     assert not any("horizon LP optimal" in m for m in said)
     assert_sandwich(r.bound, solve_direct(provider, EXACT).objective, r.objective)
 
 
-def test_dw_solves_the_fixed_lp_in_blocks_above_its_size():
+def test_dw_solves_the_fixed_lp_in_blocks_above_its_size(monkeypatch):
     provider = ToyProvider(np.full(8, 1.1), np.full(8, 1.5))
     for size, says in ((1, "horizon LP feasible"), (None, "horizon LP optimal")):
         said: list[str] = []
+        monkeypatch.setattr(dw, "FIXED_LP_NONZEROS", size)
         r = solve_dw(provider, DWSettings(interval=2, gap=1e-9, max_iterations=4,
-                                          first_prices="lp", rolling_start=False,
-                                          fixed_lp_nonzeros=size, solve=EXACT),
+                                          first_prices="lp", solve=EXACT),
                      progress=said.append)
         assert any(says in m and "sequential repair" in m for m in said), said
         assert_sandwich(r.bound, solve_direct(provider, EXACT).objective, r.objective)
-    with pytest.raises(ValueError, match="fixed_lp_nonzeros"):
-        DWSettings(fixed_lp_nonzeros=0)

@@ -11,26 +11,24 @@ import numpy as np
 import pytest
 
 import decomp.pricing as pricing_module
-from decomp.dw import PASS_RESERVE, DWSettings, interval_time_cap, solve_dw
+from decomp.dw import DWSettings, solve_dw
 from decomp.methods import solve_direct
+from decomp.prices import PASS_RESERVE, interval_time_cap
 from decomp.pricing import PricingResult, SerialPricer, ThreadPricer
 from tests.test_dw import EXACT, assert_sandwich
 from tests.test_priced_states import _parts, _toy
 
 
-def test_the_automatic_cap_shares_half_the_time_left_among_the_intervals():
-    s = DWSettings(time_limit=100.0, workers=2)
-    assert interval_time_cap(s, 730.0, 365) == pytest.approx(0.5 * 730.0 * 2 / 365)
-    assert interval_time_cap(s, 10.0, 365) == s.pricing_min_seconds  # never below the floor
-    assert interval_time_cap(DWSettings(), None, 365) is None  # no limit: uncapped
-    assert interval_time_cap(DWSettings(pricing_time_limit=3.0), None, 365) == 3.0
-    assert interval_time_cap(DWSettings(pricing_time_limit=3.0), 1e4, 365) == 3.0
+def test_the_automatic_cap_shares_half_the_time_left_among_theintervals():
+    assert interval_time_cap(None, 730.0, 2, 365) == pytest.approx(0.5 * 730.0 * 2 / 365)
+    assert interval_time_cap(None, 10.0, 2, 365) == 1.0  # never below a second
+    assert interval_time_cap(None, None, 1, 365) is None  # no limit: uncapped
+    assert interval_time_cap(3.0, None, 1, 365) == 3.0
+    assert interval_time_cap(3.0, 1e4, 1, 365) == 3.0
     # more workers than intervals: each interval has a worker of its own
-    assert interval_time_cap(DWSettings(workers=8), 10.0, 2) == pytest.approx(0.5 * 10.0)
-    for bad in ({"pricing_time_limit": 0.0}, {"pricing_time_share": 0.0},
-                {"pricing_time_share": 1.5}, {"pricing_min_seconds": -1.0}):
-        with pytest.raises(ValueError, match=next(iter(bad))):
-            DWSettings(**bad)
+    assert interval_time_cap(None, 10.0, 8, 2) == pytest.approx(0.5 * 10.0)
+    with pytest.raises(ValueError, match="pricing_time_limit"):
+        DWSettings(pricing_time_limit=0.0)
 
 
 class _Stopped:
@@ -92,8 +90,8 @@ def test_every_pricing_milp_is_given_the_cap(monkeypatch):
     assert_sandwich(r.bound, solve_direct(_toy(), EXACT).objective, r.objective)
 
 
-@pytest.mark.parametrize("lp_max_nonzeros", [0, 10**9])
-def test_a_round_whose_milps_all_stop_at_the_cap_still_certifies(monkeypatch, lp_max_nonzeros):
+@pytest.mark.parametrize("first_prices", ["master", "lp"])
+def test_a_round_whose_milps_all_stop_at_the_cap_still_certifies(monkeypatch, first_prices):
     # a year of twenty homes: every day stopped at its cap, most without a plan; the bound
     # counts their LP values, the plan comes from the sequential repair
     import decomp.dw as dw_module
@@ -107,7 +105,7 @@ def test_a_round_whose_milps_all_stop_at_the_cap_still_certifies(monkeypatch, lp
     monkeypatch.setattr(dw_module, "SerialPricer", stopped)
     said: list[str] = []
     r = solve_dw(_toy(), DWSettings(interval=6, gap=1e-9, max_iterations=3,
-                                    lp_max_nonzeros=lp_max_nonzeros, rolling_start=False,
+                                    first_prices=first_prices,
                                     pricing_time_limit=0.25, solve=EXACT),
                  progress=said.append)
     assert 0.25 in limits
@@ -118,16 +116,15 @@ def test_a_round_whose_milps_all_stop_at_the_cap_still_certifies(monkeypatch, lp
 
 def test_a_real_cap_on_a_real_case_keeps_the_certificate(small_case):
     # HiGHS stopped by a cap of a millisecond on each day of the small real case: whatever
-    # it proved by then (or the LP value) is the day's bound (the rolling start gives
-    # every day a column, so a round whose days stopped without one still has a master)
+    # it proved by then (or the LP value) is the day's bound; a day left without a column
+    # stops the rounds, and the pass makes the plan
     from design.network.operate import OperationSettings, operate
 
     design = small_case.design()
     capped = operate(small_case, design, OperationSettings(
-        method="dw", horizon=72, dw=DWSettings(gap=1e-6, max_iterations=2, repair_gap=1e-9,
-                                               pricing_time_limit=1e-3, escalate=False,
-                                               family_repair=False, boundary_repair=False,
-                                               improve=False, rolling_start=True)))
+        method="dw", horizon=72, dw=DWSettings(gap=1e-6, max_iterations=2,
+                                               pricing_time_limit=1e-3,
+                                               heuristics=("pass",))))
     direct = operate(small_case, design, OperationSettings(horizon=72, solve=EXACT))
     assert capped.result.plan is not None
     assert any(row.get("intervals_capped") for row in capped.result.log)
@@ -138,7 +135,7 @@ def test_a_plan_within_the_target_is_not_polished():
     # district-10's quarter: the sequential repair's plan met the 1 % target, yet a 206 s
     # sweep of windows followed it
     said: list[str] = []
-    r = solve_dw(_toy(), DWSettings(interval=6, gap=0.9, rolling_start=False, solve=EXACT),
+    r = solve_dw(_toy(), DWSettings(interval=6, gap=0.9, solve=EXACT),
                  progress=said.append)
     assert any(m.startswith("sequential repair") for m in said)
     assert not any(m.startswith("fix-and-optimise") for m in said)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from decomp.horizon import build_glued, build_horizon, interval_cuts
+from decomp.horizon import add_boundary_conditions, build_horizon, interval_cuts
 from decomp.solvers import PersistentSolver, SolveOptions
 from design.network.model import TIE_BREAK, EnergyProvider
 from design.network.operate import OperationSettings, operate
@@ -17,6 +17,25 @@ from design.network.operation_data import prepare
 from tests.conftest import TOL, check_balances
 
 HIGHS = SolveOptions(solver="highs", gap=1e-9)
+
+
+def build_glued(provider, cuts, relax: bool = False):
+    """Each interval built on its own, consecutive ones linked state by state: its optimum
+    must equal the horizon's built whole."""
+    parent = pyo.ConcreteModel()
+    intervals = []
+    for k, (a, b) in enumerate(cuts):
+        im = provider.build(a, b, relax=relax)
+        parent.add_component(f"interval_{k}", im.model)
+        intervals.append(im)
+    parent.links = pyo.ConstraintList()
+    for left, right in zip(intervals, intervals[1:], strict=False):
+        assert set(left.exit) == set(right.entry)
+        for name in left.exit:
+            parent.links.add((0.0, left.exit[name] - right.entry[name], 0.0))
+    add_boundary_conditions(parent, intervals[0], intervals[-1], provider.boundary_conditions())
+    parent.objective = pyo.Objective(expr=sum(im.cost for im in intervals), sense=pyo.minimize)
+    return parent
 
 
 def check_commitment(schedule: pd.DataFrame, case, design) -> None:
@@ -112,12 +131,12 @@ def test_glued_intervals_equal_whole_horizon(small_case, interval):
     whole = build_horizon(provider)
     r_whole = PersistentSolver(whole.model, HIGHS).solve()
     glued = build_glued(provider, interval_cuts(24, interval))
-    r_glued = PersistentSolver(glued.model, HIGHS).solve()
+    r_glued = PersistentSolver(glued, HIGHS).solve()
     assert r_whole.status == r_glued.status == "optimal"
     assert r_glued.objective == pytest.approx(r_whole.objective, rel=1e-6, abs=1e-7)
     lp_whole = PersistentSolver(build_horizon(provider, relax=True).model, HIGHS).solve()
     lp_glued = PersistentSolver(
-        build_glued(provider, interval_cuts(24, interval), relax=True).model, HIGHS).solve()
+        build_glued(provider, interval_cuts(24, interval), relax=True), HIGHS).solve()
     assert lp_glued.objective == pytest.approx(lp_whole.objective, rel=1e-7, abs=1e-7)
 
 

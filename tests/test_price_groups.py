@@ -12,8 +12,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from decomp.dw import DWSettings, _cost_scale
+from decomp.dw import DWSettings
 from decomp.master import RestrictedMaster, price_groups
+from decomp.prices import cost_scale
 from decomp.relaxation import RelaxationSettings, aggregate_spans, solve_relaxation
 from decomp.repair import Repairer
 from decomp.stabilisation import make_stabilisation
@@ -49,7 +50,7 @@ def test_groups_share_a_state_over_a_span_of_boundaries():
 
 def test_a_grouped_master_prices_each_group_alike_and_is_a_relaxation():
     conditions, linking, solvers = _relaxation(TWELVE, 2)
-    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+    rel = solve_relaxation(solvers, linking, conditions, cost_scale(solvers),
                            RelaxationSettings(tolerance=1e-7, column_age=None))
     # the same columns in both masters: those the LP phase's full master converged with
     cols = []
@@ -110,7 +111,7 @@ def test_aggregated_phase_then_full_phase_converge_to_the_lp_relaxation(provider
     # rows can leave it creeping (one-hour intervals, span 2: not converged in 400 rounds)
     conditions, linking, solvers = _relaxation(provider, interval)
     glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
-    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+    rel = solve_relaxation(solvers, linking, conditions, cost_scale(solvers),
                            RelaxationSettings(tolerance=1e-7, max_rounds=400, aggregate=span,
                                               trust_patience=2))
     phases = [row["phase"] for row in rel.log]

@@ -12,15 +12,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from decomp.dw import DWSettings, _cost_scale, _intervals, first_prices, priced_linking, solve_dw
+from decomp.dw import DWSettings, solve_dw
 from decomp.linking import Linking
 from decomp.master import RestrictedMaster
 from decomp.methods import solve_direct
+from decomp.prices import cost_scale, first_prices_path, priced_linking
 from decomp.pricing import SerialPricer, ThreadPricer, lp_fill
 from decomp.relaxation import RelaxationSettings, entry_prices, solve_relaxation
 from decomp.repair import Repairer
 from decomp.rolling import pass_limit, rolling_horizon
+from decomp.settings import HEURISTICS
 from decomp.solvers import SolveOptions, gurobi_can_take
+from tests.conftest import interval_parts
 from tests.test_dw import EXACT, assert_sandwich
 from tests.test_relaxation import toy
 from tests.toy_provider import ToyProvider
@@ -30,7 +33,7 @@ STATES = {"level"}  # the toy's one continuous state (on, started_1h_ago are int
 
 def _parts(provider, interval: int, **kw):
     s = DWSettings(interval=interval, solve=EXACT, **kw)
-    cuts, conditions, linking, solvers = _intervals(provider, s)
+    cuts, conditions, linking, solvers = interval_parts(provider, s)
     return s, conditions, linking, solvers
 
 
@@ -41,7 +44,8 @@ def _toy() -> ToyProvider:
 
 def test_only_continuous_states_carry_prices_and_rows_in_the_master():
     s, _, linking, solvers = _parts(_toy(), 4, first_prices="master")
-    plink = priced_linking(s, linking, solvers)  # auto on the master path: continuous
+    # auto on the master path: continuous
+    plink = priced_linking(s.priced_states, s.first_prices, linking, solvers)
     assert {r.state for r, p in zip(plink.rows, plink.priced, strict=True) if p} == STATES
     assert all(linking.priced) and linking.size == plink.size
     y = plink.valid(np.ones(plink.size))
@@ -49,9 +53,8 @@ def test_only_continuous_states_carry_prices_and_rows_in_the_master():
     master = RestrictedMaster(len(solvers), plink, 1.0)
     assert master.h.getNumRow() == len(solvers) + int(plink.priced.sum())
     # the glued-LP path prices every row unless asked otherwise
-    assert priced_linking(DWSettings(first_prices="lp"), linking, solvers) is linking
-    every = priced_linking(DWSettings(first_prices="master", priced_states="all"), linking,
-                           solvers)
+    assert priced_linking("auto", "lp", linking, solvers) is linking
+    every = priced_linking("all", "master", linking, solvers)
     assert every is linking
     with pytest.raises(ValueError, match="priced_states"):
         DWSettings(priced_states="integer")
@@ -68,8 +71,8 @@ def test_continuous_prices_bound_the_lp_and_dw_sandwiches_the_optimum(provider, 
     s, conditions, linking, solvers = _parts(provider, interval, first_prices="master",
                                              priced_states="continuous")
     glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
-    plink = priced_linking(s, linking, solvers)
-    rel = solve_relaxation(solvers, plink, conditions, _cost_scale(solvers),
+    plink = priced_linking(s.priced_states, s.first_prices, linking, solvers)
+    rel = solve_relaxation(solvers, plink, conditions, cost_scale(solvers),
                            RelaxationSettings(tolerance=1e-7, max_rounds=400))
     tol = 1e-6 * max(1.0, abs(glued))
     # rows dropped: the master converges to the LP of a relaxation, below the glued LP
@@ -81,41 +84,43 @@ def test_continuous_prices_bound_the_lp_and_dw_sandwiches_the_optimum(provider, 
     direct = solve_direct(provider, EXACT)
     dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=6,
                                        first_prices="master", priced_states="continuous",
-                                       repair_gap=1e-9, solve=SolveOptions(solver="highs")))
+                                       solve=SolveOptions(solver="highs")))
     assert dw.plan is not None
     assert_sandwich(dw.bound, direct.objective, dw.objective)
 
 
-def test_first_prices_auto_follows_the_size_of_the_glued_horizon():
+def test_first_prices_auto_follows_the_size_of_the_glued_horizon(monkeypatch):
+    import decomp.prices as prices
+
     _, _, _, solvers = _parts(_toy(), 4)
-    assert first_prices(DWSettings(), solvers) == "lp"
-    assert first_prices(DWSettings(lp_max_nonzeros=0), solvers) == "master"
-    assert first_prices(DWSettings(first_prices="zero", lp_max_nonzeros=0), solvers) == "zero"
+    assert first_prices_path("auto", solvers) == "lp"
+    monkeypatch.setattr(prices, "GLUED_LP_MAX_NONZEROS", 0)
+    assert first_prices_path("auto", solvers) == "master"
+    assert first_prices_path("zero", solvers) == "zero"
     direct = solve_direct(_toy(), EXACT).objective
-    dw = solve_dw(_toy(), DWSettings(interval=4, gap=1e-6, lp_max_nonzeros=0,
-                                     repair_gap=1e-9, solve=SolveOptions(solver="highs")))
+    dw = solve_dw(_toy(), DWSettings(interval=4, gap=1e-6, solve=SolveOptions(solver="highs")))
+    assert dw.extra["first_prices"] == "master"
     assert any(row.get("phase") == "lp" for row in dw.log)  # the master path ran
     assert_sandwich(dw.bound, direct, dw.objective)
-    # the guided rolling pass starts neither path unless asked for
-    assert dw.extra["rolling_start"] is False
-    glued = solve_dw(_toy(), DWSettings(interval=4, gap=1e-6, repair_gap=1e-9,
+    monkeypatch.setattr(prices, "GLUED_LP_MAX_NONZEROS", 1_000_000)
+    glued = solve_dw(_toy(), DWSettings(interval=4, gap=1e-6,
                                         solve=SolveOptions(solver="highs")))
-    assert glued.extra["first_prices"] == "lp" and glued.extra["rolling_start"] is False
-    assert glued.extra["focus_windows"] is False
+    assert glued.extra["first_prices"] == "lp"
     assert_sandwich(glued.bound, direct, glued.objective)
     # the whole-horizon MILPs run on the glued path only, unless asked for
-    assert dw.extra["escalate"] is dw.extra["boundary_repair"] is False
-    assert glued.extra["escalate"] is glued.extra["family_repair"] is True
+    assert dw.extra["heuristics"] == ["pass", "windows"]
+    assert glued.extra["heuristics"] == list(HEURISTICS)
 
 
 def test_the_master_path_holds_no_horizon_milp_unless_asked():
-    short = dict(interval=4, gap=1e-9, lp_max_nonzeros=0, max_iterations=1, improve=False,
+    short = dict(interval=4, gap=1e-9, first_prices="master", max_iterations=1,
                  solve=SolveOptions(solver="highs"))
     said: list[str] = []
-    dw = solve_dw(_toy(), DWSettings(**short), progress=said.append)
+    dw = solve_dw(_toy(), DWSettings(**short, heuristics=None), progress=said.append)
     assert not any("repair window" in m or "boundary repair" in m for m in said)
     assert not any("repair_window" in row for row in dw.log)
-    asked = solve_dw(_toy(), DWSettings(**short, escalate=True), progress=said.append)
+    asked = solve_dw(_toy(), DWSettings(**short, heuristics=("pass", "escalate")),
+                     progress=said.append)
     assert any("repair_window" in row for row in asked.log)
     direct = solve_direct(_toy(), EXACT).objective
     for r in (dw, asked):
@@ -133,7 +138,7 @@ def test_threads_price_as_one_thread_does(solver):
     if solver == "gurobi" and not gurobi_can_take(100, 100):
         pytest.skip("no Gurobi licence for the toy's intervals")
     s = DWSettings(interval=3, solve=SolveOptions(solver=solver, gap=1e-9))
-    _, _, _, solvers = _intervals(_toy(), s)
+    _, _, _, solvers = interval_parts(_toy(), s)
     assert all(sv.solver.name == solver for sv in solvers)
     prices = _prices(solvers)
     serial = SerialPricer(solvers).price(prices, 1e-9)
@@ -214,9 +219,9 @@ class _CutPricer(SerialPricer):
         return lp_fill(self.solvers, prices, done)
 
 
-@pytest.mark.parametrize("lp_max_nonzeros", [0, 10**9])
+@pytest.mark.parametrize("first_prices", ["master", "lp"])
 def test_a_round_without_columns_for_some_intervals_still_ends_in_a_certified_plan(
-        monkeypatch, lp_max_nonzeros):
+        monkeypatch, first_prices):
     # district-20's year: the first MILP round was cut by the deadline, its intervals
     # LP-filled; the master had intervals without any column and HiGHS called it infeasible
     import decomp.dw as dw_module
@@ -229,14 +234,14 @@ def test_a_round_without_columns_for_some_intervals_still_ends_in_a_certified_pl
 
     monkeypatch.setattr(dw_module, "SerialPricer", cut)
     said: list[str] = []
-    r = solve_dw(_toy(), DWSettings(interval=4, gap=1e-9, max_iterations=3, rolling_start=False,
-                                    lp_max_nonzeros=lp_max_nonzeros, repair_gap=1e-9,
+    r = solve_dw(_toy(), DWSettings(interval=4, gap=1e-9, max_iterations=3,
+                                    first_prices=first_prices,
                                     solve=SolveOptions(solver="highs")),
                  progress=said.append)
     assert made and made[0].rounds >= 1
     assert any("no column yet" in m for m in said)
     # the glued path escalates after it (gap 1e-9 unmet), the master path does not
-    assert r.extra["stop_reason"] == ("no_columns" if lp_max_nonzeros == 0 else "escalated")
+    assert r.extra["stop_reason"] == ("no_columns" if first_prices == "master" else "escalated")
     assert r.plan is not None and r.status != "no plan"
     direct = solve_direct(_toy(), EXACT).objective
     assert_sandwich(r.bound, direct, r.objective)
@@ -300,22 +305,39 @@ def test_a_pass_shares_the_time_left_among_its_intervals(monkeypatch):
     assert asked[0][0] < 4.0 + 1e-6
 
 
+def _heuristics(provider, s):
+    """The integer phase's heuristics on ``provider`` and the messages they say."""
+    from decomp.columns import ColumnPool
+    from decomp.fix_optimise import WindowImprover
+    from decomp.heuristics import Horizon, Incumbent, PrimalHeuristics
+    from decomp.loop import Log
+
+    cuts, conditions, linking, solvers = interval_parts(provider, s)
+    repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
+    pool = ColumnPool(len(solvers))
+    master = RestrictedMaster(len(solvers), linking, 10.0)
+    improver = WindowImprover(solvers, options=SolveOptions(solver="highs"))
+    said: list[str] = []
+    h = PrimalHeuristics(Horizon(solvers, linking, conditions, [a for a, _ in cuts], repairer,
+                                 improver), s, Incumbent(repairer, pool, master),
+                         Log(time.perf_counter()), said.append, focus=False)
+    return h, said
+
+
 @pytest.mark.parametrize("limit", [None, 600.0])
 def test_a_last_resort_under_a_limit_keeps_the_columns_integers(monkeypatch, limit):
-    import decomp.dw as dw
+    from decomp.heuristics import PrimalHeuristics
+    from decomp.loop import Clock
 
     seen: list = []
-    monkeypatch.setattr(dw, "_sequential_repair",
-                        lambda *a, window=None, gap=None, abs_gap=None, **kw:
-                        seen.append((window, gap, abs_gap)) or (None, None))
+    monkeypatch.setattr(PrimalHeuristics, "sequential",
+                        lambda self, chosen, clock, y, window=None, guide=None, gap=None,
+                        abs_gap=None: seen.append((window, gap, abs_gap)) or (None, None))
     s = DWSettings(interval=4, time_limit=limit, solve=EXACT, gap=0.02)
-    best = type("Best", (), {"ub": math.inf})()
-    solvers = [None] * 4
-    lp = dw._FirstRelaxation(-500.0, np.zeros(1), None)
-    for first in (None, lp):
-        dw._last_resort_plan(best, [], first, None, solvers, None, [], None, [], s,
-                             dw._Clock(time.perf_counter(), limit), lambda m: None, None,
-                             None)
+    h, _ = _heuristics(_toy(), s)
+    h.center = np.zeros(1)
+    for bound in (None, -500.0):
+        h.last_resort(Clock(time.perf_counter(), limit), None, bound)
     # under a limit a run gets here only short of time: every column's integers are
     # kept (a pass of LPs), not freed near the boundaries (a pass of MILPs), and each
     # interval's MILP stops at the run's target gap (with the LP bound: that share of it
@@ -323,13 +345,14 @@ def test_a_last_resort_under_a_limit_keeps_the_columns_integers(monkeypatch, lim
     if limit is None:
         assert seen == [(None, None, None)] * 2
     else:
-        assert seen == [(0, 0.02, None), (0, 0.02, pytest.approx(0.02 * 500.0 / 4))]
+        n = len(h.h.solvers)
+        assert seen == [(0, 0.02, None), (0, 0.02, pytest.approx(0.02 * 500.0 / n))]
 
 
 def _priced_toy(provider):
     """The toy cut into 4 h intervals, its repairer and one priced column per interval."""
     s = DWSettings(interval=4, solve=EXACT)
-    cuts, conditions, linking, solvers = _intervals(provider, s)
+    cuts, conditions, linking, solvers = interval_parts(provider, s)
     repairer = Repairer(solvers, linking, SolveOptions(solver="highs"))
     cols = [r.column for r in SerialPricer(solvers).price(_prices(solvers), 1e-9)]
     return s, cuts, conditions, linking, solvers, repairer, cols
@@ -337,30 +360,25 @@ def _priced_toy(provider):
 
 @pytest.mark.parametrize("with_lp", [False, True])
 def test_a_last_resort_past_the_deadline_ends_with_a_checked_plan(with_lp):
-    from decomp.columns import ColumnPool
-    from decomp.dw import _Clock, _FirstRelaxation, _Incumbent, _last_resort_plan
+    from decomp.loop import Clock
 
     provider = _toy()
     s, cuts, conditions, linking, solvers, repairer, cols = _priced_toy(provider)
-    cols[1] = None  # an interval the round left without a column
-    best = _Incumbent(repairer)
-    pool = ColumnPool(len(solvers))
-    master = RestrictedMaster(len(solvers), linking, 10.0)
-    expired = _Clock(time.perf_counter() - 10.0, 1.0)
-    said: list[str] = []
-    lp = None
-    if with_lp:  # the interval without a column takes the LP relaxation's integers
-        rel = repairer.lp_relaxation()
-        lp = _FirstRelaxation(rel.bound, rel.y, rel.binaries)
-    _last_resort_plan(best, cols, lp, repairer, solvers, linking, conditions,
-                      np.zeros(linking.size), [a for a, _ in cuts], s, expired, said.append,
-                      pool, master)
+    h, said = _heuristics(provider, s)
+    h.latest = list(cols)
+    h.latest[1] = None  # an interval the round left without a column
+    h.center = np.zeros(h.h.linking.size)
+    lp = h.h.repairer.lp_relaxation() if with_lp else None
+    # the interval without a column takes the LP relaxation's integers
+    h.last_resort(Clock(time.perf_counter() - 10.0, 1.0), None if lp is None else lp.binaries,
+                  None if lp is None else lp.bound)
+    best = h.best
     assert best.x is not None and any("last-resort plan" in m for m in said)
     # past the deadline the horizon LP is not even loaded
     assert any("no time left for the horizon LP" in m for m in said)
-    repairer.check(best.ub, best.x)
+    h.h.repairer.check(best.ub, best.x)
     assert best.ub >= solve_direct(provider, EXACT).objective - 1e-6
-    assert len(pool) >= len(solvers)  # the plan's columns entered the pool
+    assert len(best.pool) >= len(solvers)  # the plan's columns entered the pool
 
 
 def _guide(solvers, on: dict[int, int], started: set[int]) -> np.ndarray:
@@ -381,7 +399,7 @@ def test_a_pass_frees_an_intervals_entry_hours_before_all_its_integers(monkeypat
     """A guide whose second interval starts off while the unit entered it just started
     (its 2-hour minimum up time) cannot be kept: the pass frees that interval's first
     ENTRY_HOURS hours (a MILP of 6 integers), not all 8 of them, and the plan holds."""
-    from decomp.dw import ENTRY_HOURS, pass_counts
+    from decomp.heuristics import ENTRY_HOURS, pass_counts
     from decomp.pricing import IntervalSolver
 
     provider = ToyProvider(np.full(12, 2.0), np.linspace(1.0, 3.0, 12))
@@ -426,30 +444,32 @@ def test_a_pass_frees_an_intervals_entry_hours_before_all_its_integers(monkeypat
 
 
 def test_a_sequential_repair_hands_the_pass_its_entry_hours_then_its_ends_as_fallback(monkeypatch):
-    import decomp.dw as dw
+    import decomp.heuristics as heuristics
+    from decomp.loop import Clock
+    from decomp.solvers import SolverError
 
     provider = _toy()
     s, cuts, conditions, linking, solvers, repairer, cols = _priced_toy(provider)
+    h, _ = _heuristics(provider, s)
+    repairer = h.h.repairer
     handed: list = []
 
     def fake(*args, fallback=None, **kw):
         handed.append(fallback)
-        raise dw.SolverError("stop here")
+        raise SolverError("stop here")
 
-    monkeypatch.setattr(dw, "rolling_horizon", fake)
+    monkeypatch.setattr(heuristics, "rolling_horizon", fake)
     starts = [a for a, _ in cuts]
     for window in (0, None):
-        out = dw._sequential_repair(cols, None, None, None, repairer, solvers, linking,
-                                    conditions, np.zeros(linking.size), starts, s,
-                                    dw._Clock(time.perf_counter(), None), lambda m: None,
-                                    window=window)
+        out = h.sequential(cols, Clock(time.perf_counter(), None), np.zeros(linking.size),
+                           window=window)
         assert out == (None, None)
     # boundary_window (6 h) frees every integer of these 4 h intervals already: no
     # fallback frees more
     assert handed[1] == []
     values = np.concatenate([c.binaries for c in cols])
     first, ends = handed[0]
-    near = repairer.entry_mask(starts, dw.ENTRY_HOURS)
+    near = repairer.entry_mask(starts, heuristics.ENTRY_HOURS)
     assert np.array_equal(np.isnan(first), near)
     # then every integer within boundary_window hours of an interval's ends
     hours, stops = repairer.var_hour, [*starts[1:], provider.horizon]

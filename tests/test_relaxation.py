@@ -10,11 +10,13 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from decomp.dw import DWSettings, _cost_scale, _intervals, solve_dw
+from decomp.dw import DWSettings, solve_dw
 from decomp.methods import solve_direct
+from decomp.prices import cost_scale
 from decomp.relaxation import RelaxationSettings, solve_relaxation
 from decomp.repair import Repairer
 from decomp.solvers import SolveOptions
+from tests.conftest import interval_parts
 from tests.test_dw import EXACT, assert_sandwich
 from tests.toy_provider import ToyProvider
 
@@ -31,7 +33,7 @@ toy = st.builds(
 
 def _relaxation(provider, interval: int):
     s = DWSettings(interval=interval, solve=EXACT)
-    cuts, conditions, linking, solvers = _intervals(provider, s)
+    cuts, conditions, linking, solvers = interval_parts(provider, s)
     return conditions, linking, solvers
 
 
@@ -60,7 +62,7 @@ STARTS_BEFORE_MAINTENANCE = ToyProvider(
 def test_master_converges_to_the_lp_relaxation(provider, interval):
     conditions, linking, solvers = _relaxation(provider, interval)
     glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
-    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+    rel = solve_relaxation(solvers, linking, conditions, cost_scale(solvers),
                            RelaxationSettings(tolerance=1e-7, max_rounds=400))
     assert_converged_to(rel, glued)
     # the phase gave the integers back: the intervals are MILPs again
@@ -74,7 +76,7 @@ def test_intervals_solve_their_milp_again_after_the_lp_phase():
     provider = ToyProvider(np.array([0, 3, 4, 1, 0, 5, 2, 0.5]), np.full(8, 2.0))
     conditions, linking, solvers = _relaxation(provider, 4)
     before = [sv.solve().objective for sv in solvers]
-    solve_relaxation(solvers, linking, conditions, _cost_scale(solvers))
+    solve_relaxation(solvers, linking, conditions, cost_scale(solvers))
     for sv in solvers:
         sv.set_prices(np.zeros(len(sv.entry_names)), np.zeros(len(sv.exit_names)))
     after = [sv.solve() for sv in solvers]
@@ -86,7 +88,7 @@ def test_intervals_solve_their_milp_again_after_the_lp_phase():
 def test_deadline_in_the_past_proves_nothing():
     provider = ToyProvider(np.array([0, 3, 4, 1, 0, 5, 2, 0.5]), np.full(8, 2.0))
     conditions, linking, solvers = _relaxation(provider, 4)
-    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+    rel = solve_relaxation(solvers, linking, conditions, cost_scale(solvers),
                            deadline=time.perf_counter() - 1.0)
     assert rel.bound == -math.inf
 
@@ -97,7 +99,7 @@ def test_dw_from_master_prices_sandwiches_the_optimum(provider, interval, aggreg
     # with or without a first LP phase over spans of two boundaries (test_price_groups)
     direct = solve_direct(provider, EXACT)
     dw = solve_dw(provider, DWSettings(interval=interval, gap=1e-6, max_iterations=6,
-                                       first_prices="master", repair_gap=1e-9,
+                                       first_prices="master",
                                        lp_aggregate=aggregate,
                                        solve=SolveOptions(solver="highs")))
     assert dw.plan is not None
@@ -105,8 +107,7 @@ def test_dw_from_master_prices_sandwiches_the_optimum(provider, interval, aggreg
     assert dw.extra["lp_aggregate"] == aggregate
     # on the master path the first plan comes from the pricing round's columns (no
     # guided rolling pass unless asked for)
-    assert dw.extra["rolling_start"] is False and dw.extra["first_prices"] == "master"
-    assert dw.extra["focus_windows"] is True
+    assert dw.extra["first_prices"] == "master"
     # the first bound is the LP relaxation's, found without the glued horizon
     conditions, linking, solvers = _relaxation(provider, interval)
     glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
@@ -135,7 +136,7 @@ def test_pruned_columns_still_converge_to_the_lp_relaxation(provider, interval, 
     # the bound is still the LP relaxation's, every round's Lagrangian below it
     conditions, linking, solvers = _relaxation(provider, interval)
     glued = Repairer(solvers, linking, EXACT).lp_relaxation().bound
-    rel = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+    rel = solve_relaxation(solvers, linking, conditions, cost_scale(solvers),
                            RelaxationSettings(tolerance=1e-7, max_rounds=400,
                                               column_age=age, trust_shrink=shrink))
     tol = 1e-6 * max(1.0, abs(glued))
@@ -151,9 +152,9 @@ def test_column_aging_keeps_the_master_small():
                            np.array([1, 2, 3, 1, 2, 3, 4, 1, 2, 1, 3, 2, 1, 4, 2, 1.0]),
                            units=2)
     conditions, linking, solvers = _relaxation(provider, 2)
-    kept = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+    kept = solve_relaxation(solvers, linking, conditions, cost_scale(solvers),
                             RelaxationSettings(tolerance=1e-7, column_age=None))
-    aged = solve_relaxation(solvers, linking, conditions, _cost_scale(solvers),
+    aged = solve_relaxation(solvers, linking, conditions, cost_scale(solvers),
                             RelaxationSettings(tolerance=1e-7, column_age=0))
     assert aged.bound == pytest.approx(kept.bound, rel=1e-6, abs=1e-6)
     assert sum(row["columns_pruned"] for row in aged.log) > 0
@@ -161,5 +162,3 @@ def test_column_aging_keeps_the_master_small():
     assert aged.log[-1]["columns"] < kept.log[-1]["columns"]
     with pytest.raises(ValueError, match="column_age"):
         RelaxationSettings(column_age=-1)
-    with pytest.raises(ValueError, match="lp_column_age"):
-        DWSettings(lp_column_age=-1)

@@ -60,7 +60,7 @@ def test_one_block_in_trouble_costs_a_bound_not_the_run(monkeypatch, first_price
     direct = solve_direct(PROVIDER, EXACT)
     seen = break_interval(monkeypatch, 2, failing)
     dw = solve_dw(PROVIDER, DWSettings(interval=3, gap=1e-6, max_iterations=10,
-                                       first_prices=first_prices, repair_gap=1e-9,
+                                       first_prices=first_prices,
                                        solve=EXACT))
     assert seen["failures"] == len(failing)  # the trouble did happen
     assert seen["safer"] >= 1  # and each time the solve was tried again, safer
@@ -74,7 +74,7 @@ def test_one_block_in_trouble_costs_a_bound_not_the_run(monkeypatch, first_price
 
 
 def test_a_retry_that_succeeds_gives_the_same_result(monkeypatch):
-    settings = DWSettings(interval=3, gap=1e-6, max_iterations=10, repair_gap=1e-9,
+    settings = DWSettings(interval=3, gap=1e-6, max_iterations=10,
                           solve=EXACT)
     clean = solve_dw(PROVIDER, settings)
     seen = break_interval(monkeypatch, 1, {1})

@@ -96,29 +96,35 @@ def test_cli_case_info_and_validate(capsys):
 
 def test_cli_dw_writes_log_and_bounds(tmp_path):
     rc = main(["operate", "small", "--method", "dw", "--horizon", "12", "--interval", "4",
-               "--gap", "0.001", "--boundary-window", "1", "--max-iterations", "3",
-               "--no-window-neighbours", "--no-guard-milps", "--no-window-lead",
-               "--out", str(tmp_path)])
+               "--gap", "0.001", "--engine", "boundary_window=1", "max_iterations=3",
+               "heuristics=pass,windows", "--out", str(tmp_path)])
     assert rc == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["window_neighbours"] is False
-    assert summary["guard_milps"] is False
-    assert summary["window_lead"] == []
+    assert summary["heuristics"] == ["pass", "windows"]
     for key in ("lower_bound", "upper_bound", "gap", "iterations", "columns", "seconds",
-                "peak_rss_mb"):
+                "peak_rss_mb", "stop_reason"):
         assert key in summary, key
     assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9
     log = (tmp_path / "log.csv").read_text().splitlines()
     assert log[0].startswith("iteration,lower_bound") and len(log) >= 2
 
 
+def test_cli_engine_pairs_are_checked(capsys):
+    for pairs, says in ((["lp_aggregate=2,4"], "must decrease"),
+                        (["heuristics=pass,magic"], "heuristics must be among"),
+                        (["relax_fix=True"], "KEY one of"), (["gap"], "KEY=VALUE"),
+                        (["max_iterations=0"], "max_iterations must be >= 1")):
+        assert main(["operate", "small", "--method", "dw", "--horizon", "12",
+                     "--engine", *pairs]) == 1
+        assert says in capsys.readouterr().err, pairs
+
+
 def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
     rc = main(["operate", "small", "--method", "dw", "--horizon", "24", "--interval", "6",
-               "--gap", "0.001", "--first-prices", "master", "--lp-column-age", "0",
-               "--verbose", "--out", str(tmp_path)])
+               "--gap", "0.001", "--engine", "first_prices=master", "--verbose",
+               "--out", str(tmp_path)])
     assert rc == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["guard_milps"] is True  # on by default
     assert "electrolyser__on" in summary["window_lead"]  # the hydrogen units lead
     assert summary["lp_bound"] <= summary["lower_bound"] + 1e-9
     assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9
@@ -132,37 +138,25 @@ def test_cli_dw_first_prices_from_the_master(tmp_path, capsys):
     assert lp_rows["lower_bound"].max() <= summary["upper_bound"] + 1e-9
 
 
-def _master_path_run(tmp_path, *options: str) -> dict:
-    """``lcen operate small`` by dw from the master path's prices with ``options``
+def _master_path_run(tmp_path, *pairs: str) -> dict:
+    """``lcen operate small`` by dw from the master path's prices with engine ``pairs``
     (48 h of 6 h intervals); its summary."""
     rc = main(["operate", "small", "--method", "dw", "--horizon", "48", "--interval", "6",
-               "--gap", "0.001", "--first-prices", "master", *options, "--verbose",
+               "--gap", "0.001", "--engine", "first_prices=master", *pairs, "--verbose",
                "--out", str(tmp_path)])
     assert rc == 0
     return json.loads((tmp_path / "summary.json").read_text())
 
 
 def test_cli_dw_lp_phase_over_spans_of_boundaries(tmp_path, capsys):
-    summary = _master_path_run(tmp_path, "--lp-aggregate", "4,2")
+    summary = _master_path_run(tmp_path, "lp_aggregate=4,2")
     assert summary["lp_aggregate"] == [4, 2]
     assert summary["lp_bound"] <= summary["lower_bound"] + 1e-9 <= summary["upper_bound"] + 2e-9
     out = capsys.readouterr().out
     assert "prices constant over 4 boundaries" in out
     assert "prices constant over 2 boundaries" in out
-    log = pd.read_csv(tmp_path / "log.csv").dropna(subset=["phase"])
+    log = pd.read_csv(tmp_path / "log.csv").dropna(subset=["span"])
     assert log["phase"].iloc[0] == "lp-aggregated" and "lp" in set(log["phase"])
     assert list(dict.fromkeys(log["span"].astype(int))) == [4, 2, 1]
-    from design.cli.commands import _spans
-
-    assert _spans("0") is None and _spans("1") is None and _spans("9") == 9
-    for bad, says in (("2,4", "must decrease"), ("7,x", "integers such as 30")):
-        with pytest.raises(SystemExit):
-            main(["operate", "small", "--lp-aggregate", bad])
-        assert says in capsys.readouterr().err
-
-
-def test_cli_dw_exit_lookahead_is_recorded(tmp_path):
-    summary = _master_path_run(tmp_path, "--exit-lookahead", "0.5")
-    assert summary["exit_lookahead"] == 0.5
-    assert summary["lp_aggregate"] == [30, 7]  # the default spans
-    assert summary["lower_bound"] <= summary["upper_bound"] + 1e-9
+    default = _master_path_run(tmp_path / "default")
+    assert default["lp_aggregate"] == [30, 7]  # the default spans

@@ -4,10 +4,12 @@ prices, so an interval indifferent at degenerate prices keeps its storage."""
 import numpy as np
 import pytest
 
-from decomp.dw import DWSettings, _intervals, continuous_states, solve_dw, tiebreak_prices
+from decomp.dw import DWSettings, solve_dw
 from decomp.methods import solve_direct
+from decomp.prices import continuous_states, tiebreak_prices
 from decomp.rolling import rolling_horizon
 from decomp.solvers import SolveOptions
+from tests.conftest import interval_parts
 from tests.toy_provider import ToyProvider
 
 # free energy in the first interval, dear in the second: the store filled for nothing
@@ -18,7 +20,7 @@ PRICE = np.array([0, 0, 0, 5, 5, 5.0])
 
 def _toy():
     provider = ToyProvider(DEMAND, PRICE, store=5.0)
-    _, conditions, linking, solvers = _intervals(provider, DWSettings(interval=3))
+    _, conditions, linking, solvers = interval_parts(provider, DWSettings(interval=3))
     return provider, conditions, linking, solvers
 
 
@@ -50,29 +52,17 @@ def test_at_zero_prices_the_tiebreak_keeps_what_costs_nothing_to_keep():
 
 @pytest.mark.parametrize("tiebreak, ahead", [(0.0, 0.0), (1e-3, 0.0), (0.5, 0.0),
                                              (1e-3, 0.3), (0.0, 1.0)])
-def test_dw_bounds_hold_whatever_the_tiebreak_and_look_ahead(tiebreak, ahead):
+def test_dw_bounds_hold_whatever_the_tiebreak_and_look_ahead(tiebreak, ahead, monkeypatch):
     """A heuristic's tie-break and look-ahead (the pass's prices only): the certificate
     brackets the direct optimum with any."""
+    import decomp.heuristics as heuristics
+
+    monkeypatch.setattr(heuristics, "TIEBREAK", tiebreak)
+    monkeypatch.setattr(heuristics, "LOOKAHEAD_SHARE", ahead)
     provider = ToyProvider(np.array([1, 0, 3, 2, 0, 4, 1, 2, 0.0]),
                            np.array([3, 0, 4, 1, 0, 5, 2, 0, 4.0]), store=4.0)
     direct = solve_direct(provider, SolveOptions(solver="highs", gap=1e-9))
-    res = solve_dw(provider, DWSettings(interval=3, gap=1e-6, exit_tiebreak=tiebreak,
-                                        exit_lookahead=ahead, first_prices="master",
+    res = solve_dw(provider, DWSettings(interval=3, gap=1e-6, first_prices="master",
                                         max_iterations=10))
     assert res.bound <= direct.objective + 1e-6
     assert res.objective >= direct.objective - 1e-6
-    assert res.extra["exit_lookahead"] == ahead
-
-
-@pytest.mark.parametrize("bad", [-1e-3, 1.0, 2.0])
-def test_a_tiebreak_outside_zero_one_is_refused(bad):
-    with pytest.raises(ValueError, match="exit_tiebreak"):
-        DWSettings(exit_tiebreak=bad)
-
-
-@pytest.mark.parametrize("first, expected", [("master", 1e-3), ("lp", 0.0)])
-def test_the_default_tiebreak_is_on_the_master_path_only(first, expected):
-    """None resolves by the first prices' path and the run records what it used."""
-    provider = ToyProvider(DEMAND, PRICE, store=5.0)
-    res = solve_dw(provider, DWSettings(interval=3, first_prices=first, max_iterations=3))
-    assert res.extra["exit_tiebreak"] == expected

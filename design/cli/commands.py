@@ -13,11 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from decomp.certificate import WITH_PLAN
-from decomp.dw import FIRST_PRICES, LOOKAHEAD_SHARE, PARALLEL, PRICED_STATES, DWSettings
-from decomp.relaxation import aggregate_spans
-from decomp.repair import EDGE_WEIGHTS
+from decomp.settings import ENGINE_KEYS, PARALLEL, DWSettings, with_engine
 from decomp.solvers import SolveOptions, SolverError
-from decomp.workspace import MODELS
 from design.cli.batch import add_batch_parser
 from design.cli.bench import add_bench_parser, add_order_argument
 from design.cli.common import (
@@ -82,24 +79,27 @@ def run_operation(record: dict) -> OperationSettings:
                             if k in SolveOptions.__dataclass_fields__})
     dw = record.get("dw", {})
     dw_kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in dw.items()
-                 if k in DWSettings.__dataclass_fields__ and k != "solve"}
+                 if k in ENGINE_KEYS}
     dw_solve = SolveOptions(**{k: v for k, v in dw.get("solve", {}).items()
                                if k in SolveOptions.__dataclass_fields__})
     return OperationSettings(method=record.get("method", "dw"), horizon=record.get("horizon"),
                              solve=solve, dw=DWSettings(**dw_kwargs, solve=dw_solve))
 
 
+#: DWSettings fields with options of their own
+_USER_KEYS = ("gap", "time_limit", "interval", "workers", "parallel")
+
 #: ``lcen operate`` options that set a DWSettings field of the same name
-_DW_FLAGS = ("interval", "boundary_window", "max_iterations", "stabilisation", "first_prices",
-             "lp_edge_weights", "priced_states", "workers", "parallel", "rolling_start",
-             "models", "pricing_time_limit", "lp_column_age", "lp_aggregate",
-             "window_neighbours", "exit_lookahead", "redecide_seconds", "lp_master_share",
-             "pass_gap_share", "guard_milps", "window_lead", "relax_fix", "relax_fix_share")
+_DW_FLAGS = ("interval", "workers", "parallel")
 
 
-def _dw_value(args: argparse.Namespace, flag: str):
-    value = getattr(args, flag)
-    return None if flag == "lp_column_age" and value == -1 else value
+def _engine(args: argparse.Namespace, dw: DWSettings) -> DWSettings:
+    """``dw`` with the options of this command line and its ``--engine`` pairs."""
+    dw = replace(dw, **{f: getattr(args, f) for f in _DW_FLAGS})
+    try:
+        return with_engine(dw, args.engine or [])
+    except ValueError as exc:
+        raise CaseError(str(exc)) from None
 
 
 def _cli_operation(args: argparse.Namespace) -> OperationSettings:
@@ -110,9 +110,10 @@ def _cli_operation(args: argparse.Namespace) -> OperationSettings:
         method=method, weight=args.weight, horizon=args.horizon,
         solve=SolveOptions(solver=args.solver, time_limit=args.time_limit, gap=gap,
                            verbose=args.verbose),
-        dw=DWSettings(**{f: _dw_value(args, f) for f in _DW_FLAGS},
-                      gap=gap if method == "dw" else 0.01, time_limit=args.time_limit,
-                      solve=SolveOptions(solver=args.solver, verbose=args.verbose)))
+        dw=_engine(args, DWSettings(gap=gap if method == "dw" else 0.01,
+                                    time_limit=args.time_limit,
+                                    solve=SolveOptions(solver=args.solver,
+                                                       verbose=args.verbose))))
 
 
 def _from_run(args: argparse.Namespace, record: dict, weight: float) -> OperationSettings:
@@ -131,7 +132,11 @@ def _from_run(args: argparse.Namespace, record: dict, weight: float) -> Operatio
     if "solver" in given or "verbose" in given:
         solve = replace(solve, solver=args.solver, verbose=args.verbose)
         dw = replace(dw, solve=replace(dw.solve, solver=args.solver, verbose=args.verbose))
-    dw = replace(dw, **{f: _dw_value(args, f) for f in _DW_FLAGS if f in given})
+    dw = replace(dw, **{f: getattr(args, f) for f in _DW_FLAGS if f in given})
+    try:
+        dw = with_engine(dw, args.engine or [])
+    except ValueError as exc:
+        raise CaseError(str(exc)) from None
     return OperationSettings(method=method, weight=weight if "weight" not in given
                              else args.weight,
                              horizon=args.horizon if "horizon" in given else base.horizon,
@@ -424,23 +429,6 @@ def cmd_case(args: argparse.Namespace) -> int:
     return 0
 
 
-def _spans(text: str) -> int | tuple[int, ...] | None:
-    """``--lp-aggregate``: one span (``30``), decreasing spans (``30,7``), or none (0/1)."""
-    try:
-        spans = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"spans must be integers such as 30 or 30,7, not "
-                                         f"{text!r}") from None
-    if spans in ((0,), (1,)):
-        return None
-    aggregate = spans[0] if len(spans) == 1 else spans
-    try:
-        aggregate_spans(aggregate, "--lp-aggregate")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return aggregate
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The ``lcen`` argument parser."""
     from design.search.settings import (
@@ -477,93 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--gap", type=float, default=None,
                     help="target relative gap (default 1e-4 direct, 0.01 dw)")
     op.add_argument("--interval", type=int, default=24, help="dw/rolling interval hours")
-    op.add_argument("--boundary-window", type=int, default=DWSettings.boundary_window,
-                    help="dw: hours around each boundary whose binaries the repair frees "
-                         "(default %(default)s)")
-    op.add_argument("--max-iterations", type=int, default=30, help="dw iteration limit")
-    op.add_argument("--pricing-time-limit", type=float, default=None, metavar="SECONDS",
-                    help="dw: seconds each interval's MILP may take in a pricing round (its "
-                         "proven bound counts); default: half the time left shared among "
-                         "the intervals, at least 1 s, uncapped without --time-limit")
-    op.add_argument("--stabilisation", choices=("wentges", "boxstep", "none"),
-                    default="wentges", help="dw dual stabilisation (default wentges)")
-    op.add_argument("--first-prices", choices=FIRST_PRICES, default="auto",
-                    help="dw: first prices and bound from the whole-horizon LP relaxation "
-                         "(lp), from column generation over the intervals' LP relaxations "
-                         "without a whole-horizon model (master), zero, or auto: lp while the "
-                         "glued horizon has at most 1e6 nonzeros, else master (default auto)")
-    op.add_argument("--priced-states", choices=PRICED_STATES, default="auto",
-                    help="dw: linking rows with prices in the master and the bound: all, "
-                         "or only continuous states (storage; units' on/off at boundaries "
-                         "held at price 0, still a valid bound); auto: continuous on the "
-                         "master path (default auto)")
-    op.add_argument("--rolling-start", action=argparse.BooleanOptionalAction, default=False,
-                    help="dw: a rolling pass guided by the LP relaxation gives the first plan "
-                         "before column generation (off: the first plan comes from the "
-                         "first pricing round's columns; default: off)")
-    op.add_argument("--guard-milps", action=argparse.BooleanOptionalAction, default=True,
-                    help="dw: each horizon MILP with a time limit runs in a forked child "
-                         "process killed once its limit (and a short grace) is past: HiGHS "
-                         "does not check its limit in all of its root work (default: on)")
-    op.add_argument("--window-lead", action=argparse.BooleanOptionalAction, default=True,
-                    help="dw: the fix-and-optimise sweeps first re-decide only the hydrogen "
-                         "units (electrolyser, fuel cells; every other unit held), then "
-                         "every unit (default: on)")
-    op.add_argument("--relax-fix", action=argparse.BooleanOptionalAction,
-                    default=DWSettings.relax_fix,
-                    help="dw: before the sweeps, each hydrogen unit relaxed in the horizon LP "
-                         "(every other unit held) and re-decided in a horizon MILP where "
-                         "that LP moves it: a unit run on many days to fill a seasonal store "
-                         "(default: %(default)s)")
-    op.add_argument("--relax-fix-share", type=float, default=DWSettings.relax_fix_share,
-                    metavar="SHARE",
-                    help="dw: the share of the time left the relax-and-fix steps may take "
-                         f"(default {DWSettings.relax_fix_share})")
-    op.add_argument("--models", choices=MODELS, default="auto",
-                    help="dw/rolling: keep the interval models after compiling, or drop "
-                         "them (one alive at a time; the plan is read from their series); "
-                         "auto: drop them when the glued horizon has over 1e6 nonzeros "
-                         "(default auto)")
-    op.add_argument("--lp-column-age", type=int, default=DWSettings.lp_column_age,
-                    metavar="ROUNDS",
-                    help="dw, master path: a column unused by this many master solves in a "
-                         "row leaves the master (pricing may bring it back); -1 keeps every "
-                         "column (default %(default)s)")
-    op.add_argument("--lp-aggregate", type=_spans, default=DWSettings.lp_aggregate,
-                    metavar="BOUNDARIES",
-                    help="dw, master path: a first LP phase prices each storage state alike "
-                         "over this many consecutive interval boundaries, then every "
-                         "boundary on its own from those prices; decreasing spans such as "
-                         "30,7 run one such phase each, coarse to fine; 0 or 1: no such "
-                         "phase (default "
-                         f"{','.join(map(str, aggregate_spans(DWSettings.lp_aggregate))) or 0})")
-    op.add_argument("--window-neighbours", action=argparse.BooleanOptionalAction,
-                    default=True,
-                    help="dw: after a fix-and-optimise sweep, solve only the windows near "
-                         "those that improved until that gains too little, then one full "
-                         "sweep (default on)")
-    op.add_argument("--exit-lookahead", type=float, default=None, metavar="SHARE",
-                    help="dw: in the sequential repair, a storage state priced 0 at a "
-                         "boundary is worth this share of its next positive price along "
-                         f"the horizon; 0: off (default: {LOOKAHEAD_SHARE} when the first "
-                         "prices come from the master, else 0)")
-    op.add_argument("--redecide-seconds", type=float, default=None, metavar="SECONDS",
-                    help="dw: in the sequential repair, an interval whose exit prices the "
-                         "look-ahead changed is solved again with its integers free, for "
-                         "at most this long (default: off)")
-    op.add_argument("--lp-master-share", type=float, default=DWSettings.lp_master_share,
-                    metavar="SHARE",
-                    help="dw: with a time limit, the LP phase over the intervals' LPs (the "
-                         "master path) stops at this share of the limit if not converged "
-                         f"before (default {DWSettings.lp_master_share})")
-    op.add_argument("--pass-gap-share", type=float, default=DWSettings.pass_gap_share,
-                    metavar="SHARE",
-                    help="dw: each interval MILP of the sequential repair's pass stops at "
-                         "this share of the target gap (absolute, shared among the "
-                         "intervals); 0: the pricing rounds' gap "
-                         f"(default {DWSettings.pass_gap_share})")
-    op.add_argument("--lp-edge-weights", choices=tuple(EDGE_WEIGHTS), default="devex",
-                    help="dw: HiGHS dual simplex pricing for the horizon LPs (default devex)")
+    op.add_argument("--engine", nargs="+", metavar="KEY=VALUE", default=None,
+                    help="dw: engine settings (docs/engine.md, 'DWSettings: every field'): "
+                         f"{', '.join(k for k in ENGINE_KEYS if k not in _USER_KEYS)}; "
+                         "e.g. --engine first_prices=master heuristics=pass,windows")
     op.add_argument("--workers", type=int, default=1,
                     help="dw: intervals priced in parallel, each worker taking the next "
                          "interval not yet taken (default 1)")
