@@ -196,6 +196,7 @@ def solve_dw(provider: IntervalProvider, settings: DWSettings, progress=None,
         repairer = Repairer(b.solvers, b.linking, SolveOptions(solver="highs",
                             threads=s.solve.threads), EDGE_WEIGHTS,
                             block_nonzeros=FIXED_LP_NONZEROS)
+        clock.at("LP relaxation")
         lp, probe = first_relaxation(s, b, plink, repairer, clock, log, say)
         y = plink.valid(np.zeros(b.linking.size) if lp is None else lp.y)
         say(f"LP relaxation bound {lp.bound:.6g} ({clock.elapsed():.1f} s)" if lp else
@@ -227,15 +228,19 @@ def solve_dw(provider: IntervalProvider, settings: DWSettings, progress=None,
         b.pricer.close()
         best = heur.best
         ub = best.upper()
+        clock.at("plan check")
         if best.x is not None:
             repairer.check(ub, best.x)
             repairer.load(best.x)
+    cut = clock.cut_step()
+    if cut is not None:
+        say(f"time limit passed during: {cut} ({clock.elapsed() - s.time_limit:.1f} s over)")
     return _result(s, b, t0, build_s, mem, lower, ub, lp, repairer, best, log, pool,
-                   reason, improver)
+                   reason, improver, cut)
 
 
 def _result(s, b, t0, build_s, mem, lower, ub, lp, repairer, best, log, pool, reason,
-            improver) -> MethodResult:
+            improver, cut) -> MethodResult:
     seconds = time.perf_counter() - t0
     gap = relative_gap(ub, lower)
     return MethodResult(
@@ -250,7 +255,9 @@ def _result(s, b, t0, build_s, mem, lower, ub, lp, repairer, best, log, pool, re
                "models_kept": b.kept, "models_dropped": not repairer.models_kept,
                "first_prices": s.first_prices, "lp_aggregate": s.lp_aggregate,
                "heuristics": [h for h in HEURISTIC_NAMES if s.uses(h)],
-               "window_lead": sorted(improver.lead),
+               "window_lead": sorted(improver.lead), "time_limit_cut": cut,
+               "overrun_seconds": None if s.time_limit is None
+               else max(0.0, seconds - s.time_limit),
                **_seconds(log.rows)})
 
 

@@ -184,6 +184,7 @@ class PrimalHeuristics:
         """One column per interval: the column-choice MILP, else the heaviest master
         columns."""
         pool = self.best.pool
+        clock.at("column choice")
         penalty = np.abs(rnd.center) + 1e-3
         chosen = choose_columns(pool.columns, self.h.linking, penalty,
                                 clock.cap(CHOICE_TIME_LIMIT))
@@ -234,6 +235,7 @@ class PrimalHeuristics:
                 fallback.append(np.where(wider, np.nan, values))
                 freed = wider
         exits = self.exit_prices(y)
+        clock.at("pass")
         plan: list[np.ndarray] = []
         made: list[int] = []
         t_pass = time.perf_counter()
@@ -254,6 +256,7 @@ class PrimalHeuristics:
             self.say(f"sequential repair: {passed}; no time left for the horizon LP")
             return x, columns
         t_lp = time.perf_counter()
+        clock.at("horizon LP")
         rep = h.repairer.fixed_lp(x, clock.cap(REPAIR_TIME_LIMIT))
         if rep.solve.has_solution and rep.solve.objective < cost:
             x, cost = h.repairer.x.copy(), rep.solve.objective
@@ -281,6 +284,7 @@ class PrimalHeuristics:
         if not self.s.uses("windows") or clock.expired():
             return
         start = self.h.repairer.form.objective(x)
+        clock.at("windows")
         gap = relative_gap(start, self.lower) if math.isfinite(self.lower) else None
         tolerance = max(1e-4, 0.05 * gap) if gap is not None else 1e-4
         x, cost, _ = improve(self.h.repairer, self.h.improver, x, self.s.pricing_gap,
@@ -293,6 +297,7 @@ class PrimalHeuristics:
         ``boundary_window`` hours of each boundary, MIP-started from ``start`` where it
         fits; a cheaper plan is polished."""
         s, t0 = self.s, time.perf_counter()
+        clock.at("boundary")
         rep = self.h.repairer.repair(columns, self.h.starts, s.boundary_window, s.repair_gap,
                                      clock.cap(REPAIR_TIME_LIMIT), start=start)
         before = self.best.ub
@@ -308,6 +313,7 @@ class PrimalHeuristics:
         """One horizon MILP per family of linked integers on the best plan, within
         ``FAMILY_SHARE`` of the time left, each MIP-started from the plan."""
         self.families_tried = True
+        clock.at("families")
         rp, s, best = self.h.repairer, self.s, self.best
         left = clock.cap(None)
         deadline = None if left is None else time.perf_counter() + FAMILY_SHARE * left
@@ -361,6 +367,7 @@ class PrimalHeuristics:
         while ((s.uses("escalate") or best.x is None) and chosen is not None
                and not self.met(best.upper()) and not clock.expired()):
             window = max(1, 2 * window)
+            clock.at("escalate")
             full = window >= horizon
             t0 = time.perf_counter()
             values = np.concatenate([c.binaries for c in chosen])

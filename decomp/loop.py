@@ -52,6 +52,18 @@ class Clock:
     def __init__(self, t0: float, limit: float | None) -> None:
         self.t0 = t0
         self.total = limit
+        self.steps: list[tuple[float, str]] = []
+
+    def at(self, step: str) -> None:
+        """Mark the start of ``step`` (what :meth:`cut_step` names)."""
+        self.steps.append((self.elapsed(), step))
+
+    def cut_step(self) -> str | None:
+        """The step that was running when the limit passed, None within the limit."""
+        if self.total is None or self.elapsed() <= self.total:
+            return None
+        running = [name for t, name in self.steps if t <= self.total]
+        return running[-1] if running else "start"
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
@@ -290,6 +302,7 @@ def run_phase(run: Run, phase: Phase, y: np.ndarray) -> str:
         run.rounds += 1
         it, tp = run.rounds, time.perf_counter()
         prices = [linking.interval_prices(y, k) for k in range(n)]
+        phase.clock.at(f"{phase.name} pricing")
         results, cap = phase.pricing.price(prices, phase.clock)
         pricing_s = time.perf_counter() - tp
         value = lagrangian(results, n, linking, y)
@@ -313,6 +326,7 @@ def run_phase(run: Run, phase: Phase, y: np.ndarray) -> str:
                 "no column yet (their subproblems were cut short): no master")
             return "time_limit" if phase.clock.expired() else "no_columns"
         tm = time.perf_counter()
+        phase.clock.at(f"{phase.name} master")
         phase.master.set_box(*stab.box())
         sol = phase.master.solve(phase.clock.cap(None))
         master_s = time.perf_counter() - tm

@@ -41,18 +41,21 @@ class DWSettings:
     ``pricing_gap``, ``pricing_time_limit``, ``boundary_window``.
     """
 
+    # what a user sets (options of their own in lcen operate)
     gap: float = 0.01
     time_limit: float | None = None
     interval: int = 24
     workers: int = 1
     parallel: str = "threads"
     solve: SolveOptions = field(default_factory=SolveOptions)
+    # the strategy's parts by name (--engine KEY=VALUE)
     first_prices: str = "auto"
     priced_states: str = "auto"
     stabilisation: str = "wentges"
     lp_aggregate: int | tuple[int, ...] | None = (30, 7)
     heuristics: tuple[str, ...] | None = None
     models: str = "auto"
+    # limits of the loop (--engine KEY=VALUE)
     max_iterations: int = 30
     pricing_gap: float = 1e-4
     pricing_time_limit: float | None = None
