@@ -45,11 +45,25 @@ def district_case(n: int, hours: int = 8760) -> Case:
         raise CaseError(f"district-N: N = {n} must be between 1 and 200")
     ref = load_case(BUILTIN["reference"])
     series = ref.series.iloc[:hours].reset_index(drop=True)
+    spec_data = district_spec(n, series, ref.spec.model_dump(mode="json"))
+    spec = parse_spec(spec_data, Path(f"district-{n}"))
+    series = pd.concat([series, pd.DataFrame({"zero": [0.0] * len(series)})], axis=1)
+    return Case(spec, series, None)
+
+
+def district_spec(n: int, series: pd.DataFrame, base: dict,
+                  dwellings: list[str] | None = None) -> dict:
+    """The case fields of a district of ``n`` dwellings (see :func:`district_case`): a
+    hub with the grid, PV, battery and hydrogen; per dwelling a fuel cell, heat pump and
+    tank, sized from its demand in ``series`` (columns ``el_D``, ``sh_D``, ``dhw_D`` for
+    the ``dwellings`` D, cycled); location, weather, tariff, backup, interest and sources
+    from ``base`` (a case's fields)."""
+    dwellings = dwellings or _DWELLINGS
     nodes = [{"name": "hub", "electricity": ["zero"], "heat": []}]
     links, comps, space, default = [], [], {}, {}
     unit = {"min_part_load": 0.3, "start_cost": 0.2, "min_up": 3, "min_down": 3}
     for i in range(n):
-        d = _DWELLINGS[i % len(_DWELLINGS)]
+        d = dwellings[i % len(dwellings)]
         node = f"home{i + 1}"
         nodes.append({"name": node, "electricity": [f"el_{d}"], "heat": [f"sh_{d}", f"dhw_{d}"]})
         links.append({"a": "hub", "b": node, "capacity": 40.0, "loss": 0.02})
@@ -83,24 +97,21 @@ def district_case(n: int, hours: int = 8760) -> Case:
               "electrolyser": {"min": 0, "max": 0.5 * n}, "mh_tank": {"min": 0, "max": 30.0 * n}}
     default |= {"pv": 20.0 * n, "battery": 10.0 * n, "electrolyser": 0.2 * n,
                 "mh_tank": 15.0 * n}
-    spec_data = {
+    return {
         "name": f"district-{n}",
         "description": f"{n} dwellings with own fuel cell, heat pump and tank; shared PV, "
         "battery and hydrogen at a hub (generated from the reference series)",
         "series": "(generated)",
-        "location": ref.spec.location.model_dump(),
-        "weather": ref.spec.weather.model_dump(),
-        "tariff": {**ref.spec.tariff.model_dump(), "node": "hub",
+        "location": base["location"],
+        "weather": base["weather"],
+        "tariff": {**base["tariff"], "node": "hub",
                    "import_limit": 30.0 * n + 50, "export_limit": 30.0 * n + 50},
-        "backup": ref.spec.backup.model_dump(),
-        "interest_rate": ref.spec.interest_rate,
+        "backup": base["backup"],
+        "interest_rate": base["interest_rate"],
         "nodes": nodes,
         "links": links,
         "components": comps,
         "design_space": space,
         "default_design": default,
-        "sources": dict(ref.spec.sources),
+        "sources": dict(base["sources"]),
     }
-    spec = parse_spec(spec_data, Path(f"district-{n}"))
-    series = pd.concat([series, pd.DataFrame({"zero": [0.0] * len(series)})], axis=1)
-    return Case(spec, series, None)
