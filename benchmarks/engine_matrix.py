@@ -11,7 +11,9 @@ commit, side by side::
     python benchmarks/engine_matrix.py compare benchmarks/results/engine-matrix/f188b59 \
         benchmarks/results/engine-matrix/HEAD
 
-Each cell runs ``lcen`` from ``--src`` (default: this checkout) in a child process under
+``--more`` adds the ablation cells (each remaining setting or heuristic changed where it
+should pay) and a network case lcen was not built on. Each cell runs ``lcen`` from
+``--src`` (default: this checkout) in a child process under
 ``/usr/bin/time -v`` (peak memory: the largest resident set of the process tree's
 members). ``--cells`` picks a subset; ``--engine KEY=VALUE`` passes engine settings to
 the cells that solve operations (a setting's cell with and without it).
@@ -63,6 +65,31 @@ CELLS = (
 )
 
 
+def _ablation(base: str, *pairs: str) -> Cell:
+    """``base``'s cell with engine settings ``pairs``: where a setting or heuristic pays."""
+    cell = next(c for c in CELLS if c.name == base)
+    return Cell(f"{base} {' '.join(pairs)}", (*cell.args, "--engine", *pairs), cell.limit)
+
+
+#: each remaining part switched off (or changed) in the cell where it should pay
+ABLATIONS = (
+    _ablation("reference-W0.5", "heuristics=pass"),
+    _ablation("reference-W0.5", "heuristics=pass,windows"),
+    _ablation("reference-W0.5", "stabilisation=none"),
+    _ablation("reference-W0.5", "first_prices=master"),
+    _ablation("district-10-2160h", "lp_aggregate=None"),
+    _ablation("district-10-2160h", "priced_states=all"),
+    _ablation("district-10-2160h", "first_prices=lp"),
+)
+
+#: a network case lcen was not built on (``cases/networks/generate.py``)
+OWN_CASES = (
+    Cell("coast-6-2160h", ("operate", "cases/networks/coast-6/case.yaml", "--method", "dw",
+                           "--horizon", "2160", "--gap", "0.01", "--time-limit", "600",
+                           "--workers", "2", "--out", "{out}"), 600),
+)
+
+
 def _max_rss_mb(stderr: str) -> float | None:
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", stderr)
     return None if m is None else int(m.group(1)) / 1024
@@ -92,7 +119,7 @@ def _run(cell: Cell, src: Path, out: Path, engine: list[str]) -> dict:
 
 def _figures(cell: Cell, folder: Path) -> dict:
     """The cell's own figures read back from what lcen wrote."""
-    if cell.name.startswith(("reference", "district")):
+    if cell.args[0] == "operate":
         path = folder / "summary.json"
         if not path.exists():
             return {}
@@ -151,10 +178,12 @@ def cmd_run(args: argparse.Namespace) -> None:
     src = Path(args.src).resolve()
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    chosen = [c for c in CELLS if not args.cells or c.name in args.cells]
-    unknown = set(args.cells or ()) - {c.name for c in CELLS}
+    every = CELLS + ABLATIONS + OWN_CASES
+    pool = every if args.more or args.cells else CELLS
+    chosen = [c for c in pool if not args.cells or c.name in args.cells]
+    unknown = set(args.cells or ()) - {c.name for c in every}
     if unknown:
-        raise SystemExit(f"unknown cells {sorted(unknown)}; cells: {[c.name for c in CELLS]}")
+        raise SystemExit(f"unknown cells {sorted(unknown)}; cells: {[c.name for c in every]}")
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=src,
                             capture_output=True, text=True).stdout.strip()
     table = out / "matrix.csv"
@@ -198,6 +227,8 @@ def main() -> None:
     r.add_argument("--out", required=True, help="folder of matrix.csv and the cells' output")
     r.add_argument("--cells", nargs="*", default=None,
                    help=f"cells to run (default all: {', '.join(c.name for c in CELLS)})")
+    r.add_argument("--more", action="store_true",
+                   help="also the ablation cells and the network case lcen was not built on")
     r.add_argument("--engine", nargs="*", default=None, metavar="KEY=VALUE",
                    help="engine settings for the cells that solve operations")
     r.set_defaults(func=cmd_run)
