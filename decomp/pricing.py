@@ -197,12 +197,6 @@ class IntervalSolver:
                 value = self.clip(int(j), val)
                 self._set_bounds(int(j), value, value)
 
-    def start_from(self, x: np.ndarray) -> None:
-        """The next MILP solve starts from ``x`` (the bounds changed so far are applied
-        first, so the start is checked against them)."""
-        self._push_bounds()
-        self.solver.set_start(x)
-
     def release_binaries(self) -> None:
         """Undo :meth:`fix_integral` (state bounds stay as they are)."""
         for j in self.bin_cols:
