@@ -94,8 +94,11 @@ def throughput(bench: ScalingBench,
                                  "expected_work": str(expected_work(case, cands[i])),
                                  "start": (e.started_at or t0_wall) - t0_wall,
                                  "seconds": e.seconds, "worker": e.worker, "ok": e.ok,
-                                 "gap": e.gap, "models_kept": e.models_kept,
-                                 "build_seconds": e.build_seconds})
+                                 "gap": e.gap, "status": e.status,
+                                 "models_kept": e.models_kept,
+                                 "build_seconds": e.build_seconds,
+                                 "error": (e.error or "").splitlines()[0] if e.error
+                                 else None})
             progress(f"{order}, {k} worker(s): {len(evals)} evaluations in {wall:.1f} s "
                      f"({rows[-1]['evaluations_per_minute']:.2f}/min, workers busy "
                      f"{rows[-1]['busy_fraction']:.0%})")

@@ -56,8 +56,10 @@ def district_spec(n: int, series: pd.DataFrame, base: dict,
     """The case fields of a district of ``n`` dwellings (see :func:`district_case`): a
     hub with the grid, PV, battery and hydrogen; per dwelling a fuel cell, heat pump and
     tank, sized from its demand in ``series`` (columns ``el_D``, ``sh_D``, ``dhw_D`` for
-    the ``dwellings`` D, cycled); location, weather, tariff, backup, interest and sources
-    from ``base`` (a case's fields)."""
+    the ``dwellings`` D, cycled), searched as three groups (every home's fuel cell alike,
+    heat pump as a factor of its peak heat demand, tank of its mean daily heat demand);
+    location, weather, tariff, backup, interest and sources from ``base`` (a case's
+    fields)."""
     dwellings = dwellings or _DWELLINGS
     nodes = [{"name": "hub", "electricity": ["zero"], "heat": []}]
     links, comps, space, default = [], [], {}, {}
@@ -93,6 +95,15 @@ def district_spec(n: int, series: pd.DataFrame, base: dict,
         {"name": "mh_tank", "kind": "mh_tank", "node": "hub",
          "cost": {"unit_cost": 150, "lifetime": 20, "om_fraction": 0.01}},
     ]
+    homes = [f"home{i + 1}" for i in range(n)]
+    groups = {
+        "fuel_cells": {"components": [f"fc_{h}" for h in homes], "scale": "one",
+                       "min": 0, "max": 1.0},
+        "heat_pumps": {"components": [f"hp_{h}" for h in homes], "scale": "peak_heat",
+                       "min": 0, "max": 1.2},
+        "tanks": {"components": [f"tank_{h}" for h in homes], "scale": "mean_daily_heat",
+                  "min": 0, "max": 0.05},
+    }
     space |= {"pv": {"min": 0, "max": 40.0 * n}, "battery": {"min": 0, "max": 30.0 * n},
               "electrolyser": {"min": 0, "max": 0.5 * n}, "mh_tank": {"min": 0, "max": 30.0 * n}}
     default |= {"pv": 20.0 * n, "battery": 10.0 * n, "electrolyser": 0.2 * n,
@@ -112,6 +123,7 @@ def district_spec(n: int, series: pd.DataFrame, base: dict,
         "links": links,
         "components": comps,
         "design_space": space,
+        "design_groups": groups,
         "default_design": default,
         "sources": dict(base["sources"]),
     }

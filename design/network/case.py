@@ -285,6 +285,31 @@ class Range(_Frozen):
         return max(self.values) if self.values is not None else float(self.max)
 
 
+#: what a group's factor multiplies per member: 1, or a figure of the member's node
+GROUP_SCALES = ("one", "peak_heat", "mean_daily_heat", "peak_electricity")
+
+
+class Group(_Frozen):
+    """Components sized together by one factor of the search: member ``i`` gets
+    ``factor * scale_i`` (``scale``: 1, or its node's peak heat demand [kW], mean daily
+    heat demand [kWh/day] or peak electricity demand [kW]), clipped to its own
+    ``design_space`` range. The search then has one variable per group, however many
+    buildings there are."""
+
+    components: list[str]
+    scale: Literal["one", "peak_heat", "mean_daily_heat", "peak_electricity"] = "one"
+    min: NonNeg = 0.0
+    max: NonNeg
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Group:
+        if not self.components:
+            raise ValueError("components must not be empty")
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) exceeds max ({self.max})")
+        return self
+
+
 class Spec(_Frozen):
     """The YAML part of a case."""
 
@@ -304,6 +329,7 @@ class Spec(_Frozen):
     links: list[Link] = []
     components: list[Component]
     design_space: dict[str, Range]
+    design_groups: dict[str, Group] = {}
     default_design: dict[str, NonNeg]
     sources: dict[str, str] = {}
 
@@ -353,6 +379,23 @@ class Spec(_Frozen):
         for key in self.design_space:
             if key not in comps:
                 raise ValueError(f"design_space: unknown component {key!r}")
+        grouped: dict[str, str] = {}
+        for group, spec in self.design_groups.items():
+            if group in comps or group == "W":
+                raise ValueError(f"design_groups.{group}: the name of a component or of W")
+            for member in spec.components:
+                if member not in comps:
+                    raise ValueError(f"design_groups.{group}: unknown component {member!r}")
+                if member not in self.design_space:
+                    raise ValueError(f"design_groups.{group}: {member!r} has no design_space "
+                                     "entry (its range bounds the group's size for it)")
+                if self.design_space[member].values is not None:
+                    raise ValueError(f"design_groups.{group}: {member!r} has a candidate grid; "
+                                     "a group sizes members with a range (min, max)")
+                if member in grouped:
+                    raise ValueError(f"design_groups.{group}: {member!r} is in "
+                                     f"{grouped[member]!r} already")
+                grouped[member] = group
         for key, val in self.default_design.items():
             if key not in comps:
                 raise ValueError(f"default_design: unknown component {key!r}")
@@ -422,6 +465,23 @@ class Case:
                 raise CaseError(f"design: {key} = {value} is outside its design space {rng}")
             design[key] = float(value)
         return design
+
+    def group_scales(self) -> dict[str, dict[str, float]]:
+        """Per design group, what its factor multiplies for each member (see
+        :class:`Group`), from the member's node's demand over the case's hours."""
+        nodes = {n.name: n for n in self.spec.nodes}
+        out: dict[str, dict[str, float]] = {}
+        for group, spec in self.spec.design_groups.items():
+            scales = {}
+            for member in spec.components:
+                node = nodes[self.component(member).node]
+                heat = sum((self.column(c) for c in node.heat), np.zeros(self.hours))
+                el = sum((self.column(c) for c in node.electricity), np.zeros(self.hours))
+                scales[member] = {"one": 1.0, "peak_heat": float(heat.max()),
+                                  "mean_daily_heat": float(heat.sum()) * 24.0 / self.hours,
+                                  "peak_electricity": float(el.max())}[spec.scale]
+            out[group] = scales
+        return out
 
     def column(self, ref: str | float) -> np.ndarray:
         """A series column by name, or a constant broadcast to the horizon."""

@@ -135,6 +135,16 @@ def _add_design_choice(
             inst.setlb(1 if fixed[n] > 0 else 0)
             inst.setub(1 if fixed[n] > 0 else 0)
         capex = capex + per_unit * size[n] + fixed_cost * inst
+    # a design group's members are sized by one factor, as the search sizes them
+    groups = {g: {n: v for n, v in members.items() if n in sized}
+              for g, members in space.groups.items()}
+    groups = {g: members for g, members in groups.items() if members}
+    m.factor = pyo.Var(sorted(groups), domain=pyo.NonNegativeReals,
+                       bounds=lambda _, g: space.group_ranges[g])
+    m.grouped = pyo.ConstraintList()
+    for g, members in groups.items():
+        for n, scale in members.items():
+            m.grouped.add(size[n] == scale * m.factor[g])
     m.capex = pyo.Expression(expr=capex)
 
 
