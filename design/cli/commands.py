@@ -391,6 +391,12 @@ def case_info_text(case: Case) -> str:
             f"{rng.values}" if rng.values is not None else f"{rng.min}..{rng.max}")
         lines.append(f"    {c.name:<18} {c.kind:<15} {shown} {CAPACITY_UNITS[c.kind]}; "
                      f"default {spec.default_design.get(c.name, 0.0)}")
+    for name, group in spec.design_groups.items():
+        members = group.components
+        shown = ", ".join(members[:3]) + (f" and {len(members) - 3} more"
+                                          if len(members) > 3 else "")
+        lines.append(f"  group {name}: one factor {group.min:g}..{group.max:g} x {group.scale} "
+                     f"sizes {shown}")
     for key, text in spec.sources.items():
         lines.append(f"  source {key}: {text}")
     return "\n".join(lines)
