@@ -129,6 +129,13 @@ class PrimalHeuristics:
         gap = relative_gap(cost, self.lower)
         return gap is not None and gap <= self.s.gap
 
+    def on_results(self, results) -> None:
+        """Each interval's column from the latest round that gave it one (also a round
+        whose other intervals have none yet: the last resort starts from them)."""
+        for r in results:
+            if r.column is not None:
+                self.latest[r.k] = r.column
+
     def on_bound(self, rnd: Round) -> None:
         """A new bound: the windows learn what each can gain at most (the plan's priced
         cost less these proven interval bounds)."""
@@ -138,9 +145,6 @@ class PrimalHeuristics:
     def after_round(self, rnd: Round, clock: Clock, run=None) -> None:
         """A plan from this round's columns: those that proved a new bound, else every
         ``REPAIR_EVERY`` rounds (and in the last) the column choice."""
-        for r in rnd.results:
-            if r.column is not None:
-                self.latest[r.k] = r.column
         self.lower = max(self.lower, rnd.reference)
         self.center = rnd.center
         priced = [r.column for r in rnd.results]

@@ -195,6 +195,8 @@ class Heuristics(Protocol):
 
     def upper(self) -> float | None: ...
 
+    def on_results(self, results: list[PricingResult]) -> None: ...
+
     def on_bound(self, rnd: Round) -> None: ...
 
     def after_round(self, rnd: Round, clock: Clock) -> None: ...
@@ -317,6 +319,8 @@ def run_phase(run: Run, phase: Phase, y: np.ndarray) -> str:
         if value is not None:
             phase_best = max(phase_best, value)
         added, mispriced, repeated = admit(phase, results, linking)
+        if value is not None and phase.heuristics is not None:
+            phase.heuristics.on_results(results)
         if phase.master.missing():
             run.log.add(iteration=it, phase=phase.name, lower_bound=run.best,
                         lagrangian=value, upper_bound=run.upper(), columns_added=added,

@@ -240,6 +240,8 @@ def test_a_round_without_columns_for_some_intervals_still_ends_in_a_certified_pl
                  progress=said.append)
     assert made and made[0].rounds >= 1
     assert any("no column yet" in m for m in said)
+    # the last resort starts from the columns the cut round did give
+    assert any("last-resort plan (pricing columns)" in m for m in said), said
     # the glued path escalates after it (gap 1e-9 unmet), the master path does not
     assert r.extra["stop_reason"] == ("no_columns" if first_prices == "master" else "escalated")
     assert r.plan is not None and r.status != "no plan"
