@@ -79,7 +79,6 @@ ABLATIONS = (
     _ablation("reference-W0.5", "first_prices=master"),
     _ablation("district-10-2160h", "lp_aggregate=None"),
     _ablation("district-10-2160h", "priced_states=all"),
-    _ablation("district-10-2160h", "first_prices=lp"),
 )
 
 #: a network case lcen was not built on (``cases/networks/generate.py``)
