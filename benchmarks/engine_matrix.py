@@ -77,8 +77,11 @@ ABLATIONS = (
     _ablation("reference-W0.5", "heuristics=pass,windows"),
     _ablation("reference-W0.5", "stabilisation=none"),
     _ablation("reference-W0.5", "first_prices=master"),
+    _ablation("reference-W0.2", "first_prices=master"),
+    _ablation("reference-W0.8", "first_prices=master"),
     _ablation("district-10-2160h", "lp_aggregate=None"),
     _ablation("district-10-2160h", "priced_states=all"),
+    _ablation("district-10-2160h", "stabilisation=none"),
 )
 
 #: a network case lcen was not built on (``cases/networks/generate.py``)
