@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from decomp.linking import Rows
+
 
 @dataclass(frozen=True)
 class CouplingRow:
@@ -31,7 +33,7 @@ class CouplingRow:
         return self.sense == "=="
 
 
-class Coupling:
+class Coupling(Rows):
     """Coupling rows over blocks with the exit quantities ``exit_names[k]`` (and no entry
     states: ``entry_names`` is empty for every block)."""
 
@@ -55,27 +57,12 @@ class Coupling:
         self.inequality = np.array([not row.equality for row in rows], dtype=bool)
         self.priced = np.ones(len(rows), dtype=bool)
 
-    @property
-    def size(self) -> int:
-        """Number of coupling rows."""
-        return len(self.rows)
-
-    def valid(self, y: np.ndarray) -> np.ndarray:
-        """Prices made valid for the bound: ``>=`` rows get ``max(y, 0)``."""
-        y = np.asarray(y, dtype=float).copy()
-        y[self.inequality] = np.maximum(y[self.inequality], 0.0)
-        return y
-
     def interval_prices(self, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Block ``k``'s objective terms: none on entry, ``-y . a_k`` on its exits."""
         p_exit = np.zeros(len(self.exit_names[k]))
         for r, i, a in self._terms[k]:
             p_exit[i] -= y[r] * a
         return np.zeros(0), p_exit
-
-    def constant(self, y: np.ndarray) -> float:
-        """The ``b . y`` term of the Lagrangian bound."""
-        return float(self.rhs @ y)
 
     def coefficients(self, k: int, entry: np.ndarray, exit_: np.ndarray) -> dict[int, float]:
         """Row coefficients of a column of block ``k`` with these exit quantities."""

@@ -27,7 +27,34 @@ class Row:
     equality: bool
 
 
-class Linking:
+class Rows:
+    """What every layout of linking rows shares: right-hand sides, senses, which rows
+    carry prices, and the two maps the bound needs."""
+
+    rows: list
+    rhs: np.ndarray
+    inequality: np.ndarray
+    priced: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of linking rows."""
+        return len(self.rows)
+
+    def valid(self, y: np.ndarray) -> np.ndarray:
+        """Prices made valid for the bound: ``>=`` rows get ``max(y, 0)``, unpriced rows
+        0."""
+        y = np.asarray(y, dtype=float).copy()
+        y[self.inequality] = np.maximum(y[self.inequality], 0.0)
+        y[~self.priced] = 0.0
+        return y
+
+    def constant(self, y: np.ndarray) -> float:
+        """The ``b . y`` term of the Lagrangian bound."""
+        return float(self.rhs @ y)
+
+
+class Linking(Rows):
     """Row layout and the maps between row prices and interval objectives."""
 
     def __init__(
@@ -86,19 +113,6 @@ class Linking:
         out.priced = mask & self.priced
         return out
 
-    @property
-    def size(self) -> int:
-        """Number of linking rows."""
-        return len(self.rows)
-
-    def valid(self, y: np.ndarray) -> np.ndarray:
-        """Prices made valid for the bound: ``>=`` rows get ``max(y, 0)``, unpriced rows
-        0."""
-        y = np.asarray(y, dtype=float).copy()
-        y[self.inequality] = np.maximum(y[self.inequality], 0.0)
-        y[~self.priced] = 0.0
-        return y
-
     def interval_prices(self, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Objective coefficients on interval k's entry and exit states: ``-y . a_k``."""
         p_entry = np.zeros(len(self.entry_names[k]))
@@ -112,10 +126,6 @@ class Linking:
     def terms(self, k: int) -> tuple[list[tuple[int, int, float]], list[tuple[int, int, float]]]:
         """Interval k's (row, state position, coefficient) terms on entry and exit states."""
         return self._entry_terms[k], self._exit_terms[k]
-
-    def constant(self, y: np.ndarray) -> float:
-        """The ``b . y`` term of the Lagrangian bound."""
-        return float(self.rhs @ y)
 
     def coefficients(self, k: int, entry: np.ndarray, exit_: np.ndarray) -> dict[int, float]:
         """Row coefficients of a column of interval k with these state values."""

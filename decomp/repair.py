@@ -272,6 +272,13 @@ class Repairer:
                else solver.solve(time_limit=time_limit, gap=gap))
         return res, solver.values
 
+    def _reduced_form(self):
+        """The horizon's form and its continuous columns, the integer columns split off
+        (nothing loaded)."""
+        self._release()
+        self._split()
+        return self.form, self._continuous
+
     def _split(self) -> None:
         """The glued matrix split into listed-integer and other columns (made once)."""
         if self._continuous is not None:
@@ -324,9 +331,7 @@ class Repairer:
             raise ValueError(f"the start does not hold the fixed integers: "
                              f"{label_name(self.form.columns, j)} = {start[j]!r}, fixed at "
                              f"{fixed[off.argmax()]!r}")
-        self._release()
-        self._split()
-        form, cont = self.form, self._continuous
+        form, cont = self._reduced_form()
         x = start.astype(float, copy=True)
         x[self.bin_cols] = fixed
         solved = improved = 0
@@ -369,9 +374,7 @@ class Repairer:
             raise ValueError(f"partial: {len(free)} free flags and {len(x)} values given, "
                              f"horizon has {len(self.bin_cols)} integers and "
                              f"{self.form.shape[1]} columns")
-        self._release()
-        self._split()
-        form, cont = self.form, self._continuous
+        form, cont = self._reduced_form()
         fixed = np.clip(np.round(x[self.bin_cols]), self.lower, self.upper)
         held = ~free
         cols = np.concatenate([cont, self.bin_cols[free]])
