@@ -21,8 +21,7 @@ class Column:
 
     def __post_init__(self) -> None:
         # single precision: integers exact up to 2**24, an LP column's fractions to 1e-7;
-        # a year's pool of LP columns (27,000 on ten homes, 1,600 integers a day) is
-        # 175 MB instead of 350
+        # a pool of LP columns takes half the memory
         object.__setattr__(self, "binaries", np.asarray(self.binaries, dtype=np.float32))
 
     @property

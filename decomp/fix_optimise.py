@@ -96,7 +96,7 @@ class WindowImprover:
     the plan's priced cost less the interval's bound (with its ends held, a window's
     optimum is at least the sum of its intervals' bounds, and the price terms of its
     inner boundaries cancel). A window that cannot gain more than its own absolute gap is
-    then skipped (on a year of ten homes, 118 of 364 were left to solve). ``workers`` > 1
+    then skipped. ``workers`` > 1
     solves windows that share no interval side by side (each thread its own instance).
     ``lead``: model components whose integers :func:`improve` re-decides first, alone
     (:meth:`restricted`).
@@ -127,9 +127,7 @@ class WindowImprover:
     def restricted(self, components: Collection[str]) -> WindowImprover:
         """The same improver whose windows re-decide only the integers of the named
         model components (every other integer held at the plan's values): far fewer free
-        integers, so each window MILP is much cheaper. On a summer week of ten homes
-        the hydrogen units' windows gained as much in a third of the time as windows with
-        every unit free, then stalled, so one such sweep goes before the
+        integers, so each window MILP is much cheaper; one such sweep goes before the
         full ones (:func:`improve`, with the improver's ``lead``)."""
         names = frozenset(components)
         if names not in self._restricted:
@@ -339,8 +337,7 @@ def _stage(repairer: Repairer, improver: WindowImprover, best: np.ndarray,
         if most is not None and len(sweeps) - first >= most:
             return best, best_cost, False
         if stop is not None and stop(best_cost):
-            # checked before each sweep: a plan already good enough gets none (ten homes'
-            # quarter swept 206 s after its plan had met the target)
+            # checked before each sweep: a plan already good enough gets none
             return best, best_cost, True
         start_cost = best_cost
         # the sweep leaves the horizon LP that follows it the time the last one took
@@ -351,7 +348,7 @@ def _stage(repairer: Repairer, improver: WindowImprover, best: np.ndarray,
         sweeps.append(sw)
         where = "" if sw.full else " near the last changes"
         if sw.improved == 0:
-            # said too: on a year of ten homes such sweeps took most of 500 s
+            # said too: such sweeps can take most of a run
             say(f"{label}: none of {sw.windows} windows{where} improved ({sw.seconds:.1f} s "
                 f"sweep, slowest window {sw.slowest:.1f} s)")
             if not sw.complete:

@@ -185,8 +185,7 @@ class RestrictedMaster:
     def prune(self, max_age: int) -> list[Column]:
         """Drop the columns the last ``max_age`` + 1 solves left unused at a reduced cost
         above :attr:`prune_tolerance` (column aging): the master stays small while
-        rounds add a column per interval (a year of ten homes: 16,000 columns and 13 s a
-        master solve after 44 rounds). A column in use is never dropped, so every
+        rounds add a column per interval. A column in use is never dropped, so every
         interval keeps one; HiGHS keeps the basis of the columns left. Returns the dropped
         columns (a pool that forgets them lets pricing bring them back)."""
         if max_age < 0:

@@ -137,7 +137,7 @@ class MatrixForm:
 
     def detached(self) -> MatrixForm:
         """The same matrices with labels instead of the model's variables and constraints,
-        so the Pyomo model can be freed (a year of ten homes: about 1.2 GB of models)."""
+        so the Pyomo model can be freed."""
         return replace(self, columns=Labels.of(self.columns), rows=Labels.of(self.rows))
 
     def index(self) -> dict[int, int]:

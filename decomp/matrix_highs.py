@@ -119,9 +119,8 @@ class MatrixHighs:
         if self._basis is not None and not self.is_mip:
             h.setBasis(self._basis)
         # a MIP starts from the last solution while no bound changed since, as on an
-        # instance kept loaded (HiGHS takes the solution it holds as a start; on
-        # ten homes' days that halves a MILP's time after an LP), unless a start was
-        # given
+        # instance kept loaded (HiGHS takes the solution it holds as a start), unless a
+        # start was given
         start = self._start if self._start is not None else (
             self._last if self.is_mip else None)
         if start is not None:

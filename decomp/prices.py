@@ -17,7 +17,7 @@ from decomp.pricing import IntervalSolver
 
 #: ``first_prices="auto"``: the glued horizon LP while it has at most this many
 #: nonzeros, else column generation over the intervals' LPs (the ``master`` path): a
-#: glued year of ten homes took HiGHS longer than half an hour
+#: glued horizon much larger took HiGHS longer than half an hour
 GLUED_LP_MAX_NONZEROS = 1_000_000
 
 #: the glued LP's share of the time limit, and the least it gets while that much is left

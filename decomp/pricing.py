@@ -333,7 +333,7 @@ def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.nda
     Lagrangian value stays a valid bound. No column comes from these (``status`` "lp").
     A round cut by its deadline that proved nothing (the deadline had passed before it
     began) is returned as it is: filling it would be an LP per interval after the
-    deadline (13 s on a year of ten homes) for a bound no MILP of the round improved. A
+    deadline for a bound no MILP of the round improved. A
     complete round whose every interval was stopped by its own cap is filled."""
     done = {r.k: r for r in results if np.isfinite(r.bound)}
     if not done and len(results) < len(solvers):

@@ -48,9 +48,8 @@ class RelaxationSettings:
     boundary and round. It ends when its own master has converged (or after
     ``aggregate_rounds``); its best prices are the centre of the next phase, its columns
     stay. A decreasing sequence of spans (e.g. ``(30, 7)``) runs one such phase per span,
-    coarse to fine, before the full phase: on a year of ten homes a 30-day phase alone
-    left the full phase to climb as slowly as without it, a 7-day phase between them
-    did not (:func:`aggregate_spans`). None: no such phase. Every round's Lagrangian is a
+    coarse to fine, before the full phase (:func:`aggregate_spans`). None: no such
+    phase. Every round's Lagrangian is a
     bound in every phase."""
 
     tolerance: float = 1e-5

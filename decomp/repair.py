@@ -228,9 +228,8 @@ class Repairer:
     def _solve_fixed(self, fixed: np.ndarray, time_limit: float | None
                      ) -> tuple[SolveResult, np.ndarray]:
         """The horizon LP with every listed integer at ``fixed``, the fixed columns taken
-        out first (their terms moved to the row sides and the cost's offset): on ten homes
-        the integers hold 40 % of the columns and 60 % of the nonzeros, which HiGHS would
-        otherwise copy, presolve away and hold (1.7 GB for a year). Returns the result and
+        out first (their terms moved to the row sides and the cost's offset), which HiGHS
+        would otherwise copy, presolve away and hold. Returns the result and
         the full column values."""
         self._release()
         form = self.form
@@ -317,7 +316,7 @@ class Repairer:
         re-optimised with every other column held at the plan's values (the rows it shares
         with them take their terms on their sides), so each block's optimum keeps the plan
         feasible and no dearer; ``spans`` in order. Only a fraction of the horizon is
-        loaded at a time (a year of ten homes in one LP: +0.9 GB, momentarily +1.4 GB).
+        loaded at a time.
         Returns a ``feasible`` result (what blocks prove is a plan, not the horizon's
         optimum) and the plan's values."""
         t0 = time.perf_counter()

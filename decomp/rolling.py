@@ -20,7 +20,7 @@ from decomp.provider import BoundaryCondition
 from decomp.solvers import SolverError
 
 #: the least time an interval solved again with its binaries free gets past the deadline
-#: (a day of twenty homes found no plan in a second)
+#: (a second can be too short to find any plan of a large interval)
 FREE_SECONDS = 10.0
 
 
