@@ -158,7 +158,7 @@ def first_relaxation(s: DWSettings, b: Blocks, plink, repairer: Repairer, clock:
     return FirstRelaxation(rel.bound, rel.y, rel.binaries), probe
 
 
-def integer_phase(s: DWSettings, b: Blocks, plink, y: np.ndarray, clock: Clock,
+def integer_phase(s: DWSettings, b: Blocks, y: np.ndarray, clock: Clock,
                   heuristics: PrimalHeuristics, pool: ColumnPool,
                   master: RestrictedMaster) -> Phase:
     """The integer phase's parts: MILP pricing capped by the time left (a round cut short
@@ -214,12 +214,11 @@ def solve_dw(provider: IntervalProvider, settings: DWSettings, progress=None,
                                         repairer, improver), s,
                                 Incumbent(repairer, pool, master), log, say,
                                 focus=s.first_prices == "master")
-        run = Run(plink, n, log, say)
-        run.incumbent = heur
+        run = Run(plink, n, log, say, incumbent=heur)
         if lp is not None:
             run.best, run.best_y = lp.bound, y.copy()
         log.add(iteration=0, phase="start", lower_bound=run.best, upper_bound=None)
-        phase = integer_phase(s, b, plink, y, clock, heur, pool, master)
+        phase = integer_phase(s, b, y, clock, heur, pool, master)
         reason = run_phase(run, phase, y)
         lower = heur.finish(clock, run.best, phase.stabilisation.center,
                             None if lp is None else lp.binaries,

@@ -142,7 +142,7 @@ class PrimalHeuristics:
         if self.focus:
             self.h.improver.focus(rnd.prices, [r.bound for r in rnd.results])
 
-    def after_round(self, rnd: Round, clock: Clock, run=None) -> None:
+    def after_round(self, rnd: Round, clock: Clock) -> None:
         """A plan from this round's columns: those that proved a new bound, else every
         ``REPAIR_EVERY`` rounds (and in the last) the column choice."""
         self.lower = max(self.lower, rnd.reference)

@@ -237,13 +237,13 @@ class Run:
     """What the phases of one solve share: the linking rows, the best bound and its
     prices, the round count, the log and the progress messages."""
 
-    def __init__(self, linking: BlockLinking, n: int, log: Log, say: Callable[[str], None]
-                 ) -> None:
+    def __init__(self, linking: BlockLinking, n: int, log: Log, say: Callable[[str], None],
+                 incumbent: Heuristics | None = None) -> None:
         self.linking, self.n, self.log, self.say = linking, n, log, say
         self.best = -math.inf
         self.best_y: np.ndarray | None = None
         self.rounds = 0
-        self.incumbent: Heuristics | None = None
+        self.incumbent = incumbent
 
     def upper(self) -> float | None:
         return None if self.incumbent is None else self.incumbent.upper()

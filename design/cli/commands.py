@@ -93,9 +93,11 @@ _USER_KEYS = ("gap", "time_limit", "interval", "workers", "parallel")
 _DW_FLAGS = ("interval", "workers", "parallel")
 
 
-def _engine(args: argparse.Namespace, dw: DWSettings) -> DWSettings:
-    """``dw`` with the options of this command line and its ``--engine`` pairs."""
-    dw = replace(dw, **{f: getattr(args, f) for f in _DW_FLAGS})
+def _engine(args: argparse.Namespace, dw: DWSettings,
+            flags: tuple[str, ...] = _DW_FLAGS) -> DWSettings:
+    """``dw`` with this command line's options among ``flags`` and its ``--engine``
+    pairs."""
+    dw = replace(dw, **{f: getattr(args, f) for f in flags})
     try:
         return with_engine(dw, args.engine or [])
     except ValueError as exc:
@@ -132,11 +134,7 @@ def _from_run(args: argparse.Namespace, record: dict, weight: float) -> Operatio
     if "solver" in given or "verbose" in given:
         solve = replace(solve, solver=args.solver, verbose=args.verbose)
         dw = replace(dw, solve=replace(dw.solve, solver=args.solver, verbose=args.verbose))
-    dw = replace(dw, **{f: getattr(args, f) for f in _DW_FLAGS if f in given})
-    try:
-        dw = with_engine(dw, args.engine or [])
-    except ValueError as exc:
-        raise CaseError(str(exc)) from None
+    dw = _engine(args, dw, tuple(f for f in _DW_FLAGS if f in given))
     return OperationSettings(method=method, weight=weight if "weight" not in given
                              else args.weight,
                              horizon=args.horizon if "horizon" in given else base.horizon,
