@@ -298,7 +298,8 @@ def solve_rolling(provider: IntervalProvider, settings: DWSettings, progress=Non
         say(f"LP relaxation bound {lp_bound:.6g}")
         columns = rolling_horizon(solvers, linking, conditions, linking.valid(y), s.pricing_gap,
                                   guide=lp.binaries)
-        rep = repairer.repair(columns, [a for a, _ in cuts], 0, s.repair_gap)
+        values = np.concatenate([c.binaries for c in columns])
+        rep = repairer.repair_values(values, np.zeros(len(values), dtype=bool), s.repair_gap)
         ub = rep.solve.objective
         if rep.solve.has_solution:
             repairer.check(ub)

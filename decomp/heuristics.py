@@ -9,11 +9,10 @@ An ordered list, each named in :data:`~decomp.settings.HEURISTICS` and switched 
   needs no horizon MILP, so a run out of time still ends with a plan.
 - ``windows``: fix-and-optimise on overlapping windows of intervals
   (:mod:`decomp.fix_optimise`).
-- ``boundary``: one horizon MILP with the columns' integers free near every boundary.
-- ``families``: one horizon MILP per family of linked integers (:mod:`decomp.families`),
-  once, within ``FAMILY_SHARE`` of the time left.
-- ``escalate``: once column generation has stopped short of the gap, wider windows around
-  the boundaries up to the whole horizon (whose proven bound then counts).
+- ``escalate``: once column generation has stopped short of the gap, the whole horizon's
+  MILP started from the best plan, where the horizon is small (``WHOLE_MILP_NONZEROS``):
+  its proven bound counts too. A run with no plan yet frees the binaries around the
+  boundaries in windows doubling up to the whole horizon (whether or not it is listed).
 
 Every plan is offered to one :class:`Incumbent`; its intervals enter the master as
 columns.
@@ -28,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from decomp.columns import Column, ColumnPool
-from decomp.families import improve_by_families, integer_families
 from decomp.fix_optimise import WindowImprover, improve
 from decomp.linking import Linking
 from decomp.loop import Clock, Log, Round
@@ -56,8 +54,11 @@ REPAIR_EVERY = 5
 REPAIR_TIME_LIMIT = 120.0
 #: seconds the column-choice MILP may take
 CHOICE_TIME_LIMIT = 30.0
-#: the share of the time left the family step may take
-FAMILY_SHARE = 0.5
+#: ``escalate`` solves the whole horizon's MILP when its matrix has at most this many
+#: nonzeros (a few days of a district): there a MILP solver proves the gap sooner than
+#: more rounds, and its memory stays far below the blocks'; a larger horizon would need
+#: the direct solve's memory
+WHOLE_MILP_NONZEROS = 100_000
 #: the hours at the start of an interval whose integers a pass frees where the interval
 #: cannot keep its guide (its entry states, e.g. a unit's start history, did not fit)
 ENTRY_HOURS = 3
@@ -117,7 +118,6 @@ class PrimalHeuristics:
         self.lower = -math.inf
         self.center: np.ndarray | None = None
         self.repaired: set[bytes] = set()
-        self.families_tried = False
         self.latest: list[Column | None] = [None] * len(h.solvers)
         self.last_picked: list[Column] | None = None
         self.escalated = False
@@ -162,26 +162,17 @@ class PrimalHeuristics:
         self.last_picked = fitted or picked
         if x is not None:
             self.polish(x, fitted, clock)
-        if (self.s.uses("boundary") and fresh and not clock.expired()
-                and not self.met(self.best.upper())):
-            self.boundary(picked, clock, start=x)
-        if (self.s.uses("families") and not self.families_tried and self.best.x is not None
-                and not self.met(self.best.upper()) and not clock.expired()):
-            self.families(clock, rnd.number)
 
     def finish(self, clock: Clock, lower: float, center: np.ndarray,
                lp_binaries: np.ndarray | None, lp_bound: float | None) -> float:
-        """After the rounds: a plan if none was made, the family step if not run, then
-        the escalation; returns the bound (a whole-horizon MILP's proven bound counts).
+        """After the rounds: a plan if none was made, then the escalation; returns the
+        bound (a whole-horizon MILP's proven bound counts).
         ``center``: the prices the pass values exits at when no round set them."""
         self.lower = lower
         if self.center is None:
             self.center = center
         if self.best.x is None:
             self.last_resort(clock, lp_binaries, lp_bound)
-        if (self.s.uses("families") and not self.families_tried and self.best.x is not None
-                and not self.met(self.best.upper()) and not clock.expired()):
-            self.families(clock, len(self.log.rows) + 1)
         return self.escalate(clock)
 
     def _choose(self, rnd: Round, clock: Clock) -> list[Column]:
@@ -296,52 +287,6 @@ class PrimalHeuristics:
                              tolerance=tolerance)
         self.best.offer_plan(x, cost, columns)
 
-    def boundary(self, columns, clock: Clock, start=None) -> None:
-        """The horizon MILP with ``columns``' integers fixed except within
-        ``boundary_window`` hours of each boundary, MIP-started from ``start`` where it
-        fits; a cheaper plan is polished."""
-        s, t0 = self.s, time.perf_counter()
-        clock.at("boundary")
-        rep = self.h.repairer.repair(columns, self.h.starts, s.boundary_window, s.repair_gap,
-                                     clock.cap(REPAIR_TIME_LIMIT), start=start)
-        before = self.best.ub
-        better = self.best.offer(rep, columns)
-        cost = rep.solve.objective if rep.solve.has_solution else math.inf
-        self.say(f"boundary repair ({s.boundary_window} h around each boundary, "
-                 f"{rep.free_binaries} integers free): {cost:.6g} against {before:.6g} "
-                 f"({rep.solve.status}, {time.perf_counter() - t0:.1f} s)")
-        if better:
-            self.polish(self.best.x.copy(), columns, clock)
-
-    def families(self, clock: Clock, iteration: int) -> None:
-        """One horizon MILP per family of linked integers on the best plan, within
-        ``FAMILY_SHARE`` of the time left, each MIP-started from the plan."""
-        self.families_tried = True
-        clock.at("families")
-        rp, s, best = self.h.repairer, self.s, self.best
-        left = clock.cap(None)
-        deadline = None if left is None else time.perf_counter() + FAMILY_SHARE * left
-
-        def solve(values: np.ndarray, free: np.ndarray, limit: float | None):
-            limit = REPAIR_TIME_LIMIT if limit is None else min(limit, REPAIR_TIME_LIMIT)
-            start = best.x if np.array_equal(best.x[rp.bin_cols], values) else None
-            rep = rp.repair_values(values, free, s.repair_gap, limit, start=start)
-            if not rep.solve.has_solution:
-                return None, math.inf
-            best.offer(rep, best.columns)
-            return rp.x[rp.bin_cols].copy(), rep.solve.objective
-
-        _, _, steps = improve_by_families(solve, best.x[rp.bin_cols], best.ub,
-                                          integer_families(rp.form, rp.bin_cols), deadline,
-                                          stop=self.met)
-        for st in steps:
-            self.log.add(iteration=iteration, phase="families", lower_bound=self.lower,
-                         upper_bound=best.upper(), gap=relative_gap(best.upper(), self.lower),
-                         repair_seconds=st.seconds,
-                         repair_window=f"{st.free} ({st.binaries} integers)")
-            self.say(f"{st.free} free ({st.binaries} integers): {st.before:.6g} -> "
-                     f"{st.after:.6g} ({st.status}, {st.seconds:.1f} s)")
-
     def last_resort(self, clock: Clock, lp_binaries: np.ndarray | None,
                     lp_bound: float | None) -> None:
         """A plan for a run that has none: the pricing rounds' latest columns (None where
@@ -360,17 +305,19 @@ class PrimalHeuristics:
         self.say(f"last-resort plan ({how}): UB {self.best.ub:.6g}")
 
     def escalate(self, clock: Clock) -> float:
-        """Column generation stopped short of the target: free more binaries around the
-        boundaries, doubling the window up to the whole horizon (the full MILP started
-        from the best plan, whose proven bound is then a valid lower bound too)."""
+        """Column generation stopped short of the target: on a small horizon
+        (``WHOLE_MILP_NONZEROS``) the whole horizon's MILP started from the best plan,
+        whose proven bound is a valid lower bound too; with no plan yet, the binaries
+        around the boundaries freed in windows doubling up to the whole horizon."""
         h, s, best, lower = self.h, self.s, self.best, self.lower
-        window = s.boundary_window
         chosen = best.columns or self.last_picked or (
             self.latest if all(c is not None for c in self.latest) else None)
         horizon = h.solvers[-1].stop
-        while ((s.uses("escalate") or best.x is None) and chosen is not None
+        small = h.repairer.form.A.nnz <= WHOLE_MILP_NONZEROS
+        window = s.boundary_window
+        while (((s.uses("escalate") and small) or best.x is None) and chosen is not None
                and not self.met(best.upper()) and not clock.expired()):
-            window = max(1, 2 * window)
+            window = horizon if small else max(1, 2 * window)
             clock.at("escalate")
             full = window >= horizon
             t0 = time.perf_counter()

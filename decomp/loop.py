@@ -107,9 +107,9 @@ class Log:
 @dataclass
 class Pricing:
     """How a phase prices: the blocks' ``pricer``, the MILP ``gap``, ``fill`` (a block
-    cut short counts its LP value), ``cap`` (seconds each block may take, given the
-    seconds left) and ``reserve`` (seconds before the deadline the round leaves to the
-    heuristics)."""
+    cut short counts its LP value, solved within the run's limit), ``cap`` (seconds each
+    block may take, given the seconds left) and ``reserve`` (seconds before the deadline
+    the round leaves to the heuristics)."""
 
     pricer: object
     gap: float = 0.0
@@ -123,7 +123,9 @@ class Pricing:
         cap = self.cap(left)
         if deadline is not None:
             deadline -= self.reserve(left)
-        return self.pricer.price(prices, self.gap, deadline, fill=self.fill,
+        end = clock.deadline()
+        fill = (math.inf if end is None else end) if self.fill else None
+        return self.pricer.price(prices, self.gap, deadline, fill=fill,
                                  interval_limit=cap), cap
 
 

@@ -5,7 +5,7 @@ Rows are ``row_lower <= A x <= row_upper``; columns carry their own declared bou
 integrality (never replaced by [0, 1]); ``columns[j]`` is the Pyomo variable of column j,
 so a plan's values can be written back for the provider to read. A form whose model was
 dropped (:meth:`MatrixForm.detached`) keeps only :class:`Labels`: the component and index
-of each column and row, what messages and the decision families need.
+of each column and row, what messages need.
 """
 
 from __future__ import annotations

@@ -114,13 +114,13 @@ class RayPricer:
         ray.get(loads)  # a failed build raises here, with the worker's error
 
     def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              deadline: float | None = None, fill: bool = False,
+              deadline: float | None = None, fill: float | None = None,
               interval_limit: float | None = None) -> list[PricingResult]:
         """Solve every interval with its (entry, exit) prices on the actors, each solve
         stopped after ``interval_limit`` seconds; a chunk stopped by the deadline ends the
-        round with fewer results (no bound), unless ``fill`` and this process holds the
-        models: then the intervals left without a bound get their LP value here
-        (:func:`~decomp.pricing.lp_fill`)."""
+        round with fewer results (no bound), unless ``fill`` (an instant) and this process
+        holds the models: then the intervals left without a bound get their LP value here
+        before that instant (:func:`~decomp.pricing.lp_fill`)."""
         if self.fallback is not None:
             return price_all(self.fallback, prices, gap, deadline, fill, interval_limit)
         ray = self.ray
@@ -166,7 +166,9 @@ class RayPricer:
                 if not stopped:
                     send(i)
         out = sorted(out, key=lambda r: r.k)
-        return lp_fill(self.local, prices, out) if fill and self.local is not None else out
+        if fill is None or self.local is None:
+            return out
+        return lp_fill(self.local, prices, out, fill)
 
     def set_abs_gap(self, value: float | None) -> None:
         """An absolute MIP gap for every interval's pricing solves from now on."""

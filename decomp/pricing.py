@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -283,15 +284,16 @@ def _columns(index: dict[int, int], variables: list) -> np.ndarray:
 
 
 def price_all(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],
-              gap: float, deadline: float | None = None, fill: bool = False,
+              gap: float, deadline: float | None = None, fill: float | None = None,
               interval_limit: float | None = None) -> list[PricingResult]:
     """Price each interval in turn, each solve capped by the time left before ``deadline``
     (a ``time.perf_counter()`` instant) and by ``interval_limit`` seconds. The round stops
     at the deadline: then fewer results than intervals come back, or one without a proven
-    bound (``-inf``), and the round gives no Lagrangian bound, unless ``fill``: then each
-    interval left without a proven bound gets its LP relaxation's value at the same prices
-    (:func:`lp_fill`). An interval stopped by ``interval_limit`` counts the bound its
-    solver proved by then (a valid bound, only weaker) and the round goes on."""
+    bound (``-inf``), and the round gives no Lagrangian bound, unless ``fill`` (an instant,
+    ``inf`` for no limit): then each interval left without a proven bound gets its LP
+    relaxation's value at the same prices, solved before that instant (:func:`lp_fill`).
+    An interval stopped by ``interval_limit`` counts the bound its solver proved by then
+    (a valid bound, only weaker) and the round goes on."""
     out = []
     for s, p in zip(solvers, prices, strict=True):
         r = _price_one(s, p, gap, deadline, interval_limit)
@@ -300,7 +302,7 @@ def price_all(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.n
         out.append(r)
         if _stopped(r, deadline):
             break
-    return lp_fill(solvers, prices, out) if fill else out
+    return out if fill is None else lp_fill(solvers, prices, out, fill)
 
 
 def _stopped(r: PricingResult, deadline: float | None) -> bool:
@@ -326,7 +328,7 @@ def _price_one(s: IntervalSolver, prices: tuple[np.ndarray, np.ndarray], gap: fl
 
 
 def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.ndarray]],
-            results: list[PricingResult]) -> list[PricingResult]:
+            results: list[PricingResult], by: float = math.inf) -> list[PricingResult]:
     """A result for every interval: those without a proven bound (not reached before the
     deadline, or stopped before their solver proved one) get the value of their LP
     relaxation at the same prices, which bounds their MILP from below, so the round's
@@ -334,7 +336,9 @@ def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.nda
     A round cut by its deadline that proved nothing (the deadline had passed before it
     began) is returned as it is: filling it would be an LP per interval after the
     deadline for a bound no MILP of the round improved. A
-    complete round whose every interval was stopped by its own cap is filled."""
+    complete round whose every interval was stopped by its own cap is filled. The LPs
+    share the time until ``by`` (a ``time.perf_counter()`` instant): a fill that runs out
+    returns ``results`` as they were (the round gives no bound)."""
     done = {r.k: r for r in results if np.isfinite(r.bound)}
     if not done and len(results) < len(solvers):
         return results
@@ -343,11 +347,14 @@ def lp_fill(solvers: list[IntervalSolver], prices: list[tuple[np.ndarray, np.nda
         if s.k in done:
             out.append(done[s.k])
             continue
+        left = by - time.perf_counter()
+        if left <= 0:
+            return results
         was = s.relaxed
         s.relax(True)
         try:
             s.set_prices(*prices[i])
-            r = s.solve(gap=0.0)
+            r = s.solve(gap=0.0, time_limit=None if math.isinf(left) else left)
         finally:
             s.relax(was)
         out.append(PricingResult(s.k, None, r.objective, r.bound,
@@ -370,7 +377,7 @@ class ThreadPricer:
         self.workers = workers
 
     def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              deadline: float | None = None, fill: bool = False,
+              deadline: float | None = None, fill: float | None = None,
               interval_limit: float | None = None) -> list[PricingResult]:
         """Solve every interval with its (entry, exit) prices; see :func:`price_all`."""
         n = len(self.solvers)
@@ -400,7 +407,7 @@ class ThreadPricer:
             for f in [ex.submit(work) for _ in range(min(self.workers, n))]:
                 f.result()  # a solver error in a thread is raised here
         results = [r for r in out if r is not None]
-        return lp_fill(self.solvers, prices, results) if fill else results
+        return results if fill is None else lp_fill(self.solvers, prices, results, fill)
 
     def set_abs_gap(self, value: float | None) -> None:
         """An absolute MIP gap for every interval (:meth:`IntervalSolver.set_abs_gap`)."""
@@ -418,7 +425,7 @@ class SerialPricer:
         self.solvers = solvers
 
     def price(self, prices: list[tuple[np.ndarray, np.ndarray]], gap: float,
-              deadline: float | None = None, fill: bool = False,
+              deadline: float | None = None, fill: float | None = None,
               interval_limit: float | None = None) -> list[PricingResult]:
         """Solve every interval with its (entry, exit) prices; see :func:`price_all`."""
         return price_all(self.solvers, prices, gap, deadline, fill, interval_limit)

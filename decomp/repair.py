@@ -419,22 +419,6 @@ class Repairer:
         y = solver.row_duals[self.link_rows].copy()
         return LPRelaxation(float(res.objective), y, solver.values[self.bin_cols].copy())
 
-    def repair(
-        self,
-        columns: list[Column],
-        starts: list[int],
-        window: int,
-        gap: float,
-        time_limit: float | None = None,
-        start: np.ndarray | None = None,
-    ) -> RepairResult:
-        """Fix binaries to ``columns`` outside ``window`` hours of every boundary and solve;
-        ``start``: a plan handed over as a MIP start where it holds those fixed values
-        (:meth:`repair_values`)."""
-        values = np.concatenate([c.binaries for c in columns])
-        return self.repair_values(values, self.window_mask(starts, window), gap, time_limit,
-                                  window, start=start)
-
     def fits(self, x: np.ndarray, values: np.ndarray, free: np.ndarray) -> bool:
         """True when plan ``x`` has every integer that ``free`` leaves fixed at
         ``values`` (rounded), so it is a feasible start of that repair."""

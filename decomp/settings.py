@@ -20,7 +20,7 @@ STABILISATION = ("none", "wentges", "boxstep")
 
 #: the primal heuristics, in the order they run on a round's columns; ``escalate`` runs
 #: once column generation has stopped
-HEURISTICS = ("pass", "windows", "boundary", "families", "escalate")
+HEURISTICS = ("pass", "windows", "escalate")
 
 #: what ``heuristics=None`` stands for: every heuristic while the horizon is held whole
 #: (the glued LP path), the horizon-free ones on the ``master`` path, where loading a

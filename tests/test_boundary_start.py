@@ -1,6 +1,6 @@
-"""The boundary repair MIP-started from a plan that keeps the columns' integers outside
-the windows: its plan is feasible and no dearer than the start; a plan that does not fit
-is not handed over."""
+"""A horizon MILP with the integers near the boundaries free (the escalation's step),
+MIP-started from a plan that keeps the columns' integers outside the windows: its plan
+is feasible and no dearer than the start; a plan that does not fit is not handed over."""
 
 from __future__ import annotations
 
@@ -24,12 +24,13 @@ def test_a_fitting_start_gives_a_boundary_plan_no_dearer(demand, price, interval
     columns = rolling_horizon(solvers, linking, conditions, None, 1e-9)
     values = np.concatenate([c.binaries for c in columns])
     # the columns fit together: with every integer fixed they are a plan of the horizon
-    first = repairer.repair(columns, starts, 0, 1e-9)
+    none = np.zeros(len(values), dtype=bool)
+    first = repairer.repair_values(values, none, 1e-9)
     assert first.solve.has_solution
     x0, cost0 = repairer.x.copy(), first.solve.objective
     free = repairer.window_mask(starts, window)
     assert repairer.fits(x0, values, free)
-    rep = repairer.repair(columns, starts, window, 1e-9, start=x0)
+    rep = repairer.repair_values(values, free, 1e-9, start=x0)
     assert rep.solve.has_solution and rep.solve.objective <= cost0 + 1e-7 * max(1, abs(cost0))
     repairer.check(rep.solve.objective, repairer.x)
     assert rep.solve.objective >= solve_direct(provider, EXACT).objective - 1e-6
@@ -40,5 +41,5 @@ def test_a_fitting_start_gives_a_boundary_plan_no_dearer(demand, price, interval
         j = repairer.bin_cols[held[0]]
         other[j] = 1.0 - np.round(other[j])
         assert not repairer.fits(other, values, free)
-        again = repairer.repair(columns, starts, window, 1e-9, start=other)
+        again = repairer.repair_values(values, free, 1e-9, start=other)
         assert again.solve.objective == pytest.approx(rep.solve.objective, rel=1e-7, abs=1e-7)

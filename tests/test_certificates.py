@@ -172,7 +172,7 @@ def test_master_alone_converges_to_the_dw_bound_above_the_lp_bound():
     direct = solve_direct(provider, EXACT)
     dw = solve_dw(provider, DWSettings(interval=3, gap=0.0, max_iterations=200,
                                        first_prices="zero", pricing_gap=1e-9,
-                                       heuristics=("pass", "windows", "boundary", "families")))
+                                       heuristics=("pass", "windows")))
     assert dw.extra["stop_reason"] == "converged"
     last = dw.log[-1]
     assert not last["box_binding"]
@@ -325,8 +325,7 @@ def test_master_stopped_by_the_limit_ends_the_run_with_its_proven_bound(monkeypa
     provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=2)
     r = solve_dw(provider, DWSettings(interval=4, gap=1e-9, time_limit=60.0,
                                       first_prices=first_prices,
-                                      heuristics=("pass", "windows", "boundary",
-                                                  "families")))
+                                      heuristics=("pass", "windows")))
     assert all(t is not None and 0 < t <= 60.0 for t in limits)
     assert r.plan is not None
     direct = solve_direct(provider, EXACT).objective

@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from decomp.certificate import CertificateError
 from decomp.dw import DWSettings, solve_dw
-from decomp.families import integer_families
 from decomp.matrix_form import Labels
 from decomp.methods import solve_direct
 from decomp.provider import SeriesPlan
@@ -59,7 +58,7 @@ def test_dropped_models_same_bounds_and_a_plan_that_balances(demand, price, inte
     assert cost == pytest.approx(dropped.objective, rel=1e-6, abs=1e-6)
 
 
-def test_dropped_models_keep_labels_families_and_checks():
+def test_dropped_models_keep_labels_and_checks():
     provider = ToyProvider(np.array([1.0, 3, 0, 4, 2, 5, 1, 0]), np.full(8, 2.0),
                            series=True)
     kept = build_intervals(provider, 4, PRICING)
@@ -71,9 +70,6 @@ def test_dropped_models_keep_labels_families_and_checks():
     # the labels name what the variables were called
     names = [v.name for v in a.form.columns]
     assert [b.form.columns.name(j) for j in range(len(names))] == names
-    fa = integer_families(a.form, a.bin_cols)
-    fb = integer_families(b.form, b.bin_cols)
-    assert [f.tolist() for f in fa] == [f.tolist() for f in fb]
     # a plan that breaks a row is refused, the row named by its label
     x = np.zeros(b.form.shape[1])
     with pytest.raises(CertificateError, match=r"row bal\[0\]|row link"):

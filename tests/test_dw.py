@@ -201,8 +201,7 @@ def test_master_duals_never_reprice_a_master_column():
     provider = ToyProvider(np.array([2, 0, 3, 1, 0, 4, 2, 1, 0, 3.0]), np.full(10, 3.0))
     res = solve_dw(provider, DWSettings(interval=2, max_iterations=6, gap=1e-9,
                                         stabilisation="none",
-                                        heuristics=("pass", "windows", "boundary",
-                                                    "families")))
+                                        heuristics=("pass", "windows")))
     rows = [r for r in res.log if r.get("repeated_columns") is not None]
     assert len(rows) >= 2
     assert all(r["repeated_columns"] == 0 for r in rows)
@@ -331,13 +330,13 @@ def test_dw_with_and_without_the_absolute_pricing_gap_sandwich_the_optimum():
         opt = solve_direct(p, EXACT).objective
         r = solve_dw(p, DWSettings(interval=3, solve=EXACT, gap=1e-9, max_iterations=3,
                                    pricing_gap=0.05,
-                                   heuristics=("pass", "windows", "boundary", "families")))
+                                   heuristics=("pass", "windows")))
         assert_sandwich(r.bound, opt, r.objective)
 
 
 def test_the_same_commitments_are_repaired_once_per_run(monkeypatch):
     """A toy whose gap stalls: later rounds pick columns with the commitments of an
-    earlier repair; the pass, sweeps and boundary MILP are not repeated for them, and the
+    earlier repair; the pass and the window sweeps are not repeated for them, and the
     result is still a certified sandwich of the direct optimum."""
     from decomp.heuristics import PrimalHeuristics
 
@@ -359,3 +358,27 @@ def test_the_same_commitments_are_repaired_once_per_run(monkeypatch):
     skipped = sum("repair skipped" in m for m in said)
     assert skipped >= 1 and len(keys) == len(set(keys))
     assert_sandwich(r.bound, solve_direct(provider, EXACT).objective, r.objective)
+
+
+def test_escalation_solves_a_small_horizon_whole_and_its_bound_counts(monkeypatch):
+    """Column generation stopped short of the gap on a small horizon: ``escalate`` solves
+    the whole horizon's MILP from the best plan, and its proven bound certifies the gap;
+    above ``WHOLE_MILP_NONZEROS`` a run that has a plan leaves it out."""
+    import decomp.heuristics as heuristics
+
+    rng = np.random.default_rng(11)
+    provider = ToyProvider(rng.uniform(0, 6, 24), rng.uniform(1, 8, 24), units=2,
+                           store=4.0)
+    direct = solve_direct(provider, EXACT).objective
+    settings_ = DWSettings(interval=4, gap=1e-6, max_iterations=1, solve=EXACT,
+                           heuristics=("pass", "windows", "escalate"))
+    r = solve_dw(provider, settings_)
+    steps = [row for row in r.log if row["phase"] == "escalate"]
+    assert [row["repair_window"] for row in steps] == [24]
+    assert_sandwich(r.bound, direct, r.objective)
+    assert r.objective - r.bound <= 1e-6 * abs(r.objective) + 1e-9
+    assert r.extra["stop_reason"] == "escalated"
+    monkeypatch.setattr(heuristics, "WHOLE_MILP_NONZEROS", 0)
+    large = solve_dw(provider, settings_)
+    assert not any(row["phase"] == "escalate" for row in large.log)
+    assert_sandwich(large.bound, direct, large.objective)

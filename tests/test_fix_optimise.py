@@ -44,7 +44,8 @@ def pieces(provider, interval: int, options: SolveOptions = EXACT):
 def myopic_plan(cuts, solvers, linking, conditions, repairer):
     """A feasible but poor plan: the rolling pass at zero prices, binaries as it chose."""
     columns = rolling_horizon(solvers, linking, conditions, None, 1e-9)
-    rep = repairer.repair(columns, [a for a, _ in cuts], 0, 1e-9)
+    values = np.concatenate([c.binaries for c in columns])
+    rep = repairer.repair_values(values, np.zeros(len(values), dtype=bool), 1e-9)
     assert rep.solve.has_solution
     return repairer.x.copy(), rep.solve.objective
 

@@ -59,7 +59,7 @@ def test_an_interval_stopped_by_its_cap_leaves_the_rest_of_the_round(pricer_type
     full = pricer.price(prices, 1e-9)
     assert [r.k for r in full] == [0, 1, 2, 3]  # the round went on past interval 1
     assert not math.isfinite(full[1].bound) and full[1].column is None
-    filled = pricer.price(prices, 1e-9, fill=True, interval_limit=0.5)
+    filled = pricer.price(prices, 1e-9, fill=math.inf, interval_limit=0.5)
     assert all(math.isfinite(r.bound) for r in filled)
     assert filled[1].status == "lp" and filled[1].column is None
     assert limits[-2] == 0.5  # the MILP was given the cap, the LP fill none
@@ -69,6 +69,16 @@ def test_an_interval_stopped_by_its_cap_leaves_the_rest_of_the_round(pricer_type
     assert filled[1].bound <= exact.solve(gap=0.0).bound + 1e-7
     # with a deadline that has passed, a stopped interval still ends the round
     assert len(SerialPricer(solvers).price(prices, 1e-9, deadline=0.0)) == 0
+    # a fill that must end by an instant already past solves no LP: the round keeps its
+    # hole (no bound) rather than running past the limit
+    asked = len(limits)
+    late = pricer.price(prices, 1e-9, fill=time.perf_counter() - 1.0)
+    assert not math.isfinite(late[1].bound) and late[1].status != "lp"
+    assert len(limits) == asked + 1  # the MILP only
+    # with time left, the fill's LP is given no more than that time
+    soon = time.perf_counter() + 30.0
+    pricer.price(prices, 1e-9, fill=soon)
+    assert limits[-1] is not None and 0 < limits[-1] <= 30.0
 
 
 def test_every_pricing_milp_is_given_the_cap(monkeypatch):
@@ -147,8 +157,8 @@ def test_a_round_without_a_plan_yet_leaves_the_pass_its_share(monkeypatch):
     asked: list[tuple[float, float, bool]] = []
     real = SerialPricer.price
 
-    def spy(self, prices, gap, deadline=None, fill=False, interval_limit=None):
-        if fill:  # a MILP round (the LP phase's rounds do not fill)
+    def spy(self, prices, gap, deadline=None, fill=None, interval_limit=None):
+        if fill is not None:  # a MILP round (the LP phase's rounds do not fill)
             asked.append((deadline, time.perf_counter()))
         return real(self, prices, gap, deadline, fill, interval_limit)
 
