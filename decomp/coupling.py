@@ -21,12 +21,15 @@ from decomp.linking import Rows
 @dataclass(frozen=True)
 class CouplingRow:
     """One shared row: its ``terms`` (block, exit quantity, coefficient), right-hand side
-    and sense (``==`` or ``>=``)."""
+    and sense (``==`` or ``>=``); ``family`` and ``step`` (optional): the rows of one
+    family at consecutive time steps, which a coarse master may sum over spans."""
 
     name: str
     terms: tuple[tuple[int, str, float], ...]
     rhs: float
     sense: str = ">="
+    family: str | None = None
+    step: int | None = None
 
     @property
     def equality(self) -> bool:
@@ -56,6 +59,21 @@ class Coupling(Rows):
         self.rhs = np.array([row.rhs for row in rows], dtype=float)
         self.inequality = np.array([not row.equality for row in rows], dtype=bool)
         self.priced = np.ones(len(rows), dtype=bool)
+
+    def groups(self, span: int) -> np.ndarray:
+        """Master row of each row when a family's rows are summed ``span`` steps at a
+        time (rows without a family or step keep their own)."""
+        keys: dict[tuple, int] = {}
+        out = np.empty(len(self.rows), dtype=np.int64)
+        for r, row in enumerate(self.rows):
+            key = ((row.family, row.step // span) if row.family is not None
+                   and row.step is not None else (r,))
+            out[r] = keys.setdefault(key, len(keys))
+        return out
+
+    def terms(self, k: int) -> list[tuple[int, int, float]]:
+        """Block ``k``'s terms: (row, position of the exit quantity, coefficient)."""
+        return list(self._terms[k])
 
     def interval_prices(self, y: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Block ``k``'s objective terms: none on entry, ``-y . a_k`` on its exits."""

@@ -46,6 +46,9 @@ class MatrixGurobi:
         n = len(self.columns)
         m = gp.Model(env=_env())
         m.Params.Threads = options.threads or 1
+        if options.tolerance is not None:
+            m.Params.FeasibilityTol = m.Params.OptimalityTol = options.tolerance
+            m.Params.IntFeasTol = options.tolerance
         vtype = np.where(form.integer, gp.GRB.INTEGER, gp.GRB.CONTINUOUS)
         self.x = m.addMVar(n, lb=form.lb, ub=form.ub, vtype=vtype)
         if form.A.shape[0]:

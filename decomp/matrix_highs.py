@@ -76,6 +76,10 @@ class MatrixHighs:
         self.relaxed = relaxed
         self._options: dict[str, object] = {
             "output_flag": bool(options.verbose), "threads": int(options.threads or 1)}
+        if options.tolerance is not None:
+            self._options |= {"primal_feasibility_tolerance": options.tolerance,
+                              "dual_feasibility_tolerance": options.tolerance,
+                              "mip_feasibility_tolerance": options.tolerance}
         self._start: np.ndarray | None = None
         self._last: np.ndarray | None = None
         self._basis = None

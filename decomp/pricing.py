@@ -184,6 +184,16 @@ class IntervalSolver:
             j = int(self.exit_cols[self.exit_names.index(name)])
             self._set_bounds(j, self.clip(j, value), self._current(j)[1])
 
+    def set_exit_bounds(self, lb: np.ndarray, ub: np.ndarray) -> None:
+        """Bound the exit quantities (``lb == ub`` holds them; +-inf keeps a side as it
+        is), within their own bounds."""
+        for j, lo, up in zip(self.exit_cols, lb, ub, strict=True):
+            j = int(j)
+            cur_lo, cur_up = self._current(j)
+            lo = cur_lo if not np.isfinite(lo) else self.clip(j, lo)
+            up = cur_up if not np.isfinite(up) else self.clip(j, up)
+            self._set_bounds(j, lo, up)
+
     def release(self) -> None:
         """Restore every bound changed by the fix and bound methods."""
         for j, b in self._saved.items():

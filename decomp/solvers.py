@@ -46,8 +46,13 @@ class SolveOptions:
     gap: float = 1e-4
     threads: int | None = None
     verbose: bool = False
+    #: primal, dual and integer feasibility tolerance of the matrix back-ends (None: the
+    #: solver's defaults, 1e-7 / 1e-6)
+    tolerance: float | None = None
 
     def __post_init__(self) -> None:
+        if self.tolerance is not None and not 1e-9 <= self.tolerance <= 1e-5:
+            raise ValueError(f"tolerance must be in [1e-9, 1e-5], not {self.tolerance!r}")
         if self.solver not in ("auto", "highs", "gurobi"):
             raise ValueError(f"solver must be auto, highs or gurobi, not {self.solver!r}")
         if self.time_limit is not None and not self.time_limit > 0:

@@ -47,6 +47,9 @@ class Stabilisation:
     #: null steps in a row (the bound not improved) before a trust region narrows
     patience: int = 1
     nulls: int = 0
+    #: the widest the box gets (a master whose columns cannot meet its rows yet would
+    #: otherwise double it until its slack costs lose every digit)
+    max_width: float = np.inf
 
     def prices(self, master_y: np.ndarray) -> np.ndarray:
         """The prices to price with next."""
@@ -71,7 +74,7 @@ class Stabilisation:
             if improved:
                 self.nulls = 0
                 if binding:
-                    self.width *= 2.0
+                    self.width = min(2.0 * self.width, self.max_width)
                     self.widenings += 1
             else:
                 self.nulls += 1
@@ -79,8 +82,12 @@ class Stabilisation:
                     self.nulls = 0
                     self.width = max(self.width * self.shrink, self.min_width)
         elif binding and not improved and self.adaptive_box:
-            self.width *= 2.0
+            self.width = min(2.0 * self.width, self.max_width)
             self.widenings += 1
+
+
+#: the box grows to at most this many times its first width
+MAX_WIDENING = 1e6
 
 
 def make_stabilisation(name: str, center: np.ndarray, alpha: float = 0.5,
@@ -98,7 +105,7 @@ def make_stabilisation(name: str, center: np.ndarray, alpha: float = 0.5,
     if patience < 1:
         raise ValueError(f"patience must be >= 1, not {patience}")
     extra = {"trust_region": trust_region, "min_width": width * 1e-3, "shrink": shrink,
-             "patience": patience}
+             "patience": patience, "max_width": width * MAX_WIDENING}
     if name == "none":
         return Stabilisation(center, width, adaptive_box=False, name=name)
     if name == "wentges":

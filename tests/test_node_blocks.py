@@ -126,3 +126,30 @@ def test_a_coupling_row_names_only_quantities_its_blocks_have():
     _, p_exit = link.interval_prices(y, 1)
     assert p_exit.tolist() == [0.0, 2.0]  # import in the scarce hour costs its price
     assert link.constant(y) == pytest.approx(-2.0)
+
+
+@settings(max_examples=10, deadline=None)
+@given(n=st.integers(2, 3), hours=st.integers(2, 5), data=st.data())
+def test_solve_nodes_sandwiches_the_network_optimum(n, hours, data):
+    """The node engine on the line network: its capacity rows are ``>=`` rows in which
+    every node appears once, so the first node is re-solved with the others held (its
+    import bounded by what the line has left)."""
+    from decomp.nodes import NodeProblem, solve_nodes
+    from decomp.settings import DWSettings
+
+    demand = st.lists(st.floats(0.0, 6.0), min_size=hours, max_size=hours)
+    demands = [np.array(data.draw(demand)) for _ in range(n)]
+    price = np.array(data.draw(st.lists(st.floats(0.5, 8.0), min_size=hours, max_size=hours)))
+    units = [(data.draw(st.floats(1.0, 6.0)), data.draw(st.floats(0.0, 5.0)),
+              data.draw(st.floats(0.5, 6.0))) for _ in range(n)]
+    capacity = np.array(data.draw(st.lists(st.floats(0.0, 8.0), min_size=hours,
+                                           max_size=hours)))
+    blocks, whole = network(demands, price, units, capacity)
+    optimum = PersistentSolver(whole, EXACT).solve().objective
+    fresh, _ = network(demands, price, units, capacity)
+    link = coupling(n, capacity)
+    r = solve_nodes(NodeProblem(fresh, link.rows, [f"node{k}" for k in range(n)]),
+                    DWSettings(gap=1e-6, max_iterations=40, solve=EXACT))
+    assert r.plan is not None and r.extra["repair_block"] == "node0"
+    tol = 1e-6 * max(1.0, abs(optimum))
+    assert r.bound <= optimum + tol <= r.objective + 2 * tol

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyomo.environ as pyo
 
+from decomp.coupling import CouplingRow
+from decomp.horizon import add_boundary_conditions
+from decomp.nodes import NodeProblem
 from decomp.provider import BoundaryCondition, IntervalModel
 from design.network.case import Commitment
 from design.network.operation_data import H2_LHV_KWH_PER_NM3, OperationData
@@ -124,12 +127,66 @@ class EnergyProvider:
         for name in m.cap:
             m.cap[name].set_value(self.data.capacity[name])
 
+    def node_blocks(self) -> NodeProblem:
+        """The whole horizon split by node: one block per node, each a whole-horizon
+        model with its own edge conditions, its links' flows to other nodes and its share
+        of the hydrogen bus as coupling quantities; the coupling rows say each such flow
+        is the same at both ends and the hydrogen bus balances every hour."""
+        d = self.data
+        if self.sized:
+            raise ValueError("blocks by node solve operation only, not a design MILP "
+                             f"(sized: {sorted(self.sized)})")
+        conditions = self.boundary_conditions()
+        blocks, shares = [], []
+        for node in d.nodes:
+            b = _Builder(d, self.weight, 0, d.hours, False, self.sized, frozenset([node]))
+            im = b.build()
+            own = [bc for bc in conditions if bc.state in im.entry]
+            add_boundary_conditions(im.model, im, im, own)
+            im.entry, im.exit = {}, dict(b.coupling)
+            blocks.append(im)
+            shares.append("hydrogen.net[0]" in b.coupling)
+        where = {node: k for k, node in enumerate(d.nodes)}
+        # each node's net inflow from the links it does not own, per carrier and hour
+        inflow: dict[tuple[str, str], list[tuple[int, str, float]]] = defaultdict(list)
+        for i, link in enumerate(d.links):
+            owner = link_owner(link, d.grid_node)
+            other = link.a if owner == link.b else link.b
+            keep = 1.0 - link.loss
+            # the other end's inflow: -ab + keep * ba at a, keep * ab - ba at b
+            ab, ba = (-1.0, keep) if other == link.a else (keep, -1.0)
+            inflow[(other, link.carrier)] += [(where[owner], f"link_{i}.ab", ab),
+                                             (where[owner], f"link_{i}.ba", ba)]
+        rows = []
+        for (node, carrier), terms in inflow.items():
+            for t in range(d.hours):
+                q = f"{node}.{carrier}_exchange[{t}]"
+                rows.append(CouplingRow(q, ((where[node], q, 1.0),) + tuple(
+                    (k, f"{name}[{t}]", -a) for k, name, a in terms), 0.0, "==",
+                    family=f"{node}.{carrier}_exchange", step=t))
+        h2 = [k for k, share in enumerate(shares) if share]
+        for t in range(d.hours):
+            if h2:
+                q = f"hydrogen.net[{t}]"
+                rows.append(CouplingRow(f"hydrogen[{t}]", tuple((k, q, 1.0) for k in h2),
+                                        0.0, "==", family="hydrogen", step=t))
+        return NodeProblem(blocks, rows, list(d.nodes))
+
     def build(self, start: int, stop: int, relax: bool = False) -> IntervalModel:
         """Pyomo model of hours ``start..stop-1`` (``relax``: binaries continuous in [0, 1])."""
         if not 0 <= start < stop <= self.horizon:
             raise ValueError(f"hours {start}..{stop} outside 0..{self.horizon}")
         return _Builder(self.data, self.weight, start, stop, relax, self.sized).build()
 
+
+def link_owner(link, grid_node: str) -> str:
+    """The end whose block holds a link's flows when its ends are in different blocks:
+    ``b``, unless ``b`` is the grid's node (a hub keeps one net inflow per carrier)."""
+    return link.a if link.b == grid_node else link.b
+
+
+#: the component kinds on the hydrogen bus
+H2_KINDS = ("electrolyser", "mh_tank", "fuel_cell")
 
 #: the integer components :meth:`_Builder._unit` adds for a unit ``u``, named ``u__<part>``
 UNIT_INTEGERS = ("on", "on_in", "start", "stop", "start_hist", "stop_hist")
@@ -150,9 +207,12 @@ class _Builder:
     """One build of one hour range; each ``_add_*`` method adds one component family."""
 
     def __init__(self, data: OperationData, weight: float, start: int, stop: int, relax: bool,
-                 sized: frozenset[str] = frozenset()):
+                 sized: frozenset[str] = frozenset(), nodes: frozenset[str] | None = None):
         self.d = data
         self.sized = sized
+        #: the nodes built (None: all); flows to nodes outside become coupling quantities
+        self.nodes = frozenset(data.nodes) if nodes is None else nodes
+        self.coupling: dict[str, pyo.Var] = {}
         self.start, self.stop = start, stop
         self.hours = list(range(start, stop))
         self.cut = slice(start, stop)
@@ -208,9 +268,11 @@ class _Builder:
 
     def build(self) -> IntervalModel:
         d = self.d
-        self._add_grid()
+        if d.grid_node in self.nodes:
+            self._add_grid()
         for c in d.components:
-            getattr(self, f"_add_{c.kind}")(c)
+            if c.node in self.nodes:
+                getattr(self, f"_add_{c.kind}")(c)
         self._add_links()
         self._add_heat_backup()
         self._add_balances()
@@ -436,22 +498,49 @@ class _Builder:
         self.columns[f"{c.name}.power"] = Column(heat, inv_cop)
 
     def _add_links(self) -> None:
+        """Each link's flows both ways. A link to a node outside the build: its flows
+        belong to one end (:func:`link_owner`); there they are coupling quantities
+        (``link_i.ab[t]``), and the other end sees all such links of a carrier as one
+        net inflow per hour (``{node}.{carrier}_exchange[t]``, a coupling quantity too)."""
+        exchange: dict[tuple[str, str], float] = defaultdict(float)
         for i, link in enumerate(self.d.links):
+            at_a, at_b = link.a in self.nodes, link.b in self.nodes
+            if not (at_a or at_b):
+                continue
+            owner = link_owner(link, self.d.grid_node)
+            if not (at_a and at_b) and owner not in self.nodes:
+                node = link.a if at_a else link.b
+                exchange[(node, link.carrier)] += link.capacity
+                continue
             name = f"link_{i}"
             ab = self.var(f"{name}.ab", (0, link.capacity))
             ba = self.var(f"{name}.ba", (0, link.capacity))
             terms = self.el if link.carrier == "electricity" else self.heat
             keep = 1.0 - link.loss
-            terms.add(link.a, -1.0, ab)
-            terms.add(link.a, keep, ba)
-            terms.add(link.b, keep, ab)
-            terms.add(link.b, -1.0, ba)
+            if at_a:
+                terms.add(link.a, -1.0, ab)
+                terms.add(link.a, keep, ba)
+            if at_b:
+                terms.add(link.b, keep, ab)
+                terms.add(link.b, -1.0, ba)
             self.columns[f"{name}.{link.a}->{link.b}"] = Column(ab)
             self.columns[f"{name}.{link.b}->{link.a}"] = Column(ba)
+            if not (at_a and at_b):
+                for t in self.hours:
+                    self.coupling[f"{name}.ab[{t}]"] = ab[t]
+                    self.coupling[f"{name}.ba[{t}]"] = ba[t]
+        for (node, carrier), reach in exchange.items():
+            name = f"{node}.{carrier}_exchange"
+            net = self.var(name, (-reach, reach), pyo.Reals)
+            (self.el if carrier == "electricity" else self.heat).add(node, 1.0, net)
+            for t in self.hours:
+                self.coupling[f"{name}[{t}]"] = net[t]
 
     def _add_heat_backup(self) -> None:
         self.backups = []
         for node in self.d.nodes:
+            if node not in self.nodes:
+                continue
             demand = self.d.demand_heat[node][self.cut]
             has_source = bool(self.heat.items.get(node))
             if demand.any():
@@ -467,6 +556,8 @@ class _Builder:
     def _add_balances(self) -> None:
         s = self.start
         for node in self.d.nodes:
+            if node not in self.nodes:
+                continue
             el_demand = self.d.demand_el[node][self.cut]
             heat_demand = self.d.demand_heat[node][self.cut]
             self.con(
@@ -479,23 +570,33 @@ class _Builder:
                     lambda m, t, n=node, dem=heat_demand: self.heat.expr(n, t, s)
                     == float(dem[t - s]),
                 )
-        if self.h2.items.get("h2"):
+        if not self.h2.items.get("h2"):
+            return
+        if all(c.node in self.nodes for c in self.d.components if c.kind in H2_KINDS):
             self.con("hydrogen_balance", lambda m, t: self.h2.expr("h2", t, s) == 0)
+            return
+        # part of the hydrogen bus: what this build puts into it is a coupling quantity
+        net = self.var("hydrogen.net", (None, None), pyo.Reals)
+        self.con("hydrogen_balance", lambda m, t: self.h2.expr("h2", t, s) == net[t])
+        for t in self.hours:
+            self.coupling[f"hydrogen.net[{t}]"] = net[t]
 
     def _add_cost(self):
         d, m, s = self.d, self.m, self.start
         pb = d.price_buy[self.cut]
         ps = d.price_sell[self.cut]
         fuel = d.fuel_cost_per_heat
-        buy, sell = self.buy, self.sell
-        purchase = sum(float(pb[t - s]) * buy[t] for t in self.hours)
-        sales = sum(float(ps[t - s]) * sell[t] for t in self.hours)
+        purchase = sales = exchanged = 0
+        if d.grid_node in self.nodes:
+            buy, sell = self.buy, self.sell
+            purchase = sum(float(pb[t - s]) * buy[t] for t in self.hours)
+            sales = sum(float(ps[t - s]) * sell[t] for t in self.hours)
+            # A counts the money exchanged with the grid either way: at a negative price
+            # its magnitude, so that purchases and sales both count as non-negative amounts
+            exchanged = (sum(abs(float(pb[t - s])) * buy[t] for t in self.hours)
+                         + sum(abs(float(ps[t - s])) * sell[t] for t in self.hours))
         backup = sum(fuel * b[t] for b in self.backups for t in self.hours)
         starts = sum(cost * v[t] for cost, v in self.start_costs for t in self.hours)
-        # A counts the money exchanged with the grid either way: at a negative price its
-        # magnitude, so that purchases and sales both count as non-negative amounts
-        exchanged = (sum(abs(float(pb[t - s])) * buy[t] for t in self.hours)
-                     + sum(abs(float(ps[t - s])) * sell[t] for t in self.hours))
         m.c_op = pyo.Expression(expr=purchase - sales + backup + starts)
         m.autonomy = pyo.Expression(expr=exchanged + backup)
         m.sales = pyo.Expression(expr=sales)
