@@ -33,6 +33,7 @@ from decomp.loop import Clock, Log, Round
 from decomp.master import RestrictedMaster, choose_columns
 from decomp.prices import (
     LOOKAHEAD_SHARE,
+    PASS_GRACE,
     TIEBREAK,
     continuous_states,
     cost_scale,
@@ -237,7 +238,8 @@ class PrimalHeuristics:
         try:
             columns = rolling_horizon(h.solvers, h.linking, h.conditions, exits,
                                       s.pricing_gap if gap is None else gap, guide=fixed,
-                                      abs_gap=abs_gap, deadline=clock.deadline(), plan=plan,
+                                      abs_gap=abs_gap, deadline=clock.deadline(PASS_GRACE),
+                                      plan=plan,
                                       fallback=fallback, made=made)
         except SolverError as exc:
             self.say(f"sequential repair found no plan ({exc})")

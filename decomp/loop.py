@@ -82,9 +82,10 @@ class Clock:
         left = max(floor, self.total - self.elapsed())
         return left if step_limit is None else min(step_limit, left)
 
-    def deadline(self) -> float | None:
-        """The limit as a ``time.perf_counter()`` instant."""
-        return None if self.total is None else self.t0 + self.total
+    def deadline(self, grace: float = 0.0) -> float | None:
+        """The limit as a ``time.perf_counter()`` instant, ``grace`` (a share of the
+        limit) past it."""
+        return None if self.total is None else self.t0 + self.total * (1.0 + grace)
 
 
 class Log:

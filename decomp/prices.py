@@ -33,6 +33,10 @@ PRICING_SHARE, PRICING_MIN_SECONDS = 0.5, 1.0
 #: yet (a round that took all of it made the plan minutes past the limit)
 PASS_RESERVE = 0.25
 
+#: a pass may run this share of the limit past it: the plan it makes is worth a small
+#: overrun, and a run may end 10 % past its limit
+PASS_GRACE = 0.05
+
 #: each interval MILP of a pass stops at this share of the target gap (absolute, shared
 #: among the intervals)
 PASS_GAP_SHARE = 0.25

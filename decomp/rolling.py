@@ -19,17 +19,17 @@ from decomp.pricing import IntervalSolver
 from decomp.provider import BoundaryCondition
 from decomp.solvers import SolverError
 
-#: the least time an interval solved again with its binaries free gets past the deadline
-#: (a second can be too short to find any plan of a large interval)
-FREE_SECONDS = 10.0
+#: the least time limit an interval of a pass gets (past its deadline: an interval whose
+#: integers are fixed is an LP of milliseconds; one that needs a search has no plan)
+MIN_SECONDS = 0.01
 
 
 def pass_limit(left: float, remaining: int, share: float = 2.0) -> float:
     """Seconds one interval of a pass may take with ``left`` seconds to the deadline and
     ``remaining`` intervals to go (this one included): ``share`` times its even share, so
-    that one slow interval cannot take the time of all those after it, but at least a
-    second (a pass begun at the deadline still takes a second or more an interval)."""
-    return max(1.0, share * left / max(1, remaining))
+    that one slow interval cannot take the time of all those after it (``MIN_SECONDS``
+    at least)."""
+    return max(MIN_SECONDS, share * left / max(1, remaining))
 
 
 def rolling_horizon(
@@ -53,10 +53,9 @@ def rolling_horizon(
     solved that way is solved with the integers of each ``fallback`` guide in turn (same
     layout, e.g. the guide with more integers free), then with its binaries free. Each
     interval's solve is capped by its share of the time left before ``deadline``
-    (``time.perf_counter()``; :func:`pass_limit`), but gets at least a second (an
-    interval solved with its binaries free, ``FREE_SECONDS``): the pass must end with a
-    plan. ``abs_gap`` lets each interval MILP stop at that absolute gap too (each
-    solver's own is restored afterwards).
+    (``time.perf_counter()``; :func:`pass_limit`); an interval without a plan within it
+    ends the pass (:class:`SolverError`). ``abs_gap`` lets each interval MILP stop at
+    that absolute gap too (each solver's own is restored afterwards).
     A list given as ``entry_values`` receives, per interval, minus the reduced costs of its
     fixed entry states after an LP solve (what one more unit of each state is worth to the
     interval; None after a MILP). A list given as ``plan`` receives each interval's column
@@ -138,8 +137,7 @@ def _solve_guided(s: IntervalSolver, gap: float, limit: float | None,
         res = s.solve(gap=gap, time_limit=limit, allow_infeasible=True)
         if res.column is not None:
             return res, how
-    # its binaries freed: past the deadline a second is too short to find any plan of a
-    # large interval, and without one the pass fails
     s.release_binaries()
-    free = None if limit is None else max(limit, FREE_SECONDS)
-    return s.solve(gap=gap, time_limit=free), len(fallback) + 1
+    if deadline is not None:
+        limit = pass_limit(deadline - time.perf_counter(), remaining)
+    return s.solve(gap=gap, time_limit=limit), len(fallback) + 1

@@ -155,15 +155,20 @@ def test_ray_longest_first_order_and_deadline(small_case, ray_cluster):
     t0 = time.monotonic()
     cut = slow.map([Candidate(design, 0.5)] * 2, t0 + 0.3)
     assert cut == [None, None] and time.monotonic() - t0 < 10
-    # once the actors are up, a deadline while both solves run stops them (their actors
-    # killed) and the pool goes on with new ones
+    # once the actors are up, both solves start with the time left capped (a second:
+    # 85 % of 5 s less 5 s); one that stops within it is recorded, one still running at
+    # the deadline (a solver that overran its limit) is stopped, its actor killed, and
+    # the pool goes on with a new one. Which happens is the solver's affair.
     started, jobs = slow.pool.stats["actors_started"], slow.pool.stats["jobs"]
     t0 = time.monotonic()
     cut = slow.map([Candidate(design, 0.5)] * 2, t0 + 5.0)
-    assert cut == [None, None] and time.monotonic() - t0 < 15
-    assert slow.pool.stats["jobs"] - jobs == 2, "both solves were running at the deadline"
+    assert time.monotonic() - t0 < 15
+    assert all(e is None or (e.ok and e.seconds < 5.0) for e in cut)
+    assert slow.pool.stats["jobs"] - jobs == 2, "both solves were started"
     again = slow.map([Candidate(none, 0.5)], time.monotonic() + 120)
-    assert again[0].ok and slow.pool.stats["actors_started"] >= started + 1
+    assert again[0].ok
+    if None in cut:
+        assert slow.pool.stats["actors_started"] >= started + 1
     slow.close()
 
 

@@ -87,9 +87,8 @@ def solve_by_nodes(blocks: list[IntervalModel], link: Coupling, rounds: int = 30
     return run, phase, run_phase(run, phase, np.zeros(link.size))
 
 
-@settings(max_examples=12, deadline=None)
-@given(n=st.integers(2, 3), hours=st.integers(2, 5), data=st.data())
-def test_node_blocks_bound_the_network_optimum(n, hours, data):
+def draw_network(n: int, hours: int, data) -> tuple:
+    """Demands, price, units and line capacities of a random line network."""
     demand = st.lists(st.floats(0.0, 6.0), min_size=hours, max_size=hours)
     demands = [np.array(data.draw(demand)) for _ in range(n)]
     price = np.array(data.draw(st.lists(st.floats(0.5, 8.0), min_size=hours, max_size=hours)))
@@ -97,6 +96,13 @@ def test_node_blocks_bound_the_network_optimum(n, hours, data):
               data.draw(st.floats(0.5, 6.0))) for _ in range(n)]
     capacity = np.array(data.draw(st.lists(st.floats(0.0, 8.0), min_size=hours,
                                            max_size=hours)))
+    return demands, price, units, capacity
+
+
+@settings(max_examples=12, deadline=None)
+@given(n=st.integers(2, 3), hours=st.integers(2, 5), data=st.data())
+def test_node_blocks_bound_the_network_optimum(n, hours, data):
+    demands, price, units, capacity = draw_network(n, hours, data)
     blocks, whole = network(demands, price, units, capacity)
     optimum = PersistentSolver(whole, EXACT).solve().objective
     _, relaxed = network(demands, price, units, capacity, relax=True)
@@ -137,13 +143,7 @@ def test_solve_nodes_sandwiches_the_network_optimum(n, hours, data):
     from decomp.nodes import NodeProblem, solve_nodes
     from decomp.settings import DWSettings
 
-    demand = st.lists(st.floats(0.0, 6.0), min_size=hours, max_size=hours)
-    demands = [np.array(data.draw(demand)) for _ in range(n)]
-    price = np.array(data.draw(st.lists(st.floats(0.5, 8.0), min_size=hours, max_size=hours)))
-    units = [(data.draw(st.floats(1.0, 6.0)), data.draw(st.floats(0.0, 5.0)),
-              data.draw(st.floats(0.5, 6.0))) for _ in range(n)]
-    capacity = np.array(data.draw(st.lists(st.floats(0.0, 8.0), min_size=hours,
-                                           max_size=hours)))
+    demands, price, units, capacity = draw_network(n, hours, data)
     blocks, whole = network(demands, price, units, capacity)
     optimum = PersistentSolver(whole, EXACT).solve().objective
     fresh, _ = network(demands, price, units, capacity)

@@ -286,7 +286,8 @@ def test_a_pass_shares_the_time_left_among_its_intervals(monkeypatch):
     from decomp.pricing import IntervalSolver
 
     assert pass_limit(100.0, 10) == pytest.approx(20.0)
-    assert pass_limit(0.5, 100) == 1.0 and pass_limit(-5.0, 3) == 1.0  # a second at least
+    # past the deadline: the least limit, no longer a second each
+    assert pass_limit(0.5, 100) == pytest.approx(0.01) and pass_limit(-5.0, 3) == 0.01
     provider = ToyProvider(np.array([0.0, 2.0, 3.5, 1.0] * 3), np.linspace(1.0, 3.0, 12))
     _, conditions, linking, solvers = _parts(provider, 3)
     asked: list[tuple[float, float, int]] = []
