@@ -103,7 +103,8 @@ def repair_block(coupling: Coupling) -> int:
 
 class NodePlans:
     """Plans of the node decomposition (the loop's heuristics): the round's columns
-    when every block priced one, the column choice every ``PLAN_EVERY`` rounds."""
+    when every block priced one; every ``PLAN_EVERY`` rounds and in the last, the column
+    choice and the master's mix."""
 
     def __init__(self, solvers: list[IntervalSolver], coupling: Coupling, pool: ColumnPool,
                  master: RestrictedMaster, gap: float, say) -> None:
@@ -143,7 +144,8 @@ class NodePlans:
             if clock.expired():
                 return
             self.plan(chosen, clock)
-        if (rnd.number % PLAN_EVERY == 0 or rnd.last) and not rnd.binding:
+        if ((rnd.number % PLAN_EVERY == 0 or rnd.last) and not rnd.binding
+                and not clock.expired()):
             self.plan_averaged(rnd.sol.weights, clock)
 
     def finish(self, clock: Clock) -> None:
