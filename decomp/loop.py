@@ -120,11 +120,9 @@ class Pricing:
 
     def price(self, prices: list, clock: Clock) -> tuple[list[PricingResult], float | None]:
         """The round's results and the per-block cap it ran with."""
-        left, deadline = clock.left(), clock.deadline()
+        left, end = clock.left(), clock.deadline()
         cap = self.cap(left)
-        if deadline is not None:
-            deadline -= self.reserve(left)
-        end = clock.deadline()
+        deadline = None if end is None else end - self.reserve(left)
         fill = (math.inf if end is None else end) if self.fill else None
         return self.pricer.price(prices, self.gap, deadline, fill=fill,
                                  interval_limit=cap), cap

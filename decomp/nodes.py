@@ -107,7 +107,7 @@ class NodePlans:
     choice and the master's mix."""
 
     def __init__(self, solvers: list[IntervalSolver], coupling: Coupling, pool: ColumnPool,
-                 master: RestrictedMaster, gap: float, say) -> None:
+                 master: RestrictedMaster | None, gap: float, say) -> None:
         self.solvers, self.coupling, self.pool, self.say = solvers, coupling, pool, say
         self.master = master
         self.hub = repair_block(coupling)
@@ -200,16 +200,17 @@ class NodePlans:
             self.say(f"plan: the repair block has no plan with the others held "
                      f"({time.perf_counter() - t0:.1f} s)")
             return False
-        plan = [x for x in xs if x is not None]
-        cost = sum(sv.form.objective(x) for sv, x in zip(self.solvers, plan, strict=True))
+        cost = sum(sv.form.objective(x) for sv, x in zip(self.solvers, xs, strict=True))
         self.plans += 1
-        # the plan's blocks enter the master: its value can then not exceed the plan's
-        self.master.add_many([c for c in (sv.column_of(x, origin="plan") for sv, x
-                                          in zip(self.solvers, plan, strict=True))
-                              if self.pool.add(c)])
+        # the plan's blocks enter the pool and the master: its value can then not exceed
+        # the plan's
+        new = [c for c in (sv.column_of(x, origin="plan") for sv, x
+                           in zip(self.solvers, xs, strict=True)) if self.pool.add(c)]
+        if self.master is not None:
+            self.master.add_many(new)
         better = cost < self.ub
         if better:
-            self.x, self.ub = plan, cost
+            self.x, self.ub = xs, cost
         self.say(f"plan {self.plans}: {cost:.6g}{' (best)' if better else ''} "
                  f"({time.perf_counter() - t0:.1f} s)")
         return better
@@ -231,12 +232,7 @@ class NodePlans:
         """The repair block's MILP with its coupling quantities set by the rows, given
         the held blocks' values."""
         link, hub = self.coupling, self.hub
-        activity = np.zeros(link.size)
-        for k, x in enumerate(xs):
-            if x is None:
-                continue
-            for r, a in link.coefficients(k, np.zeros(0), x[self.solvers[k].exit_cols]).items():
-                activity[r] += a
+        activity = row_activity(self.solvers, link, xs)
         sv = self.solvers[hub]
         lb = np.full(len(sv.exit_names), -np.inf)
         ub = np.full(len(sv.exit_names), np.inf)
@@ -267,6 +263,19 @@ class NodePlans:
         return sv.form.clip(sv.solver.values.copy())
 
 
+def row_activity(solvers: list[IntervalSolver], coupling: Coupling,
+                 xs: list[np.ndarray | None]) -> np.ndarray:
+    """Each coupling row's left-hand side from the blocks' values (a block without
+    values, None, adds nothing)."""
+    activity = np.zeros(coupling.size)
+    for sv, x in zip(solvers, xs, strict=True):
+        if x is None:
+            continue
+        for r, a in coupling.coefficients(sv.k, np.zeros(0), x[sv.exit_cols]).items():
+            activity[r] += a
+    return activity
+
+
 def check_plan(solvers: list[IntervalSolver], coupling: Coupling, xs: list[np.ndarray],
                claimed: float) -> None:
     """Raise :class:`CertificateError` unless every block's values satisfy its model and
@@ -276,11 +285,7 @@ def check_plan(solvers: list[IntervalSolver], coupling: Coupling, xs: list[np.nd
         chk = sv.form.check(x)
         chk.require(None, what=f"block {sv.k}'s part of the plan")
         total += chk.objective
-    activity = np.zeros(coupling.size)
-    for sv, x in zip(solvers, xs, strict=True):
-        for r, a in coupling.coefficients(sv.k, np.zeros(0), x[sv.exit_cols]).items():
-            activity[r] += a
-    off = coupling.rhs - activity
+    off = coupling.rhs - row_activity(solvers, coupling, xs)
     off = np.where(coupling.inequality, np.maximum(off, 0.0), np.abs(off))
     scale = np.maximum(1.0, np.abs(coupling.rhs))
     if len(off) and np.max(off / scale) > 1e-5:
@@ -309,8 +314,7 @@ def _lp_phases(run: Run, solvers: list[IntervalSolver], coupling: Coupling, pric
                      stop=[Converged(tolerance)], max_rounds=LP_ROUNDS,
                      local_bound=span > 1, span=span, say_every=10)
 
-    _feasible_start(solvers, coupling, pricer, pool, RestrictedMaster(n, coupling, width),
-                    clock, say)
+    _feasible_start(solvers, coupling, pricer, pool, clock, say)
     groups = coupling.groups(SPAN)
     if groups.max(initial=-1) + 1 < coupling.size:
         run_phase(run, phase("LP-aggregated", RestrictedMaster(n, coupling, width, groups),
@@ -322,7 +326,7 @@ def _lp_phases(run: Run, solvers: list[IntervalSolver], coupling: Coupling, pric
     return run_phase(run, phase("LP", RestrictedMaster(n, coupling, width), 1), y)
 
 
-def _feasible_start(solvers, coupling, pricer, pool, master, clock, say) -> None:
+def _feasible_start(solvers, coupling, pricer, pool, clock, say) -> None:
     """The LP phase's first columns: each block priced at zero prices, then the others
     held and the repair block re-solved; a master that is feasible from its first round
     lets its box act as a trust region."""
@@ -331,7 +335,7 @@ def _feasible_start(solvers, coupling, pricer, pool, master, clock, say) -> None
                            0.0, clock.deadline())
     if len(results) < len(solvers) or any(r.column is None for r in results):
         return
-    start = NodePlans(solvers, coupling, pool, master, 0.0, say)
+    start = NodePlans(solvers, coupling, pool, None, 0.0, say)
     start.plan([r.column for r in results], clock)
 
 

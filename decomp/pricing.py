@@ -180,14 +180,17 @@ class IntervalSolver:
 
     def bound_exit_below(self, values: dict[str, float]) -> None:
         """Require exit states to be at least these values."""
+        lb = np.full(len(self.exit_names), -np.inf)
         for name, value in values.items():
-            j = int(self.exit_cols[self.exit_names.index(name)])
-            self._set_bounds(j, self.clip(j, value), self._current(j)[1])
+            lb[self.exit_names.index(name)] = value
+        self.set_exit_bounds(lb, np.full(len(self.exit_names), np.inf))
 
     def set_exit_bounds(self, lb: np.ndarray, ub: np.ndarray) -> None:
         """Bound the exit quantities (``lb == ub`` holds them; +-inf keeps a side as it
         is), within their own bounds."""
         for j, lo, up in zip(self.exit_cols, lb, ub, strict=True):
+            if not (np.isfinite(lo) or np.isfinite(up)):
+                continue
             j = int(j)
             cur_lo, cur_up = self._current(j)
             lo = cur_lo if not np.isfinite(lo) else self.clip(j, lo)

@@ -135,3 +135,16 @@ def test_a_solver_tolerance_is_checked_and_reaches_highs():
     tight = MatrixHighs(form, SolveOptions(solver="highs", tolerance=1e-9))
     assert tight._options["dual_feasibility_tolerance"] == 1e-9
     assert "dual_feasibility_tolerance" not in MatrixHighs(form, EXACT)._options
+
+
+@pytest.mark.parametrize("limit", [1.0, 4.0])
+def test_node_blocks_end_within_their_time_limit(limit):
+    """Three homes for a week do not converge in seconds: the run stops at its limit (10 %
+    and a second past it at most), with a bound below the direct optimum when it has one."""
+    case = district_case(3, hours=168)
+    provider = EnergyProvider(prepare(case, case.design(), 168), 0.5)
+    r = solve_nodes(provider.node_blocks(), DWSettings(gap=1e-4, time_limit=limit))
+    assert r.seconds <= 1.1 * limit + 1.0
+    assert r.extra["overrun_seconds"] <= 0.1 * limit + 1.0
+    if r.bound is not None and r.objective is not None:
+        assert r.bound <= r.objective + 1e-6 * abs(r.objective)

@@ -152,9 +152,7 @@ class EnergyProvider:
         for i, link in enumerate(d.links):
             owner = link_owner(link, d.grid_node)
             other = link.a if owner == link.b else link.b
-            keep = 1.0 - link.loss
-            # the other end's inflow: -ab + keep * ba at a, keep * ab - ba at b
-            ab, ba = (-1.0, keep) if other == link.a else (keep, -1.0)
+            ab, ba = link_inflow(link, other)
             inflow[(other, link.carrier)] += [(where[owner], f"link_{i}.ab", ab),
                                              (where[owner], f"link_{i}.ba", ba)]
         rows = []
@@ -165,11 +163,10 @@ class EnergyProvider:
                     (k, f"{name}[{t}]", -a) for k, name, a in terms), 0.0, "==",
                     family=f"{node}.{carrier}_exchange", step=t))
         h2 = [k for k, share in enumerate(shares) if share]
-        for t in range(d.hours):
-            if h2:
-                q = f"hydrogen.net[{t}]"
-                rows.append(CouplingRow(f"hydrogen[{t}]", tuple((k, q, 1.0) for k in h2),
-                                        0.0, "==", family="hydrogen", step=t))
+        for t in range(d.hours if h2 else 0):
+            q = f"hydrogen.net[{t}]"
+            rows.append(CouplingRow(f"hydrogen[{t}]", tuple((k, q, 1.0) for k in h2), 0.0,
+                                    "==", family="hydrogen", step=t))
         return NodeProblem(blocks, rows, list(d.nodes))
 
     def build(self, start: int, stop: int, relax: bool = False) -> IntervalModel:
@@ -183,6 +180,13 @@ def link_owner(link, grid_node: str) -> str:
     """The end whose block holds a link's flows when its ends are in different blocks:
     ``b``, unless ``b`` is the grid's node (a hub keeps one net inflow per carrier)."""
     return link.a if link.b == grid_node else link.b
+
+
+def link_inflow(link, node: str) -> tuple[float, float]:
+    """What a link's flows ``ab`` and ``ba`` bring into ``node`` (one of its ends) per
+    unit: ``-ab + keep * ba`` at ``a``, ``keep * ab - ba`` at ``b``."""
+    keep = 1.0 - link.loss
+    return (-1.0, keep) if node == link.a else (keep, -1.0)
 
 
 #: the component kinds on the hydrogen bus
@@ -516,13 +520,10 @@ class _Builder:
             ab = self.var(f"{name}.ab", (0, link.capacity))
             ba = self.var(f"{name}.ba", (0, link.capacity))
             terms = self.el if link.carrier == "electricity" else self.heat
-            keep = 1.0 - link.loss
-            if at_a:
-                terms.add(link.a, -1.0, ab)
-                terms.add(link.a, keep, ba)
-            if at_b:
-                terms.add(link.b, keep, ab)
-                terms.add(link.b, -1.0, ba)
+            for node in (n for n, here in ((link.a, at_a), (link.b, at_b)) if here):
+                into_ab, into_ba = link_inflow(link, node)
+                terms.add(node, into_ab, ab)
+                terms.add(node, into_ba, ba)
             self.columns[f"{name}.{link.a}->{link.b}"] = Column(ab)
             self.columns[f"{name}.{link.b}->{link.a}"] = Column(ba)
             if not (at_a and at_b):
