@@ -43,7 +43,7 @@ def study_file(tmp_path: Path, **over) -> Path:
     ({"search": {**SEARCH, "pop": 1}}, "field 'search': --pop must be >= 2"),
     ({"search": {**SEARCH, "gen": 3}}, "field 'search.gen'"),
     ({"variations": [{"name": "x", "changes": [{"path": "tariff.sale"}]}]},
-     "give either value or factor"),
+     "give exactly one of value, factor, shift, column, try_region"),
     ({"variations": [{"name": "bad name!"}]}, "field 'variations.0.name'"),
     ({"cases": []}, "field 'cases'"),
     ({"queue": "fastest"}, "field 'queue' = 'fastest'"),

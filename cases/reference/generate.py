@@ -12,7 +12,6 @@ Run: ``python cases/reference/generate.py`` (writes ``series.csv`` next to this 
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -36,21 +35,9 @@ DWELLINGS = [
 
 def read_try_weather(region: int = TRY_REGION) -> pd.DataFrame:
     """Hourly temperature and horizontal irradiance from a DWD TRY 2010 file."""
-    import demandlib.vdi
+    from design.network.weather import try_year
 
-    path = Path(os.path.dirname(demandlib.vdi.__file__)) / "resources_weather"
-    path = path / f"TRY2010_{region:02d}_Jahr.dat"
-    raw = pd.read_csv(path, sep=r"\s+", skiprows=38, header=None, engine="python")
-    raw = raw.iloc[:, :19]
-    raw.columns = ["RG", "IS", "MM", "DD", "HH", "N", "WR", "WG", "t", "p", "x", "RF", "W",
-                   "B", "D", "IK", "A", "E", "IL"]
-    if len(raw) != 8760:
-        raise ValueError(f"{path}: expected 8760 hourly rows, found {len(raw)}")
-    return pd.DataFrame({
-        "temp_air": raw["t"].astype(float).to_numpy(),
-        "ghi": (raw["B"] + raw["D"]).astype(float).to_numpy(),
-        "dhi": raw["D"].astype(float).to_numpy(),
-    })
+    return try_year(region).frame
 
 
 def vdi_profiles(region: int = TRY_REGION, year: int = YEAR) -> pd.DataFrame:

@@ -30,7 +30,7 @@ from design.cli.common import (
 from design.network.basis import Basis
 from design.network.builtin import builtin_names, resolve_case
 from design.network.case import CAPACITY_UNITS, Case, CaseError
-from design.network.operate import METHODS, OperationSettings, operate
+from design.network.operate import METHODS, OperationSettings, operate, run_operation
 from design.network.results import schedule_table
 from design.report.picks import AUTONOMY_COST_LIMIT
 from design.report.summary import failure_reason
@@ -69,21 +69,6 @@ def picked_design(folder: Path, pick: str) -> tuple[str, dict[str, float], pd.Se
     design = {n: float(row[n]) for n in kinds if n in row.index}
     case = settings.get("case_path") or settings["case"]
     return str(case), design, row, settings
-
-
-def run_operation(record: dict) -> OperationSettings:
-    """The operation settings a design run used (``settings.json``'s ``operation``), so a
-    drill-down solves the pick as the run did: method, horizon, gap, limits, dw settings.
-    Keys a newer lcen no longer knows are left out."""
-    solve = SolveOptions(**{k: v for k, v in record.get("solve", {}).items()
-                            if k in SolveOptions.__dataclass_fields__})
-    dw = record.get("dw", {})
-    dw_kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in dw.items()
-                 if k in ENGINE_KEYS}
-    dw_solve = SolveOptions(**{k: v for k, v in dw.get("solve", {}).items()
-                               if k in SolveOptions.__dataclass_fields__})
-    return OperationSettings(method=record.get("method", "dw"), horizon=record.get("horizon"),
-                             solve=solve, dw=DWSettings(**dw_kwargs, solve=dw_solve))
 
 
 #: DWSettings fields with options of their own

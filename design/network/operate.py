@@ -9,6 +9,7 @@ import pandas as pd
 
 from decomp.dw import DWSettings, solve_dw, solve_rolling
 from decomp.methods import MethodResult, solve_direct, solve_lp
+from decomp.settings import ENGINE_KEYS
 from decomp.solvers import SolveOptions
 from decomp.workspace import Workspace
 from design.network.basis import Basis
@@ -151,3 +152,18 @@ def operate(
         parts = objective_parts(schedule, data, case, design)
     return OperationOutcome(design, weight, result, schedule, parts,
                             Basis.of(case, settings.horizon))
+
+
+def run_operation(record: dict) -> OperationSettings:
+    """The operation settings a design run used (``settings.json``'s ``operation``), so a
+    drill-down solves the pick as the run did: method, horizon, gap, limits, dw settings.
+    Keys a newer lcen no longer knows are left out."""
+    solve = SolveOptions(**{k: v for k, v in record.get("solve", {}).items()
+                            if k in SolveOptions.__dataclass_fields__})
+    dw = record.get("dw", {})
+    dw_kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in dw.items()
+                 if k in ENGINE_KEYS}
+    dw_solve = SolveOptions(**{k: v for k, v in dw.get("solve", {}).items()
+                               if k in SolveOptions.__dataclass_fields__})
+    return OperationSettings(method=record.get("method", "dw"), horizon=record.get("horizon"),
+                             solve=solve, dw=DWSettings(**dw_kwargs, solve=dw_solve))

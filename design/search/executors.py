@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import as_completed, wait
+from concurrent.futures import Future, as_completed, wait
 from dataclasses import replace
 
 from decomp.workspace import Workspace
@@ -279,34 +279,38 @@ class RayExecutor:
         left = _left(deadline)
         if left is not None and left <= 0:
             return [[None] * len(cands) for cands, _ in groups]
-        wall = None if left is None else time.time() + left
         memory = self.task_memory()  # asks Ray for its nodes: once per batch, not per task
-        submitted = []
-        for cands, settings in groups:
-            base = self.settings if settings is None else _single_thread(settings)
-            submitted.append([self.pool.submit(_ray_task,
-                                               (self.case_ref, c, base, self.retries, wall,
-                                                self.keep_models),
-                                               self.priority(c), self.retries, memory,
-                                               structure_hint(self.case, c, base))
-                              for c in cands])
+        submitted = [[self.submit(c, settings, deadline, memory) for c in cands]
+                     for cands, settings in groups]
         wait([f for futures in submitted for f in futures], timeout=_left(deadline))
-        out = []
-        for (cands, _), futures in zip(groups, submitted, strict=True):
-            results: list[Evaluation | None] = []
-            for cand, fut in zip(cands, futures, strict=True):
-                if not fut.done():
-                    self.pool.cancel(fut)
-                try:
-                    e = fut.result()
-                except Exception as exc:  # noqa: BLE001 - a lost task is a failed candidate
-                    e = Evaluation(cand.design, cand.weight, ok=False,
-                                   attempts=self.retries + 1,
-                                   error=f"ray task failed: {exc}")
-                self._account(e)
-                results.append(e)
-            out.append(results)
-        return out
+        return [[self.collect(c, f) for c, f in zip(cands, futures, strict=True)]
+                for (cands, _), futures in zip(groups, submitted, strict=True)]
+
+    def submit(self, candidate: Candidate, settings: OperationSettings | None = None,
+               deadline: float | None = None, memory: int | None = None) -> Future:
+        """Queue one evaluation; its future holds what :meth:`collect` reads. Executors
+        of other cases sharing this one's pool share its queue."""
+        left = _left(deadline)
+        wall = None if left is None else time.time() + left
+        base = self.settings if settings is None else _single_thread(settings)
+        return self.pool.submit(
+            _ray_task, (self.case_ref, candidate, base, self.retries, wall, self.keep_models),
+            self.priority(candidate), self.retries,
+            self.task_memory() if memory is None else memory,
+            structure_hint(self.case, candidate, base))
+
+    def collect(self, candidate: Candidate, future: Future) -> Evaluation | None:
+        """The evaluation of a submitted candidate: an unfinished one is stopped (None:
+        not evaluated), a lost task is a failed candidate."""
+        if not future.done():
+            self.pool.cancel(future)
+        try:
+            e = future.result()
+        except Exception as exc:  # noqa: BLE001 - a lost task is a failed candidate
+            e = Evaluation(candidate.design, candidate.weight, ok=False,
+                           attempts=self.retries + 1, error=f"ray task failed: {exc}")
+        self._account(e)
+        return e
 
     def call(self, func, arguments: list[tuple]) -> list:
         """``func(case, *args)`` for each tuple of ``arguments`` as Ray tasks (one CPU
