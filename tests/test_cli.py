@@ -92,7 +92,8 @@ def _imports(path) -> set[str]:
                         "design.bench")),
     ("design/search", ("design.study", "design.cli", "design.bench")),
     ("design/report", ("design.study", "design.cli", "design.bench")),
-    ("design/study", ("design.cli", "design.bench")),
+    ("design/study", ("design.cli", "design.bench", "design.scenarios")),
+    ("design/scenarios", ("design.cli", "design.bench")),
     ("design/bench", ("design.cli",)),
 ])
 def test_imports_run_one_way(package, forbidden):

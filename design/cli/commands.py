@@ -27,6 +27,7 @@ from design.cli.common import (
     HelpFormatter,
     design_overrides,
 )
+from design.cli.stress import add_stress_parser
 from design.network.basis import Basis
 from design.network.builtin import builtin_names, resolve_case
 from design.network.case import CAPACITY_UNITS, Case, CaseError
@@ -561,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     case.set_defaults(func=cmd_case)
     add_bench_parser(sub)
     add_batch_parser(sub)
+    add_stress_parser(sub)
     _use_formatter(p)
     return p
 

@@ -20,7 +20,7 @@ from design.report.summary import (
 )
 from design.report.tables import read_settings, with_unit
 
-_STYLE = """
+STYLE = """
 body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em;
        color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.8em; width: 100%;
@@ -34,14 +34,16 @@ figcaption { font-size: 0.85em; color: #555; }
 """
 
 
-def _table(head: list[str], rows: list[list[str]]) -> str:
+def html_table(head: list[str], rows: list[list[str]]) -> str:
+    """An HTML table of text cells."""
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
                    for r in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _figure(path: Path, caption: str) -> str:
+def html_figure(path: Path, caption: str) -> str:
+    """A PNG inlined as a data URI, with its caption."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return (f'<figure><img alt="{html.escape(path.name)}" '
             f'src="data:image/png;base64,{data}"><figcaption>{html.escape(path.name)}: '
@@ -90,26 +92,27 @@ def write_html(out: Path, evals: pd.DataFrame, front: pd.DataFrame,
         reasons = pick_reasons(picks, saved.get("autonomy_cost_limit"))
         parts += ["<h2>Picks</h2>", "<ul>"]
         parts += [f"<li>{html.escape(r.replace('**', '').replace('`', ''))}</li>" for r in reasons]
-        parts += ["</ul>", _table(head, picks_table(picks, kinds))]
+        parts += ["</ul>", html_table(head, picks_table(picks, kinds))]
         costs = cost_table(picks, kinds)
         if costs:
-            parts += ["<h2>Cost breakdown of the picks</h2>", _table(head, costs)]
+            parts += ["<h2>Cost breakdown of the picks</h2>", html_table(head, costs)]
         if energy_table(picks):
-            parts += ["<h2>Energy of the picks (a year)</h2>", _table(head, energy_table(picks))]
+            parts += ["<h2>Energy of the picks (a year)</h2>",
+                      html_table(head, energy_table(picks))]
     parts.append("<h2>Figures</h2>")
     for name, caption in FIGURES.items():
         if (out / name).exists():
-            parts.append(_figure(out / name, caption))
+            parts.append(html_figure(out / name, caption))
     for path in sorted(out.glob("storage-*.png")):
-        parts.append(_figure(path, "storage levels over the horizon"))
+        parts.append(html_figure(path, "storage levels over the horizon"))
     if len(front):
         head, rows = front_rows(front, kinds)
         parts += ["<h2>Pareto front</h2>",
                   "<p>Every front design, cheapest first (all columns, the solve records "
                   "included, are in <code>pareto.csv</code> and "
-                  "<code>evaluations.parquet</code>).</p>", _table(head, rows)]
+                  "<code>evaluations.parquet</code>).</p>", html_table(head, rows)]
     page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            f"</title><style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>")
+            f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>")
     path = out / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

@@ -1,0 +1,283 @@
+"""``lcen stress``: every front design of a results folder (or its picks) solved on every
+scenario of a scenario set, as the design run solved it (same method, gap and limits),
+on one queue; each finished evaluation is appended to a checkpoint, so a stopped run
+resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from design.network.builtin import resolve_case
+from design.network.case import Case, CaseError
+from design.network.operate import OperationSettings, run_operation
+from design.report.tables import read_settings, read_table
+from design.scenarios.robust import robustness
+from design.scenarios.spec import Scenarios, load_scenarios
+from design.search.evaluate import Candidate, Evaluation, expected_work
+from design.search.executors import RayExecutor, SerialExecutor, evaluate_with_retries
+
+#: the checkpoint of a stress run: one JSON line per finished evaluation
+CHECKPOINT = "evaluations.jsonl"
+#: what the run was made of (source, scenarios, designs): a resume must match it
+RECORD = "stress.json"
+
+
+@dataclass(frozen=True)
+class StressDesign:
+    """A design of the source front: ``label`` (``front-03``: its rank by annual total
+    cost), the pick it is (if one), the run's own figures for it and what is solved."""
+
+    label: str
+    pick: str | None
+    candidate: Candidate
+    annual_total_cost: float
+    autonomy: float
+
+
+@dataclass(frozen=True)
+class StressSettings:
+    """How to run: the picks only or the whole front; where (``ray`` or ``serial``);
+    retries of an evaluation that raised."""
+
+    picks_only: bool = False
+    executor: str = "ray"
+    workers: int | None = None
+    address: str | None = None
+    retries: int = 1
+
+    def __post_init__(self) -> None:
+        if self.executor not in ("ray", "serial"):
+            raise ValueError(f"executor must be ray or serial, not {self.executor!r}")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(f"--workers must be >= 1, not {self.workers}")
+        if self.retries < 0:
+            raise ValueError(f"--retries must be >= 0, not {self.retries}")
+
+
+def front_designs(folder: Path, case: Case, picks_only: bool) -> list[StressDesign]:
+    """The designs of a results folder of ``lcen design``: its front ranked by annual
+    total cost, the picks named; only the picks with ``picks_only``."""
+    path = folder / "pareto.csv"
+    if not path.exists():
+        raise CaseError(f"{folder}: pareto.csv not found (not a results folder of lcen "
+                        "design?)")
+    front = read_table(path).sort_values("annual_total_cost").reset_index(drop=True)
+    if front.empty:
+        raise CaseError(f"{path}: the front is empty: nothing to stress")
+    picks_path = folder / "picks.csv"
+    picks = read_table(picks_path) if picks_path.exists() else pd.DataFrame()
+    names = [c.name for c in case.spec.components]
+    missing = [n for n in names if n not in front]
+    if missing:
+        raise CaseError(f"{path}: no column for component(s) {missing} of the case "
+                        f"{case.name!r}")
+    out = []
+    width = len(str(len(front)))
+    for i, row in front.iterrows():
+        pick = None
+        for _, p in picks.iterrows():
+            if all(abs(float(p[n]) - float(row[n])) <= 1e-9 for n in names) and \
+                    abs(float(p["W"]) - float(row["W"])) <= 1e-9:
+                pick = str(p["pick"])
+        if picks_only and pick is None:
+            continue
+        design = case.design({n: float(row[n]) for n in names})
+        out.append(StressDesign(f"front-{i + 1:0{width}d}", pick,
+                                Candidate(design, float(row["W"])),
+                                float(row["annual_total_cost"]), float(row["autonomy"])))
+    if not out:
+        raise CaseError(f"{picks_path}: no pick matches a design of {path}: nothing to "
+                        "stress (leave out --picks)")
+    return out
+
+
+def source_case(folder: Path) -> tuple[Case, OperationSettings]:
+    """The case and the operation settings of a results folder's run."""
+    record = read_settings(folder)
+    if not record:
+        raise CaseError(f"{folder}: settings.json not found or unreadable (not a results "
+                        "folder of lcen design?)")
+    name = record.get("case_path") or record.get("case")
+    if not name:
+        raise CaseError(f"{folder / 'settings.json'}: no field 'case'")
+    return resolve_case(str(name)), run_operation(record.get("operation", {}))
+
+
+def prepare_stress_out(out: Path, record: dict, resume: bool, overwrite: bool) -> set:
+    """The (design, scenario) pairs already done. A folder holding another stress run is
+    replaced only with ``overwrite``; ``resume`` needs the same source, scenarios and
+    designs."""
+    if resume and overwrite:
+        raise ValueError("--resume and --overwrite exclude each other")
+    held = out / RECORD
+    if resume:
+        if not held.exists():
+            raise ValueError(f"--resume: {out} has no {RECORD}: there is no stress run to "
+                             "resume (leave out --resume to start one)")
+        before = json.loads(held.read_text())
+        for key in ("source", "scenarios", "designs", "operation"):
+            if before.get(key) != record[key]:
+                raise ValueError(f"--resume: {held} was made with another {key} (the "
+                                 "scenario file, the source folder or its front changed); "
+                                 "--overwrite starts afresh")
+        return done_pairs(out)
+    if held.exists() and not overwrite:
+        raise ValueError(f"{out} holds an earlier stress run: --resume continues it, "
+                         "--overwrite replaces it, or choose another --out")
+    if out.exists() and any(out.iterdir()) and not held.exists():
+        raise ValueError(f"{out} is not empty and not a folder of lcen stress: choose "
+                         "another --out")
+    for path in out.glob("*") if out.exists() else []:
+        if path.is_file():
+            path.unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    held.write_text(json.dumps(record, indent=2, default=str))
+    return set()
+
+
+def done_pairs(out: Path) -> set:
+    """(design, scenario) of every evaluation in the checkpoint. A line cut short by a
+    stop is dropped from the file, so the lines appended next start on a line of their
+    own."""
+    path = out / CHECKPOINT
+    if not path.exists():
+        return set()
+    done, kept = set(), []
+    for line in path.read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        done.add((r["design"], r["scenario"]))
+        kept.append(line)
+    path.write_text("".join(f"{line}\n" for line in kept))
+    return done
+
+
+def _jobs(designs: list[StressDesign], scenarios: Scenarios,
+          done: set) -> list[tuple[StressDesign, str]]:
+    return [(d, s) for d in designs for s in scenarios.names if (d.label, s) not in done]
+
+
+def _evaluations(jobs: list[tuple[StressDesign, str]], scenarios: Scenarios,
+                 settings: OperationSettings, how: StressSettings
+                 ) -> Iterator[tuple[StressDesign, str, Evaluation]]:
+    """Each job's evaluation as it finishes: on a Ray pool (one queue, hardest first,
+    one executor per scenario case sharing it) or one after the other here."""
+    if not jobs:
+        return
+    if how.executor == "serial":
+        executors = {s: SerialExecutor(c, settings, how.retries)
+                     for s, c in scenarios.cases.items()}
+        for d, s in jobs:
+            ex = executors[s]
+            yield d, s, evaluate_with_retries(ex.case, d.candidate, settings, how.retries,
+                                              ex.workspace)
+        return
+    first = RayExecutor(scenarios.base, settings, how.retries, how.workers, how.address)
+    try:
+        executors = {s: RayExecutor(c, settings, how.retries, pool=first.pool)
+                     for s, c in scenarios.cases.items()}
+        futures = {executors[s].submit(d.candidate): (d, s) for d, s in jobs}
+        for f in as_completed(futures):
+            d, s = futures[f]
+            yield d, s, executors[s].collect(d.candidate, f)
+    finally:
+        first.close()
+
+
+def run_stress(folder: Path, scenarios_path: Path, out: Path, how: StressSettings,
+               resume: bool = False, overwrite: bool = False,
+               progress: Callable[[str], None] = print) -> pd.DataFrame:
+    """Solve every design on every scenario (resuming a stopped run with ``resume``);
+    returns the long table (one row per design and scenario) also written to
+    ``stress.csv``, with ``robustness.csv`` beside it."""
+    case, settings = source_case(folder)
+    scenarios = load_scenarios(scenarios_path, case)
+    designs = front_designs(folder, case, how.picks_only)
+    record = {"source": str(folder.resolve()), "scenarios": scenarios.record(),
+              "designs": [{"label": d.label, "pick": d.pick, "W": d.candidate.weight,
+                           "design": d.candidate.design} for d in designs],
+              "operation": _operation_record(settings), "case": case.name,
+              "executor": how.executor, "workers": how.workers}
+    done = prepare_stress_out(out, record, resume, overwrite)
+    jobs = _jobs(designs, scenarios, done)
+    jobs.sort(key=lambda j: expected_work(case, j[0].candidate), reverse=True)
+    total = len(designs) * len(scenarios.names)
+    progress(f"{len(designs)} designs x {len(scenarios.names)} scenarios = {total} "
+             f"evaluations ({len(done)} done before, {len(jobs)} to run; method "
+             f"{settings.method}, gap {settings.dw.gap:.1%}, {settings.time_limit or '-'} s "
+             "each)")
+    t0 = time.monotonic()
+    with (out / CHECKPOINT).open("a") as log:
+        for n, (d, s, e) in enumerate(_evaluations(jobs, scenarios, settings, how), 1):
+            row = {"design": d.label, "scenario": s, **e.row()}
+            log.write(json.dumps(row, default=_plain) + "\n")
+            log.flush()
+            what = (f"cost {e.annual_total_cost:,.0f} EUR/a, A {e.autonomy:,.0f} EUR/a, "
+                    f"gap {_pct(e.gap)}" if e.ok else f"failed: {(e.error or '').splitlines()[0]}")
+            progress(f"{len(done) + n}/{total} {d.label}{f' ({d.pick})' if d.pick else ''} "
+                     f"on {s}: {what} ({e.seconds:.0f} s; {time.monotonic() - t0:.0f} s in "
+                     "this run)")
+    long = stress_table(out, designs, scenarios)
+    long.to_csv(out / "stress.csv", index=False)
+    robust = robustness_table(long, designs, scenarios)
+    robust.to_csv(out / "robustness.csv", index=False)
+    return long
+
+
+def stress_table(out: Path, designs: list[StressDesign], scenarios: Scenarios) -> pd.DataFrame:
+    """The checkpoint as a table: one row per design and scenario (the last evaluation of
+    a pair where a resumed run repeated one), in the order of designs and scenarios."""
+    rows = {}
+    for line in (out / CHECKPOINT).read_text().splitlines():
+        try:
+            r = json.loads(line)
+        except ValueError:
+            continue
+        rows[(r["design"], r["scenario"])] = r
+    order = [(d.label, s) for d in designs for s in scenarios.names]
+    picks = {d.label: d.pick for d in designs}
+    table = pd.DataFrame([{**rows[k], "pick": picks[k[0]],
+                           "probability": scenarios.probabilities[k[1]]}
+                          for k in order if k in rows])
+    first = ["design", "pick", "scenario", "probability", "W", "ok", "annual_total_cost",
+             "autonomy", "gap", "status"]
+    return table[[*first, *[c for c in table.columns if c not in first]]]
+
+
+def robustness_table(long: pd.DataFrame, designs: list[StressDesign],
+                     scenarios: Scenarios) -> pd.DataFrame:
+    """Per design: its pick, W and sizes, the run's own figures, then the expected, worst
+    and best figures and regrets over the scenarios (:func:`robustness`)."""
+    table = robustness(long, scenarios.probabilities)
+    info = pd.DataFrame([{"design": d.label, "pick": d.pick, "W": d.candidate.weight,
+                          "run_annual_total_cost": d.annual_total_cost,
+                          "run_autonomy": d.autonomy, **d.candidate.design}
+                         for d in designs])
+    return info.merge(table, on="design", how="left")
+
+
+def _operation_record(settings: OperationSettings) -> dict:
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(settings), default=str))
+
+
+def _plain(x):
+    """JSON for numpy scalars and anything else a row holds."""
+    try:
+        return x.item()
+    except AttributeError:
+        return str(x)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2%}"

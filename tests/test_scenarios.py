@@ -1,0 +1,254 @@
+"""Scenario sets: files validated like cases, each change kind applied to the series,
+the robust combination and regrets, and ``lcen stress`` end to end (serial and on Ray),
+resumable."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from design.cli.commands import main
+from design.network.builtin import resolve_case
+from design.network.case import CaseError
+from design.scenarios.robust import combine, robustness
+from design.scenarios.spec import load_scenarios
+from design.search.evaluate import Candidate, Evaluation
+
+
+def _write(tmp_path, data: dict, name: str = "scenarios.yaml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+BASE_ONLY = {"name": "one", "scenarios": [{"name": "base", "probability": 1.0}]}
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": "x", "scenarios": [{"name": "a", "probability": 0.5},
+                                 {"name": "b", "probability": 0.4}]},
+     "the probabilities sum to 0.9, not 1 (a 0.5, b 0.4)"),
+    ({"name": "x", "scenarios": [{"name": "a", "probability": 0.5},
+                                 {"name": "a", "probability": 0.5}]},
+     "duplicate scenario names: ['a']"),
+    ({"name": "x", "scenarios": []}, "field 'scenarios'"),
+    ({"name": "x", "scenarios": [{"name": "a", "probability": 0}]},
+     "field 'scenarios.0.probability' = 0"),
+    ({"name": "x", "scenarios": [{"name": "a", "probability": 1,
+                                  "changes": [{"path": "demand", "value": 3}]}]},
+     "a demand path goes with factor or shift"),
+    ({"name": "x", "scenarios": [{"name": "a", "probability": 1,
+                                  "changes": [{"path": "weather", "try_region": 16}]}]},
+     "try_region"),
+    ({"name": "x", "scenarios": [{"name": "a", "probability": 1,
+                                  "changes": [{"path": "tariff.sale", "try_region": 3}]}]},
+     "path 'weather' goes with try_region"),
+    ({"name": "x", "scenarios": [{"name": "a", "probability": 1,
+                                  "changes": [{"path": "tariff.sale", "factor": 1,
+                                               "shift": 2}]}]},
+     "give exactly one of value, factor, shift, column, try_region (given: factor, shift)"),
+    ({"name": "x", "scenarios": [{"name": "a", "probability": 1, "weight": 2}]},
+     "field 'scenarios.0.weight'"),
+])
+def test_bad_scenario_files_get_one_clear_error(small_case, tmp_path, data, message):
+    path = _write(tmp_path, data)
+    with pytest.raises(CaseError) as err:
+        load_scenarios(path, small_case)
+    text = str(err.value)
+    assert str(path) in text and message in text and "\n" not in text
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"path": "series.nope", "factor": 2}, "has no series column 'nope'"),
+    ({"path": "tariff.purchase", "value": "nope"},
+     "field 'tariff.purchase' names series column 'nope'"),
+    ({"path": "series.el_efh1", "column": "nope"}, "column 'nope' is not a series column"),
+    ({"path": "weather", "try_region": 3}, "a weather swap needs a case of 8760 hours"),
+    ({"path": "interest_rate", "shift": 3}, "shift needs a series column"),
+    ({"path": "components.nope.eta_el", "factor": 2}, "no item named 'nope'"),
+])
+def test_changes_that_do_not_fit_the_case_are_refused(small_case, tmp_path, change, message):
+    path = _write(tmp_path, {"name": "x", "scenarios": [
+        {"name": "a", "probability": 1, "changes": [change]}]})
+    with pytest.raises(CaseError) as err:
+        load_scenarios(path, small_case)
+    text = str(err.value)
+    assert str(path) in text and "scenarios.a" in text and message in text
+    assert "\n" not in text
+
+
+def test_each_change_kind_does_what_it_says(small_case, tmp_path):
+    demand = [c for n in small_case.spec.nodes for c in [*n.electricity, *n.heat]]
+    heat = [c for n in small_case.spec.nodes for c in n.heat]
+    el = small_case.spec.nodes[0].electricity[0]
+    buy = small_case.spec.tariff.purchase
+    path = _write(tmp_path, {"name": "x", "scenarios": [
+        {"name": "base", "probability": 0.25},
+        {"name": "more", "probability": 0.25, "changes": [{"path": "demand", "factor": 1.2}]},
+        {"name": "later", "probability": 0.25,
+         "changes": [{"path": "demand.heat", "shift": 3}, {"path": "tariff.purchase",
+                                                            "shift": -1}]},
+        {"name": "swapped", "probability": 0.25,
+         "changes": [{"path": f"series.{el}", "column": heat[0]}]},
+    ]})
+    sc = load_scenarios(path, small_case)
+    s = small_case.series
+    assert sc.names == ["base", "more", "later", "swapped"]
+    assert sc.cases["base"].series.equals(s) and sc.cases["base"].name == "small"
+    more = sc.cases["more"].series
+    for c in demand:
+        np.testing.assert_allclose(more[c], s[c] * 1.2)
+    assert sc.cases["more"].name == "small-more"
+    later = sc.cases["later"].series
+    for c in heat:
+        np.testing.assert_allclose(later[c], np.roll(s[c].to_numpy(), 3))
+    np.testing.assert_allclose(later[buy], np.roll(s[buy].to_numpy(), -1))
+    np.testing.assert_allclose(later[el], s[el])  # electricity untouched
+    np.testing.assert_allclose(sc.cases["swapped"].series[el], s[heat[0]])
+    assert small_case.series.equals(s)  # the base case itself is left as it was
+    assert len(sc.digest()) == 16 and sc.digest() != load_scenarios(
+        _write(tmp_path, BASE_ONLY, "one.yaml"), small_case).digest()
+
+
+def test_weather_swap_takes_another_try_region_and_its_station():
+    from design.network.weather import try_year
+
+    ref = resolve_case("reference")
+    sc = load_scenarios("cases/scenarios/reference-stress.yaml", ref)
+    cold = sc.cases["cold-region"]
+    hof = try_year(10)
+    assert hof.station == "Hof"
+    np.testing.assert_allclose(cold.series[ref.spec.weather.temp_air], hof.frame["temp_air"])
+    np.testing.assert_allclose(cold.series[ref.spec.weather.ghi], hof.frame["ghi"])
+    assert cold.spec.location.latitude == pytest.approx(50 + 19 / 60)
+    assert "region 10, station Hof" in cold.spec.weather.source
+    assert cold.series["sh_efh1"].sum() == pytest.approx(ref.series["sh_efh1"].sum() * 1.243)
+    assert cold.series["dhw_efh1"].equals(ref.series["dhw_efh1"])
+    assert sum(sc.probabilities.values()) == pytest.approx(1.0)
+
+
+def _eval(cost: float, a: float, lb: float, ub: float, ok: bool = True) -> Evaluation:
+    if not ok:
+        return Evaluation({"pv": 1.0}, 0.5, ok=False, status="no plan", error="no plan")
+    return Evaluation({"pv": 1.0}, 0.5, ok=True, annual_total_cost=cost, autonomy=a,
+                      capex=100.0, c_op=cost - 100.0, status="optimal", gap=(ub - lb) / ub,
+                      lower_bound=lb, upper_bound=ub, weighted_objective=ub, seconds=2.0,
+                      costs={"purchases": cost - 100.0}, energy={"pv_kwh": a})
+
+
+def test_combine_gives_the_expectation_and_a_valid_bound():
+    cand = Candidate({"pv": 1.0}, 0.5)
+    p = {"a": 0.25, "b": 0.75}
+    e = combine(cand, {"a": _eval(200.0, 40.0, 90.0, 100.0), "b": _eval(400.0, 80.0, 198.0,
+                                                                          200.0)}, p)
+    assert e.ok and e.annual_total_cost == pytest.approx(350.0)
+    assert e.autonomy == pytest.approx(70.0) and e.capex == 100.0
+    assert e.lower_bound == pytest.approx(0.25 * 90 + 0.75 * 198)
+    assert e.upper_bound == pytest.approx(175.0)
+    assert e.gap == pytest.approx((175.0 - 171.0) / 175.0)
+    assert e.costs["purchases"] == pytest.approx(250.0) and e.seconds == 4.0
+    assert e.extra["worst_annual_total_cost"] == 400.0
+    assert e.extra["scenarios"]["a"]["annual_total_cost"] == 200.0
+    failed = combine(cand, {"a": _eval(200, 40, 90, 100), "b": _eval(0, 0, 0, 1, ok=False)}, p)
+    assert not failed.ok and failed.error.startswith("scenario b: no plan")
+    assert combine(cand, {"a": _eval(200, 40, 90, 100), "b": None}, p) is None
+
+
+def test_robustness_expectation_worst_and_regret():
+    p = {"s1": 0.5, "s2": 0.5}
+    long = pd.DataFrame([
+        {"design": "d1", "scenario": "s1", "ok": True, "annual_total_cost": 10.0, "autonomy": 5.0},
+        {"design": "d1", "scenario": "s2", "ok": True, "annual_total_cost": 30.0, "autonomy": 1.0},
+        {"design": "d2", "scenario": "s1", "ok": True, "annual_total_cost": 14.0, "autonomy": 2.0},
+        {"design": "d2", "scenario": "s2", "ok": True, "annual_total_cost": 20.0, "autonomy": 2.0},
+        {"design": "d3", "scenario": "s1", "ok": True, "annual_total_cost": 1.0, "autonomy": 9.0},
+        {"design": "d3", "scenario": "s2", "ok": False, "annual_total_cost": None,
+         "autonomy": None},
+    ])
+    r = robustness(long, p).set_index("design")
+    assert r.loc["d1", "expected_annual_total_cost"] == 20.0
+    assert r.loc["d1", "worst_annual_total_cost"] == 30.0
+    assert r.loc["d1", "worst_scenario_annual_total_cost"] == "s2"
+    # best of s1 is d3's 1.0 (a plan there), of s2 d2's 20.0
+    assert r.loc["d1", "max_regret_annual_total_cost"] == 10.0
+    assert r.loc["d2", "max_regret_annual_total_cost"] == 13.0
+    assert r.loc["d2", "expected_regret_annual_total_cost"] == pytest.approx(6.5)
+    assert r.loc["d1", "max_regret_autonomy"] == 3.0
+    assert not r.loc["d3", "complete"] and np.isnan(r.loc["d3", "expected_annual_total_cost"])
+    assert r.loc["d3", "scenarios_with_plan"] == 1
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("stress") / "run"
+    rc = main(["design", "small", "--horizon", "12", "--pop", "4", "--generations", "1",
+               "--executor", "serial", "--interval", "6", "--typical-periods", "0",
+               "--refine", "0", "--out", str(out)])
+    assert rc == 0
+    return out
+
+
+def test_stress_base_scenario_reproduces_the_run_and_resumes(small_run, tmp_path, capsys):
+    scen = _write(tmp_path, {"name": "pair", "scenarios": [
+        {"name": "base", "probability": 0.6},
+        {"name": "dear", "probability": 0.4,
+         "changes": [{"path": "tariff.purchase", "factor": 2.0}]}]})
+    out = tmp_path / "stress"
+    assert main(["stress", str(small_run), "--scenarios", str(scen), "--executor", "serial",
+                 "--out", str(out)]) == 0
+    long = pd.read_csv(out / "stress.csv")
+    front = pd.read_csv(small_run / "pareto.csv")
+    assert len(long) == 2 * len(front) and long["ok"].all()
+    base = long[long["scenario"] == "base"].sort_values("annual_total_cost")
+    # the base scenario is the run's own case and settings: the same figures
+    np.testing.assert_allclose(base["annual_total_cost"],
+                               front.sort_values("annual_total_cost")["annual_total_cost"],
+                               rtol=1e-6)
+    dear = long[long["scenario"] == "dear"].set_index("design")
+    cheap = long[long["scenario"] == "base"].set_index("design")
+    assert (dear["annual_total_cost"] >= cheap["annual_total_cost"] - 1e-6).all()
+    robust = pd.read_csv(out / "robustness.csv").set_index("design")
+    for d in robust.index:
+        want = 0.6 * cheap.loc[d, "annual_total_cost"] + 0.4 * dear.loc[d, "annual_total_cost"]
+        assert robust.loc[d, "expected_annual_total_cost"] == pytest.approx(want)
+    for name in ("summary.md", "report.html", "fronts-by-scenario.png", "spread.png"):
+        assert (out / name).exists()
+    assert "least expected annual total cost" in (out / "summary.md").read_text()
+    # an interrupted run resumes: only the pairs missing from the checkpoint are solved
+    lines = (out / "evaluations.jsonl").read_text().splitlines()
+    (out / "evaluations.jsonl").write_text("\n".join(lines[:-1]) + "\n{\"design\": \"fr")
+    capsys.readouterr()
+    assert main(["stress", str(small_run), "--scenarios", str(scen), "--executor", "serial",
+                 "--out", str(out), "--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert f"({len(lines) - 1} done before, 1 to run" in printed
+    assert len(pd.read_csv(out / "stress.csv")) == len(long)
+    # another scenario set is not mixed into it
+    other = _write(tmp_path, BASE_ONLY, "other.yaml")
+    assert main(["stress", str(small_run), "--scenarios", str(other), "--executor", "serial",
+                 "--out", str(out), "--resume"]) == 1
+    assert "was made with another scenarios" in capsys.readouterr().err
+    assert main(["stress", str(small_run), "--scenarios", str(other), "--executor", "serial",
+                 "--out", str(out)]) == 1
+    assert "holds an earlier stress run" in capsys.readouterr().err
+
+
+def test_stress_picks_on_ray_match_serial(small_run, tmp_path, ray_cluster):
+    scen = _write(tmp_path, {"name": "pair", "scenarios": [
+        {"name": "base", "probability": 0.5},
+        {"name": "more", "probability": 0.5, "changes": [{"path": "demand", "factor": 1.1}]}]})
+    runs = {}
+    for kind in ("ray", "serial"):
+        out = tmp_path / kind
+        assert main(["stress", str(small_run), "--scenarios", str(scen), "--picks",
+                     "--executor", kind, "--out", str(out)]) == 0
+        runs[kind] = pd.read_csv(out / "stress.csv").sort_values(["design", "scenario"])
+        record = json.loads((out / "stress.json").read_text())
+        assert all(d["pick"] for d in record["designs"])
+    assert runs["ray"]["pick"].notna().all()
+    np.testing.assert_allclose(runs["ray"]["annual_total_cost"],
+                               runs["serial"]["annual_total_cost"], rtol=1e-6)
