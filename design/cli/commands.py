@@ -35,7 +35,7 @@ from design.network.operate import METHODS, OperationSettings, operate, run_oper
 from design.network.results import schedule_table
 from design.report.picks import AUTONOMY_COST_LIMIT
 from design.report.summary import failure_reason
-from design.report.tables import read_table
+from design.report.tables import read_settings, read_table
 
 
 def _fmt(x: float | None, spec: str = ".4g") -> str:
@@ -312,15 +312,33 @@ def cmd_design(args: argparse.Namespace) -> int:
     print(f"  method {args.method}, population {args.pop}, at most {args.generations} "
           f"generations, seed {args.seed}, executor {args.executor}{budget}; "
           f"results in {out}/", flush=True)
-    executor = make_executor(args.executor, case, op, args.retries, args.workers, args.address,
-                             longest_first=args.order == "longest-first")
+    record = {"executor": args.executor, "workers": args.workers, "order": args.order,
+              "autonomy_cost_limit": args.autonomy_cost_limit}
+    scenarios = None
+    if args.scenarios is None:
+        if args.resume and read_settings(out).get("scenarios"):
+            raise ValueError(f"--resume: {out} was made with --scenarios "
+                             f"{read_settings(out)['scenarios']['file']}: give it again")
+        executor = make_executor(args.executor, case, op, args.retries, args.workers,
+                                 args.address, longest_first=args.order == "longest-first")
+    else:
+        from design.scenarios.executor import ScenarioExecutor
+
+        scenarios = _run_scenarios(args, case, out)
+        record["scenarios"] = scenarios.record()
+        print(f"  objectives: expected annual total cost and autonomy over "
+              f"{len(scenarios.names)} scenarios of {args.scenarios} ("
+              + ", ".join(f"{n} {p:g}" for n, p in scenarios.probabilities.items())
+              + "), the operation solved per scenario", flush=True)
+        executor = ScenarioExecutor(scenarios, op, args.executor, args.retries, args.workers,
+                                    args.address, args.order == "longest-first")
     progress = RunProgress(args.time_budget, spent)
     try:
         state = run_design(case, settings, executor, out, resume=args.resume,
-                           time_budget=args.time_budget, progress=progress,
-                           record={"executor": args.executor, "workers": args.workers,
-                                   "order": args.order,
-                                   "autonomy_cost_limit": args.autonomy_cost_limit})
+                           time_budget=args.time_budget, progress=progress, record=record,
+                           scenarios=None if scenarios is None else [
+                               (scenarios.cases[n], p)
+                               for n, p in scenarios.probabilities.items()])
     finally:
         progress.close()
         executor.close()
@@ -332,6 +350,21 @@ def cmd_design(args: argparse.Namespace) -> int:
         print(f"lcen: error: every candidate failed: {reason}", file=sys.stderr)
         return 2
     return 0
+
+
+def _run_scenarios(args: argparse.Namespace, case: Case, out: Path):
+    """The scenario set of ``--scenarios``; a resumed run must use the set it began with."""
+    from design.scenarios.spec import load_scenarios
+
+    scenarios = load_scenarios(args.scenarios, case)
+    if args.resume:
+        before = (read_settings(out).get("scenarios") or {}).get("digest")
+        if before != scenarios.digest():
+            raise ValueError(f"--resume: {out} was made "
+                             + ("without scenarios" if before is None else
+                                "with another scenario set")
+                             + f"; {args.scenarios} differs (--overwrite starts afresh)")
+    return scenarios
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -538,6 +571,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the autonomy-weighted pick is the most autonomous front design "
                          "before the marginal cost of autonomy (EUR/a of cost per EUR/a of "
                          "A removed) exceeds this (default %(default)s)")
+    de.add_argument("--scenarios", default=None, metavar="FILE",
+                    help="scenario file (YAML): search designs by their expected annual "
+                         "total cost and autonomy over its scenarios, the operation solved "
+                         "per scenario (default: the case alone)")
     de.add_argument("--out", default=None,
                     help="results folder (default: results/design-<case>)")
     de.set_defaults(func=cmd_design)

@@ -63,6 +63,13 @@ def run_lines(out: Path, evals: pd.DataFrame, front: pd.DataFrame) -> list[str]:
         lines.append(f"Local refinement: {len(refined)} designs between front neighbours, "
                      f"{len(on_front)} of them on the front.")
     saved = read_settings(out)
+    if saved.get("scenarios"):
+        sc = saved["scenarios"]
+        listed = ", ".join(f"{x['name']} {x['probability']:g}" for x in sc["scenarios"])
+        lines.append(f"Robust search over the {len(sc['scenarios'])} scenarios of "
+                     f"{sc['file']} ({listed}): annual total cost and autonomy are "
+                     "expectations, the operation solved per scenario; pareto.csv also "
+                     "holds each scenario's figures and the worst case.")
     if saved.get("stopped"):
         lines.append(f"The search stopped: {saved['stopped']}.")
     seconds = saved.get("seconds") or {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from decomp.certificate import relative_gap
 from design.search.evaluate import Candidate, Evaluation
 
 #: what the robust search and the stress tables judge a design by (both minimised)
@@ -16,12 +17,14 @@ OBJECTIVES = ("annual_total_cost", "autonomy")
 def combine(candidate: Candidate, evals: dict[str, Evaluation | None],
             probabilities: dict[str, float]) -> Evaluation | None:
     """One candidate's evaluations on every scenario as one evaluation of the two-stage
-    problem (design first, operation per scenario): objectives, costs and energy figures
-    are expectations; ``lower_bound``/``upper_bound`` bound the expected solved objective
-    (a sum of per-scenario bounds with probabilities as weights is a bound of the sum);
+    problem (design first, operation per scenario): objectives, capital cost (a scenario
+    may change unit costs), costs and energy figures are expectations;
+    ``lower_bound``/``upper_bound`` bound the expected solved objective (a sum of
+    per-scenario bounds with probabilities as weights is a bound of the sum);
     ``gap`` is that sum's relative gap. A scenario not evaluated (None) leaves the
     candidate not evaluated; a failed one fails it, naming the scenario. ``extra`` keeps
-    every scenario's figures and the worst and best annual total cost."""
+    every scenario's figures, and its ``columns`` the worst case and each scenario's
+    objectives for the results tables."""
     if any(evals.get(name) is None for name in probabilities):
         return None
     first = evals[next(iter(probabilities))]
@@ -45,16 +48,14 @@ def combine(candidate: Candidate, evals: dict[str, Evaluation | None],
         return float(sum(p * v for p, v in zip(probabilities.values(), values, strict=True)))
 
     lb, ub = expect("lower_bound"), expect("upper_bound")
-    gap = None
-    if lb is not None and ub is not None:
-        gap = (ub - lb) / max(abs(ub), 1e-9)
+    gap = relative_gap(ub, lb)
     statuses = {evals[n].status for n in probabilities}
     costs = sorted({k for e in evals.values() for k in e.costs})
     energy = sorted({k for e in evals.values() for k in e.energy})
     return Evaluation(
         candidate.design, candidate.weight, ok=True,
         annual_total_cost=expect("annual_total_cost"), autonomy=expect("autonomy"),
-        capex=first.capex, c_op=expect("c_op"),
+        capex=expect("capex"), c_op=expect("c_op"),
         status=statuses.pop() if len(statuses) == 1 else "mixed: " + ", ".join(
             f"{n} {evals[n].status}" for n in probabilities),
         gap=gap, lower_bound=lb, upper_bound=ub,
@@ -68,10 +69,20 @@ def combine(candidate: Candidate, evals: dict[str, Evaluation | None],
         costs={k: _expected(evals, probabilities, "costs", k) for k in costs},
         energy={k: _expected(evals, probabilities, "energy", k) for k in energy},
         extra={**first.extra, "levels_scenario": next(iter(probabilities)),
-               "scenarios": per,
-               "worst_annual_total_cost": max(e.annual_total_cost for e in evals.values()),
-               "best_annual_total_cost": min(e.annual_total_cost for e in evals.values())},
+               "scenarios": per, "columns": scenario_columns(evals, probabilities)},
     )
+
+
+def scenario_columns(evals: dict[str, Evaluation], probabilities: dict[str, float]) -> dict:
+    """The worst annual total cost and autonomy over the scenarios, then each scenario's
+    figures, as columns of the results tables (``scenario.<name>.<figure>``)."""
+    cols = {"worst_annual_total_cost": max(e.annual_total_cost for e in evals.values()),
+            "worst_autonomy": max(e.autonomy for e in evals.values())}
+    for name in probabilities:
+        e = evals[name]
+        cols |= {f"scenario.{name}.annual_total_cost": e.annual_total_cost,
+                 f"scenario.{name}.autonomy": e.autonomy, f"scenario.{name}.gap": e.gap}
+    return cols
 
 
 def _expected(evals: dict[str, Evaluation], probabilities: dict[str, float], table: str,

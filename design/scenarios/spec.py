@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from design.network.case import Case, read_yaml, validate_yaml
+from design.network.case import Case, CaseError, read_yaml, validate_yaml
 from design.study.spec import Change, Variation, apply_changes
 
 #: probabilities must sum to 1 within this
@@ -68,6 +68,12 @@ class Scenarios:
         self.cases: dict[str, Case] = {
             s.name: apply_changes(base, s.variation(), path, field="scenarios")
             for s in spec.scenarios}
+        for name, case in self.cases.items():
+            if case.spec.design_space != base.spec.design_space or \
+                    case.spec.default_design != base.spec.default_design:
+                raise CaseError(f"{path}: scenarios.{name}: changes the design space; the "
+                                "design is chosen before the scenario is known, so every "
+                                "scenario shares the case's design space")
 
     @property
     def names(self) -> list[str]:

@@ -29,7 +29,7 @@ from design.network.model import EnergyProvider
 from design.network.operation_data import prepare
 from design.network.results import annual_cost_factor, annualised_capex
 from design.search.space import DesignSpace
-from design.search.typical import TypicalPeriods
+from design.search.typical import ScenarioPeriods, TypicalPeriods
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ LEVEL_LIMITS = {
 
 
 def build_reduced_design_milp(
-    case: Case, weight: float, periods: TypicalPeriods,
+    case: Case, weight: float, periods: TypicalPeriods | ScenarioPeriods,
     fixed: dict[str, float] | None = None,
 ) -> tuple[pyo.ConcreteModel, EnergyProvider, float]:
     """The design MILP on typical periods that stand for the whole year.
@@ -166,45 +166,54 @@ def build_reduced_design_milp(
     One operation block per typical period (a real period of the year, so built from the
     case's series), all sharing the sizes ``m.size``; each block's cost counts as often as
     its period occurs. Storage levels are chained over the year's sequence of periods
-    (``m.chain[s, p]``: the level when period p begins; it grows by the level change of
-    p's typical period), bounded by the sized level limits and cyclic over the year, so a
-    tank can fill in summer and empty in winter. Unit on/off states are cyclic within a
-    typical period that stands for several. With one typical period per period the model
-    is the full-horizon design MILP. Returns the model, its provider and the factor that scales the
-    represented hours to a year."""
-    space, provider = _sized_provider(case, weight, periods.represented_hours, fixed)
+    (``m.part[i].chain[s, p]``: the level when period p begins; it grows by the level
+    change of p's typical period), bounded by the sized level limits and cyclic over the
+    year, so a tank can fill in summer and empty in winter. Unit on/off states are cyclic
+    within a typical period that stands for several. With one typical period per period
+    the model is the full-horizon design MILP. With :class:`ScenarioPeriods` each scenario
+    is one such part with its own series and chain, all sharing the sizes, and the
+    operation's cost is the expectation over the scenarios (a two-stage design MILP).
+    Returns the model, the first part's provider and the factor that scales the model's
+    operation figures to a year (1: they are annual already)."""
+    parts = periods.parts if isinstance(periods, ScenarioPeriods) else ((case, periods, 1.0),)
+    space, provider = _sized_provider(parts[0][0], weight, parts[0][1].represented_hours,
+                                      fixed)
     sized = provider.sized
     m = pyo.ConcreteModel(name="reduced_design_milp")
     m.W = pyo.Param(mutable=True, initialize=weight, within=pyo.UnitInterval)
     m.size = pyo.Var(sorted(sized), domain=pyo.NonNegativeReals,
                      bounds=lambda _, n: (0.0, provider.data.capacity[n]))
     _add_design_choice(m, m.size, case, space, sized, fixed)
-    m.blocks = pyo.Block(range(len(periods.medoids)))
+    m.blocks = pyo.Block(range(sum(len(per.medoids) for _, per, _ in parts)))
+    m.part = pyo.Block(range(len(parts)))
     m.share_size = pyo.ConstraintList()
-    counts = periods.counts
-    blocks = []
-    for k in range(len(periods.medoids)):
-        start = periods.start(k)
-        im = provider.build(start, start + periods.length)
-        m.blocks[k].transfer_attributes_from(im.model)
-        for n in sorted(sized):
-            m.share_size.add(m.blocks[k].size[n] == m.size[n])
-        blocks.append(im)
-    _chain_storage(m, case, provider, periods, blocks)
-    _link_unit_states(m, provider, periods, blocks)
-    m.cost = pyo.Expression(expr=sum(float(counts[k]) * im.cost for k, im in enumerate(blocks)))
-    m.c_op = pyo.Expression(expr=sum(
-        float(counts[k]) * m.blocks[k].c_op for k in range(len(blocks))))
-    m.autonomy = pyo.Expression(expr=sum(
-        float(counts[k]) * m.blocks[k].autonomy for k in range(len(blocks))))
-    m.sales = pyo.Expression(expr=sum(
-        float(counts[k]) * m.blocks[k].sales for k in range(len(blocks))))
-    year = 8760.0 / periods.represented_hours
-    m.objective = pyo.Objective(expr=m.W * m.capex + year * m.cost, sense=pyo.minimize)
+    weighted = []  # (annual weight, block) of every typical period of every part
+    offset = 0
+    for i, (case_i, per, probability) in enumerate(parts):
+        prov = provider if i == 0 else _sized_provider(case_i, weight, per.represented_hours,
+                                                       fixed)[1]
+        blocks = []
+        for k in range(len(per.medoids)):
+            start = per.start(k)
+            im = prov.build(start, start + per.length)
+            m.blocks[offset + k].transfer_attributes_from(im.model)
+            for n in sorted(sized):
+                m.share_size.add(m.blocks[offset + k].size[n] == m.size[n])
+            blocks.append(im)
+            weighted.append((probability * 8760.0 / per.represented_hours
+                             * float(per.counts[k]), m.blocks[offset + k], im))
+        _chain_storage(m.part[i], m.size, case_i, prov, per, blocks)
+        _link_unit_states(m.part[i], prov, per, blocks)
+        offset += len(per.medoids)
+    m.cost = pyo.Expression(expr=sum(a * im.cost for a, _, im in weighted))
+    m.c_op = pyo.Expression(expr=sum(a * b.c_op for a, b, _ in weighted))
+    m.autonomy = pyo.Expression(expr=sum(a * b.autonomy for a, b, _ in weighted))
+    m.sales = pyo.Expression(expr=sum(a * b.sales for a, b, _ in weighted))
+    m.objective = pyo.Objective(expr=m.W * m.capex + m.cost, sense=pyo.minimize)
     # an epsilon constraint on the annual autonomy A (off while the cap is huge)
     m.max_autonomy = pyo.Param(mutable=True, initialize=NO_CAP)
-    m.autonomy_cap = pyo.Constraint(expr=year * m.autonomy <= m.max_autonomy)
-    return m, provider, year
+    m.autonomy_cap = pyo.Constraint(expr=m.autonomy <= m.max_autonomy)
+    return m, provider, 1.0
 
 
 def _boundary(m, im, provider: EnergyProvider, sized: frozenset[str]) -> None:
@@ -224,7 +233,7 @@ def _boundary(m, im, provider: EnergyProvider, sized: frozenset[str]) -> None:
     add_boundary_conditions(holder, im, im, plain)
 
 
-def _chain_storage(m, case: Case, provider: EnergyProvider, periods: TypicalPeriods,
+def _chain_storage(m, size, case: Case, provider: EnergyProvider, periods: TypicalPeriods,
                    blocks: list) -> None:
     """Storage levels over the year's sequence of periods: ``chain[s, p]`` is the level
     when period p begins and grows by the level change of p's typical period; bounded by
@@ -239,10 +248,10 @@ def _chain_storage(m, case: Case, provider: EnergyProvider, periods: TypicalPeri
     for s in storages:
         comp = case.component(s.removesuffix(".level"))
         lo, hi = LEVEL_LIMITS[comp.kind](comp)
-        size = m.size[comp.name] if comp.name in sized else provider.data.capacity[comp.name]
+        cap = size[comp.name] if comp.name in sized else provider.data.capacity[comp.name]
         for p in range(n_periods + 1):
-            m.chain_rows.add(m.chain[s, p] <= hi * size)
-            m.chain_rows.add(m.chain[s, p] >= lo * size)
+            m.chain_rows.add(m.chain[s, p] <= hi * cap)
+            m.chain_rows.add(m.chain[s, p] >= lo * cap)
         for p, k in enumerate(periods.order):
             im = blocks[k]
             m.chain_rows.add(m.chain[s, p + 1] == m.chain[s, p] + im.exit[s] - im.entry[s])
@@ -250,7 +259,7 @@ def _chain_storage(m, case: Case, provider: EnergyProvider, periods: TypicalPeri
                 m.chain_rows.add(im.entry[s] == m.chain[s, p])
         m.chain_rows.add(m.chain[s, n_periods] >= m.chain[s, 0])
         if provider.data.storage_boundary == "fixed":
-            m.chain_rows.add(m.chain[s, 0] == provider.data.initial_storage * hi * size)
+            m.chain_rows.add(m.chain[s, 0] == provider.data.initial_storage * hi * cap)
 
 
 def _link_unit_states(m, provider: EnergyProvider, periods: TypicalPeriods,

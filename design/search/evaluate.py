@@ -67,16 +67,17 @@ class Evaluation:
     extra: dict = field(default_factory=dict)
 
     def row(self) -> dict:
-        """Flat record for tables: capacities, W, objectives and certificate, then the cost
-        breakdown (``cost.<item>``, EUR/a) and the energy figures."""
+        """Flat record for tables: capacities, W, objectives and certificate, the columns
+        an evaluation adds (``extra["columns"]``: a robust one's per-scenario figures),
+        then the cost breakdown (``cost.<item>``, EUR/a) and the energy figures."""
         d = asdict(self)
         design = d.pop("design")
-        d.pop("extra")
+        columns = d.pop("extra").get("columns", {})
         costs, energy = d.pop("costs"), d.pop("energy")
         if d["started_at"] is not None:  # ISO 8601 (UTC) for readers; the field stays UNIX
             d["started_at"] = datetime.fromtimestamp(d["started_at"], UTC).isoformat(
                 timespec="seconds")
-        return {**design, "W": d.pop("weight"), **d,
+        return {**design, "W": d.pop("weight"), **d, **columns,
                 **{f"cost.{k}": v for k, v in costs.items()}, **energy}
 
 

@@ -131,6 +131,7 @@ def run_search(
     stop_after: int | None = None,
     time_budget: float | None = None,
     on_generation=None,
+    scenarios: list[tuple[Case, float]] | None = None,
 ) -> SearchState:
     """Run (or resume) NSGA-II; checkpoint after every generation into ``out``.
 
@@ -141,7 +142,9 @@ def run_search(
     The candidates evaluated in an unfinished generation stay in the cache and the
     checkpoint, so ``resume`` continues that generation without evaluating them again.
     ``on_generation(state)`` is called after every checkpoint (e.g. to write the results
-    folder, so an interrupted run leaves a readable one).
+    folder, so an interrupted run leaves a readable one). ``scenarios`` ((case,
+    probability) pairs, for an executor that judges candidates over them) make the
+    seeding's design MILP a two-stage one over the same scenarios.
     """
     out.mkdir(parents=True, exist_ok=True)
     space = DesignSpace.from_case(case)
@@ -174,7 +177,7 @@ def run_search(
     if not (resume and (out / CHECKPOINT).exists()):
         t0 = time.perf_counter()
         seeds = seed_designs(case, settings.seeding, settings.operation.horizon, deadline,
-                             executor, progress)
+                             executor, progress, scenarios)
         seed_seconds = time.perf_counter() - t0
         unique = DecodedDuplicateElimination(space)
         algorithm = NSGA2(

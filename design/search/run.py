@@ -47,10 +47,12 @@ def write_folder(out: Path, case: Case, settings: SearchSettings, state: SearchS
 
 def run_design(case: Case, settings: SearchSettings, executor, out: Path, *,
                resume: bool = False, time_budget: float | None = None, progress=print,
-               stop_after: int | None = None, record: dict | None = None) -> SearchState:
+               stop_after: int | None = None, record: dict | None = None,
+               scenarios: list[tuple[Case, float]] | None = None) -> SearchState:
     """Run (or resume) the search of one case into ``out`` and write its results folder
     after every generation (figures at most every ``FIGURE_SECONDS``) and at the end;
-    ``record`` goes into settings.json."""
+    ``record`` goes into settings.json; ``scenarios`` go to the seeding
+    (:func:`design.search.nsga.run_search`)."""
     extra = {"time_budget": time_budget, **(record or {})}
     drawn = [time.perf_counter()]
 
@@ -62,6 +64,6 @@ def run_design(case: Case, settings: SearchSettings, executor, out: Path, *,
 
     state = run_search(case, settings, executor, out, resume=resume, progress=progress,
                        time_budget=time_budget, stop_after=stop_after,
-                       on_generation=generation)
+                       on_generation=generation, scenarios=scenarios)
     write_folder(out, case, settings, state, **extra)
     return state

@@ -11,20 +11,30 @@ from decomp.solvers import SolveOptions
 from design.network.case import Case
 from design.search.design_milp import reduced_sweep
 from design.search.settings import SeedSettings
-from design.search.typical import typical_periods
+from design.search.typical import scenario_periods, typical_periods
 
 
 def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline: float | None,
-          executor, progress) -> list[dict]:
+                 executor, progress,
+                 scenarios: list[tuple[Case, float]] | None = None) -> list[dict]:
     """The reduced-horizon design MILP's designs for the seed weights (rows with design,
     W, the reduced objectives and the solve record), chains in parallel where the
-    executor has workers."""
+    executor has workers. With ``scenarios`` ((case, probability) pairs) the MILP is the
+    two-stage one: typical periods drawn from every scenario, the expected cost."""
     if not seeding.enabled:
         return []
-    periods = typical_periods(case, seeding.typical_periods, seeding.period_length, hours)
+
+    def periods_of(n: int):
+        if scenarios:
+            return scenario_periods(scenarios, n, seeding.period_length, hours)
+        return typical_periods(case, n, seeding.period_length, hours)
+
+    periods = periods_of(seeding.typical_periods)
     chains = max(1, min(seeding.chains, len(seeding.weights)))
     progress(f"seeding: design MILP on {len(periods.medoids)} typical periods of "
-             f"{periods.length} h, {len(seeding.weights)} weights in {chains} chain(s)")
+             f"{periods.length} h"
+             + (f" ({len(scenarios)} scenarios)" if scenarios else "")
+             + f", {len(seeding.weights)} weights in {chains} chain(s)")
     options = SolveOptions(solver="highs", time_limit=seeding.time_limit, gap=seeding.gap,
                            threads=1)
     weights = tuple(seeding.weights)
@@ -44,8 +54,7 @@ def seed_designs(case: Case, seeding: SeedSettings, hours: int | None, deadline:
     if hard and 0 < seeding.fallback_periods < len(periods.medoids):
         # weights above the fallback gap (by default all): the coarser model as well;
         # both designs are seeds (the full year judges them)
-        coarse = typical_periods(case, seeding.fallback_periods, seeding.period_length,
-                                 hours)
+        coarse = periods_of(seeding.fallback_periods)
         models[len(coarse.medoids)] = coarse
         progress(f"seeding: {len(hard)} weights above a {seeding.fallback_gap:.0%} gap "
                  f"solved on {len(coarse.medoids)} typical periods as well")

@@ -54,6 +54,34 @@ class TypicalPeriods:
         return self.medoids[k] * self.length
 
 
+@dataclass(frozen=True)
+class ScenarioPeriods:
+    """Typical periods of every scenario of a set: ``parts`` holds (the scenario's case,
+    its typical periods, its probability). The reduced design MILP builds one part per
+    scenario, all sharing the sizes (a two-stage design MILP on typical periods)."""
+
+    parts: tuple[tuple[Case, TypicalPeriods, float], ...]
+
+    @property
+    def medoids(self) -> tuple[int, ...]:
+        """Every part's typical periods (for counting them)."""
+        return tuple(k for _, per, _ in self.parts for k in per.medoids)
+
+    @property
+    def length(self) -> int:
+        """Hours of a typical period."""
+        return self.parts[0][1].length
+
+
+def scenario_periods(cases: list[tuple[Case, float]], n: int, length: int = 24,
+                     hours: int | None = None) -> ScenarioPeriods:
+    """``n`` typical periods drawn from all the scenarios: each (case, probability) is
+    clustered into its share, ``n // len(cases)`` periods (at least one)."""
+    share = max(1, n // len(cases))
+    return ScenarioPeriods(tuple((c, typical_periods(c, share, length, hours), p)
+                                 for c, p in cases))
+
+
 def clustering_features(data: OperationData) -> pd.DataFrame:
     """What the clustering compares: demands per node, PV yield and heat-pump COP per
     component, and the tariffs (each column scaled by tsam)."""
