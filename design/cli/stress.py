@@ -15,7 +15,8 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
     folder = Path(args.dir)
     how = StressSettings(picks_only=args.picks, executor=args.executor,
-                         workers=args.workers, address=args.address, retries=args.retries)
+                         workers=args.workers, address=args.address, retries=args.retries,
+                         gap=args.gap, time_limit=args.time_limit)
     out = Path(args.out or folder / f"stress-{Path(args.scenarios).stem}")
     print(f"lcen stress: the {'picks' if args.picks else 'front'} of {folder} on the "
           f"scenarios of {args.scenarios}; results in {out}/", flush=True)
@@ -49,6 +50,12 @@ def add_stress_parser(sub) -> None:
     s.add_argument("--address", default=None, help=ADDRESS_HELP)
     s.add_argument("--retries", type=int, default=1,
                    help="retries of an evaluation that raised (a node lost)")
+    s.add_argument("--gap", type=float, default=None,
+                   help="certified gap each evaluation aims at (default: the run's polish "
+                        "gap, the gap its front was certified to)")
+    s.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="time limit of each evaluation (default: the run's polish time "
+                        "limit)")
     s.add_argument("--resume", action="store_true",
                    help="continue the stress run in --out from its checkpoint")
     s.add_argument("--overwrite", action="store_true",

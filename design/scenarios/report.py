@@ -162,8 +162,10 @@ def write_stress_report(out: Path) -> None:
     title = f"Stress of {Path(record['source']).name} under {record['scenarios']['name']}"
     intro = (f"{len(robust)} designs of {record['source']} (case {record['case']}) solved on "
              f"{len(record['scenarios']['scenarios'])} scenarios of "
-             f"{record['scenarios']['file']}, each as the design run solved it (method "
-             f"{record['operation']['method']}, gap {record['operation']['dw']['gap']:.1%}). "
+             f"{record['scenarios']['file']}, each as the design run certified its front "
+             f"(method {record['operation']['method']}, gap "
+             f"{record['operation']['dw']['gap']:.1%} within "
+             f"{record['operation']['dw']['time_limit']:g} s). "
              "Costs and A in EUR/a; regret: how much more a design costs on a scenario than "
              "the best stressed design of that scenario.")
     lines = [f"# {title}", "", intro, "", "## Scenarios", ""]

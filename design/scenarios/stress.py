@@ -1,7 +1,7 @@
 """``lcen stress``: every front design of a results folder (or its picks) solved on every
-scenario of a scenario set, as the design run solved it (same method, gap and limits),
-on one queue; each finished evaluation is appended to a checkpoint, so a stopped run
-resumes where it stopped."""
+scenario of a scenario set, as the design run certified its front (its method and
+settings, the polish's gap and time limit), on one queue; each finished evaluation is
+appended to a checkpoint, so a stopped run resumes where it stopped."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from design.scenarios.robust import robustness
 from design.scenarios.spec import Scenarios, load_scenarios
 from design.search.evaluate import Candidate, Evaluation, expected_work
 from design.search.executors import RayExecutor, SerialExecutor, evaluate_with_retries
+from design.search.polish import certify
 
 #: the checkpoint of a stress run: one JSON line per finished evaluation
 CHECKPOINT = "evaluations.jsonl"
@@ -44,15 +45,22 @@ class StressDesign:
 @dataclass(frozen=True)
 class StressSettings:
     """How to run: the picks only or the whole front; where (``ray`` or ``serial``);
-    retries of an evaluation that raised."""
+    retries of an evaluation that raised; the certificate each evaluation aims at
+    (``gap``, ``time_limit``; None: as the run certified its front)."""
 
     picks_only: bool = False
     executor: str = "ray"
     workers: int | None = None
     address: str | None = None
     retries: int = 1
+    gap: float | None = None
+    time_limit: float | None = None
 
     def __post_init__(self) -> None:
+        if self.gap is not None and not 0 < self.gap < 1:
+            raise ValueError(f"--gap must be in (0, 1), not {self.gap}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"--time-limit must be positive, not {self.time_limit}")
         if self.executor not in ("ray", "serial"):
             raise ValueError(f"executor must be ray or serial, not {self.executor!r}")
         if self.workers is not None and self.workers < 1:
@@ -98,8 +106,10 @@ def front_designs(folder: Path, case: Case, picks_only: bool) -> list[StressDesi
     return out
 
 
-def source_case(folder: Path) -> tuple[Case, OperationSettings]:
-    """The case and the operation settings of a results folder's run."""
+def source_case(folder: Path, how: StressSettings) -> tuple[Case, OperationSettings]:
+    """The case of a results folder's run and the operation settings that certified its
+    front (the run's, to the polish's gap and time limit when it polished), with
+    ``how``'s gap and time limit on top."""
     record = read_settings(folder)
     if not record:
         raise CaseError(f"{folder}: settings.json not found or unreadable (not a results "
@@ -107,7 +117,11 @@ def source_case(folder: Path) -> tuple[Case, OperationSettings]:
     name = record.get("case_path") or record.get("case")
     if not name:
         raise CaseError(f"{folder / 'settings.json'}: no field 'case'")
-    return resolve_case(str(name)), run_operation(record.get("operation", {}))
+    op = run_operation(record.get("operation", {}))
+    polish = record.get("polish") or {}
+    gap = how.gap or polish.get("gap") or op.dw.gap
+    limit = how.time_limit or polish.get("time_limit") or op.time_limit
+    return resolve_case(str(name)), certify(op, gap, limit)
 
 
 def prepare_stress_out(out: Path, record: dict, resume: bool, overwrite: bool) -> set:
@@ -199,7 +213,7 @@ def run_stress(folder: Path, scenarios_path: Path, out: Path, how: StressSetting
     """Solve every design on every scenario (resuming a stopped run with ``resume``);
     returns the long table (one row per design and scenario) also written to
     ``stress.csv``, with ``robustness.csv`` beside it."""
-    case, settings = source_case(folder)
+    case, settings = source_case(folder, how)
     scenarios = load_scenarios(scenarios_path, case)
     designs = front_designs(folder, case, how.picks_only)
     record = {"source": str(folder.resolve()), "scenarios": scenarios.record(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from design.network.operate import OperationSettings
 from design.search.evaluate import Candidate, Evaluation
 from design.search.refine import gap_candidates
 from design.search.settings import SearchSettings
@@ -26,10 +27,7 @@ def polish_front(state, settings: SearchSettings, executor,
     neighbouring front designs where the front's gaps are widest (with ``space``): the
     reserve is spent on evaluations, not on waiting for the slowest polish."""
     gap = settings.polish.gap
-    op = settings.operation
-    target = replace(op, dw=replace(op.dw, gap=gap, time_limit=settings.polish.time_limit),
-                     solve=replace(op.solve, gap=min(op.solve.gap, gap),
-                                   time_limit=settings.polish.time_limit))
+    target = certify(settings.operation, gap, settings.polish.time_limit)
     tried: set[str] = set()
     refined: set[str] = set()
     count = 0
@@ -78,6 +76,13 @@ def polish_front(state, settings: SearchSettings, executor,
     progress(f"polish: {count} solved again; {len(state.front())} on the front, "
              f"{left} above {gap:.1%}")
     return count
+
+
+def certify(op: OperationSettings, gap: float, time_limit: float | None) -> OperationSettings:
+    """The operation settings that certify a front design: dw to ``gap`` within
+    ``time_limit``, the direct solve no looser."""
+    return replace(op, dw=replace(op.dw, gap=gap, time_limit=time_limit),
+                   solve=replace(op.solve, gap=min(op.solve.gap, gap), time_limit=time_limit))
 
 
 def _key(e: Evaluation) -> str:
