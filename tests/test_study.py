@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -15,12 +16,13 @@ import yaml
 import design.study.runner as runner_module
 from design.cli.commands import main
 from design.network.case import CaseError
+from design.network.changes import Variation, apply_changes
 from design.search.executors import SerialExecutor
 from design.search.nsga import run_search
 from design.search.pool import SharedRayPool
 from design.study.report import write_study_report
 from design.study.runner import expand, run_study
-from design.study.spec import Variation, apply_changes, load_study
+from design.study.spec import load_study
 
 SEARCH = {"pop": 4, "generations": 2, "method": "direct", "horizon": 8, "time_limit": 30,
           "typical_periods": 0, "polish_gap": 0, "time_budget": None, "retries": 1}
@@ -197,3 +199,29 @@ def test_fair_share_puts_the_run_with_least_compute_first(small_case, ray_cluste
     e = idle.map([easy])[0]
     assert e.ok and idle.used_seconds == pytest.approx(15.0 + e.seconds)
     pool.close()
+
+
+def test_a_study_with_scenarios_runs_robust_searches(tmp_path, ray_cluster):
+    (tmp_path / "scen.yaml").write_text(yaml.safe_dump({"name": "pair", "scenarios": [
+        {"name": "base", "probability": 0.5},
+        {"name": "dear", "probability": 0.5,
+         "changes": [{"path": "tariff.purchase", "factor": 2}]}]}))
+    path = study_file(tmp_path, variations=[{"name": "base"}], seeds=[1],
+                      scenarios="scen.yaml", search={**SEARCH, "generations": 1})
+    study = load_study(path)
+    prepared = expand(study, path)
+    assert prepared[0].scenarios.names == ["base", "dear"]
+    pool = SharedRayPool()
+    out = tmp_path / "study"
+    table = run_study(study, path, out, pool, progress=lambda m: None)
+    pool.close()
+    assert list(table["status"]) == ["done"]
+    front = pd.read_csv(out / "small-base-s1" / "pareto.csv")
+    np.testing.assert_allclose(front["annual_total_cost"],
+                               0.5 * front["scenario.base.annual_total_cost"]
+                               + 0.5 * front["scenario.dear.annual_total_cost"])
+    saved = json.loads((out / "small-base-s1" / "settings.json").read_text())
+    assert saved["scenarios"]["name"] == "pair"
+    bad = study_file(tmp_path, scenarios="missing.yaml")
+    with pytest.raises(CaseError, match="field 'scenarios' = 'missing.yaml'.*not found"):
+        expand(load_study(bad), bad)

@@ -336,9 +336,7 @@ def cmd_design(args: argparse.Namespace) -> int:
     try:
         state = run_design(case, settings, executor, out, resume=args.resume,
                            time_budget=args.time_budget, progress=progress, record=record,
-                           scenarios=None if scenarios is None else [
-                               (scenarios.cases[n], p)
-                               for n, p in scenarios.probabilities.items()])
+                           scenarios=None if scenarios is None else scenarios.pairs())
     finally:
         progress.close()
         executor.close()

@@ -13,6 +13,7 @@ from design.scenarios.robust import combine
 from design.scenarios.spec import Scenarios
 from design.search.evaluate import Candidate, Evaluation
 from design.search.executors import RayExecutor, SerialExecutor, _left
+from design.search.pool import SharedRayPool
 
 
 class ScenarioExecutor:
@@ -20,19 +21,23 @@ class ScenarioExecutor:
     per scenario (``ray``: sharing one pool; ``serial``: in this process) and returns
     their combination (:func:`design.scenarios.robust.combine`): expected annual total
     cost and autonomy, per-scenario figures in ``Evaluation.scenarios``. ``call`` runs on
-    the base case (the seeding builds its own scenario models from ``scenarios``)."""
+    the base case (the seeding builds its own scenario models from ``scenarios``). Given
+    a ``pool`` (a study's), its queue is shared with other runs (``fair_share`` as for
+    :class:`RayExecutor`)."""
 
     def __init__(self, scenarios: Scenarios, settings: OperationSettings, kind: str = "ray",
                  retries: int = 1, workers: int | None = None, address: str | None = None,
-                 longest_first: bool = True, keep_models: bool = True) -> None:
+                 longest_first: bool = True, keep_models: bool = True,
+                 pool: SharedRayPool | None = None, fair_share: bool = False) -> None:
         self.scenarios = scenarios
         self.name = kind
         if kind == "ray":
             self.base = RayExecutor(scenarios.base, settings, retries, workers, address,
-                                    longest_first, keep_models=keep_models)
+                                    longest_first, pool=pool, fair_share=fair_share,
+                                    keep_models=keep_models)
             self.executors = {s: RayExecutor(c, settings, retries, pool=self.base.pool,
                                              longest_first=longest_first,
-                                             keep_models=keep_models)
+                                             fair_share=fair_share, keep_models=keep_models)
                               for s, c in scenarios.cases.items()}
         elif kind == "serial":
             self.base = SerialExecutor(scenarios.base, settings, retries, keep_models)
@@ -77,7 +82,7 @@ class ScenarioExecutor:
         return self.base.call_each(func, arguments)
 
     def close(self) -> None:
-        """Release the pool (Ray) or the kept models (serial)."""
+        """Release the pool (Ray, unless it was given) or the kept models (serial)."""
         for ex in self.executors.values():
             if self.name == "serial":
                 ex.close()

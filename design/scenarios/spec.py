@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from design.network.case import Case, CaseError, read_yaml, validate_yaml
-from design.study.spec import Change, Variation, apply_changes
+from design.network.changes import Change, Variation, apply_changes
 
 #: probabilities must sum to 1 within this
 PROBABILITY_TOLERANCE = 1e-6
@@ -84,6 +84,10 @@ class Scenarios:
     def probabilities(self) -> dict[str, float]:
         """Scenario name -> probability."""
         return self.spec.probabilities
+
+    def pairs(self) -> list[tuple[Case, float]]:
+        """(scenario case, probability) in the file's order (for the seeding)."""
+        return [(self.cases[s.name], s.probability) for s in self.spec.scenarios]
 
     def digest(self) -> str:
         """A fingerprint of the scenarios (names, probabilities, changes) and the base

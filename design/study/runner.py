@@ -14,12 +14,15 @@ import pandas as pd
 
 from design.network.builtin import resolve_case
 from design.network.case import Case, CaseError
+from design.network.changes import apply_changes
+from design.scenarios.executor import ScenarioExecutor
+from design.scenarios.spec import Scenarios, load_scenarios
 from design.search.executors import RayExecutor
 from design.search.nsga import CHECKPOINT
 from design.search.pool import SharedRayPool
 from design.search.run import run_design
 from design.search.settings import SearchSettings
-from design.study.spec import StudySpec, apply_changes
+from design.study.spec import StudySpec
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class PreparedRun:
     run: StudyRun
     case: Case
     settings: SearchSettings
+    scenarios: Scenarios | None = None
 
 
 def _resolve(name: str, study_path: Path) -> Case:
@@ -63,10 +67,17 @@ def expand(study: StudySpec, study_path: Path) -> list[PreparedRun]:
             raise CaseError(f"{study_path}: field 'cases' = {name!r}: {exc}") from None
         for variation in study.variations:
             case = apply_changes(base, variation, study_path)
+            scenarios = None
+            if study.scenarios is not None:
+                try:
+                    scenarios = load_scenarios(study_path.parent / study.scenarios, case)
+                except CaseError as exc:
+                    raise CaseError(f"{study_path}: field 'scenarios' = "
+                                    f"{study.scenarios!r}: {exc}") from None
             for seed in study.seeds:
                 folder = f"{base.name}-{variation.name}-s{seed}"
                 runs.append(PreparedRun(StudyRun(base.name, variation.name, seed, folder), case,
-                                        study.search.settings(seed)))
+                                        study.search.settings(seed), scenarios))
     folders = [r.run.folder for r in runs]
     dup = sorted({f for f in folders if folders.count(f) > 1})
     if dup:
@@ -102,15 +113,22 @@ def run_study(study: StudySpec, study_path: Path, out: Path, pool: SharedRayPool
         row = {**run.__dict__, "status": "failed", "error": None}
         started = time.perf_counter()
         try:
-            executor = RayExecutor(p.case, p.settings.operation, p.settings.retries,
-                                   pool=pool, fair_share=study.queue == "fair-share")
+            fair = study.queue == "fair-share"
+            record = {"executor": "ray", "workers": pool.workers, "study": study.name,
+                      "variation": run.variation, "seed": run.seed}
+            if p.scenarios is None:
+                executor = RayExecutor(p.case, p.settings.operation, p.settings.retries,
+                                       pool=pool, fair_share=fair)
+            else:
+                executor = ScenarioExecutor(p.scenarios, p.settings.operation, "ray",
+                                            p.settings.retries, pool=pool, fair_share=fair)
+                record["scenarios"] = p.scenarios.record()
             state = run_design(
                 p.case, p.settings, executor, folder,
                 resume=resume and (folder / CHECKPOINT).exists(),
                 time_budget=study.search.time_budget, stop_after=stop_after,
-                progress=lambda m: progress(f"[{run.folder}] {m}"),
-                record={"executor": "ray", "workers": pool.workers, "study": study.name,
-                        "variation": run.variation, "seed": run.seed})
+                progress=lambda m: progress(f"[{run.folder}] {m}"), record=record,
+                scenarios=None if p.scenarios is None else p.scenarios.pairs())
             row |= {"status": "stopped" if state.stopped else "done",
                     "stopped": state.stopped, "generations": state.generation,
                     "seeds": len(state.seeds), "evaluations": len(state.records),
