@@ -244,3 +244,15 @@ def test_figures_are_redrawn_at_most_every_figure_seconds_and_at_the_end(
         SerialExecutor(small_case, op), tmp_path, progress=lambda m: None)
     assert flags == ([True, True, True] if every == 0 else [False, False, True])
     assert (tmp_path / "pareto.png").exists()
+
+
+def test_memory_estimate_lets_two_network_candidates_share_a_machine():
+    """The estimate before any peak is measured: a district-10 year must not claim what
+    two workers of a 24 GiB machine cannot both hold (it claimed 10.8 GB, and one of two
+    Ray workers idled); it stays above the peaks measured on the reference year."""
+    from design.network.builtin import resolve_case
+
+    year = OperationSettings(method="dw", horizon=None)
+    district = memory_estimate_mb(resolve_case("district-10"), year)
+    reference = memory_estimate_mb(resolve_case("reference"), year)
+    assert 2150 <= district <= 4000 and 1250 <= reference < district

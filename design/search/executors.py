@@ -176,10 +176,14 @@ def _node_id() -> str | None:
         return None
 
 
-#: peak memory of one evaluation: a fixed part (Python, pyomo, solver) plus a part per hour
-#: and component, fitted to measured peaks (benchmarks/HISTORY.md: 2.8 GB for dw on the
-#: 8760 h reference case with 8 components, 0.3 GB for a day)
-BASE_MB, MB_PER_HOUR_AND_COMPONENT = 300.0, 0.036
+#: peak memory of one evaluation: a fixed part (Python, pyomo, solver), a part per hour
+#: and one per hour and component, fitted to peaks measured on Ray workers (dw: 1.34 GB,
+#: the median of the main job's reference-year evaluations with 8 components, at most
+#: 2.07 GB; 2.15 GB for a district-10 year with 34, 2026-12-07; 0.3 GB for a day). The
+#: former fit (0.036 MB per hour and component) asked 10.8 GB for a district-10 candidate:
+#: two did not fit one machine's Ray memory, so one of two workers idled until a peak was
+#: measured.
+BASE_MB, MB_PER_HOUR, MB_PER_HOUR_AND_COMPONENT = 300.0, 0.085, 0.0042
 #: headroom on the largest measured peak once evaluations have reported theirs
 MEASURED_HEADROOM = 1.25
 
@@ -187,7 +191,8 @@ MEASURED_HEADROOM = 1.25
 def memory_estimate_mb(case: Case, settings: OperationSettings) -> float:
     """Expected peak memory (MiB) of one evaluation before any has been measured."""
     hours = settings.horizon or case.hours
-    return BASE_MB + MB_PER_HOUR_AND_COMPONENT * hours * max(1, len(case.spec.components))
+    per_hour = MB_PER_HOUR + MB_PER_HOUR_AND_COMPONENT * max(1, len(case.spec.components))
+    return BASE_MB + per_hour * hours
 
 
 class RayExecutor:
