@@ -291,6 +291,17 @@ def test_a_scenario_of_probability_one_reproduces_the_plain_run(tmp_path, capsys
     np.testing.assert_allclose(seeds_a["reduced_annual_total_cost"],
                                seeds_b["reduced_annual_total_cost"], rtol=1e-9)
     assert "Robust search over the 1 scenarios" in (robust / "summary.md").read_text()
+    # a drill-down into a robust run solves the pick on one scenario and compares it
+    # with the run's figures on that scenario
+    capsys.readouterr()
+    assert main(["operate", "--from", str(robust), "--pick", "cost-weighted"]) == 0
+    said = capsys.readouterr().out
+    assert "scenario base of" in said and "the run reported" in said
+    assert (robust / "operate-cost-weighted-base" / "summary.json").exists()
+    assert main(["operate", "--from", str(robust), "--pick", "1", "--scenario", "x"]) == 1
+    assert "--scenario 'x': the run's scenarios are base" in capsys.readouterr().err
+    assert main(["operate", "--from", str(plain), "--pick", "1", "--scenario", "x"]) == 1
+    assert "made without --scenarios" in capsys.readouterr().err
     # a resumed run keeps its scenario set
     two = _write(tmp_path, {"name": "two", "scenarios": [
         {"name": "base", "probability": 0.5},

@@ -127,6 +127,36 @@ def _from_run(args: argparse.Namespace, record: dict, weight: float) -> Operatio
                              solve=solve, dw=dw)
 
 
+def _scenario_of_run(args: argparse.Namespace, run: dict, case: Case,
+                     row: pd.Series) -> tuple[Case, pd.Series]:
+    """For a robust run (``--scenarios``): the case of the scenario asked for (the first
+    by default) and the run's figures for the design on that scenario, not its
+    expectation; otherwise the case and the row as they are."""
+    record = run.get("scenarios")
+    if not record:
+        if args.scenario is not None:
+            raise CaseError(f"--scenario {args.scenario!r}: the run in {args.from_dir} was "
+                            "made without --scenarios")
+        return case, row
+    from design.scenarios.spec import load_scenarios
+
+    scenarios = load_scenarios(record["file"], case)
+    if scenarios.digest() != record["digest"]:
+        raise CaseError(f"{record['file']}: changed since the run in {args.from_dir} used "
+                        "it; its scenarios can no longer be solved as the run solved them")
+    name = args.scenario = args.scenario or scenarios.names[0]
+    if name not in scenarios.cases:
+        raise CaseError(f"--scenario {name!r}: the run's scenarios are "
+                        f"{', '.join(scenarios.names)}")
+    print(f"  scenario {name} of {record['file']} (the run's figures are expectations over "
+          f"{len(scenarios.names)} scenarios; compared with its figures on this one)",
+          flush=True)
+    row = row.copy()
+    for figure in ("annual_total_cost", "autonomy", "gap"):
+        row[figure] = row.get(f"scenario.{name}.{figure}")
+    return scenarios.cases[name], row
+
+
 def _run_figures(row: pd.Series, outcome) -> str:
     """How the drill-down compares with the run's figures for the same design."""
     p = outcome.parts
@@ -171,6 +201,9 @@ def cmd_operate(args: argparse.Namespace) -> int:
         case = resolve_case(args.case)
         design = case.design(picked)
         settings = _from_run(args, run, float(row["W"]))
+        case, row = _scenario_of_run(args, run, case, row)
+    elif args.scenario is not None:
+        raise CaseError("--scenario needs --from RESULTS_DIR (a run with --scenarios)")
     elif args.pick is not None:
         raise CaseError("--pick needs --from RESULTS_DIR")
     else:
@@ -191,7 +224,8 @@ def cmd_operate(args: argparse.Namespace) -> int:
     outcome = operate(case, design, settings, progress=_progress(args.verbose))
     default_out = f"results/operate-{case.name}-{settings.method}"
     if row is not None:
-        default_out = str(Path(args.from_dir) / f"operate-{args.pick}")
+        default_out = str(Path(args.from_dir) / (f"operate-{args.pick}"
+                          + (f"-{args.scenario}" if args.scenario else "")))
     out = Path(args.out or default_out)
     out.mkdir(parents=True, exist_ok=True)
     summary = outcome.summary()
@@ -476,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--pick", default=None,
                     help="with --from: a row number of pareto.csv (1 = first design) or a "
                          "pick name (cost-weighted, balanced, autonomy-weighted)")
+    op.add_argument("--scenario", default=None, metavar="NAME",
+                    help="with --from a robust run (--scenarios): the scenario to solve "
+                         "the design on (default: its first)")
     op.add_argument("--weight", type=float, default=None, help="W in [0, 1]")
     op.add_argument("--method", choices=METHODS, default=None,
                     help="default direct; with --from the run's method")

@@ -97,7 +97,8 @@ class Scenarios:
 
     def record(self) -> dict:
         """What a results folder states of the set."""
-        return {"file": str(self.path), "name": self.spec.name, "digest": self.digest(),
+        return {"file": str(self.path.resolve()), "name": self.spec.name,
+                "digest": self.digest(),
                 "scenarios": [s.model_dump(mode="json") for s in self.spec.scenarios]}
 
 
