@@ -129,6 +129,10 @@ def test_weather_swap_takes_another_try_region_and_its_station():
     assert cold.series["sh_efh1"].sum() == pytest.approx(ref.series["sh_efh1"].sum() * 1.243)
     assert cold.series["dhw_efh1"].equals(ref.series["dhw_efh1"])
     assert sum(sc.probabilities.values()) == pytest.approx(1.0)
+    # the robust example's scenarios are the stress example's of the same names
+    robust = load_scenarios("cases/scenarios/reference-robust.yaml", ref)
+    for name, case in robust.cases.items():
+        assert case.series.equals(sc.cases[name].series) and case.spec == sc.cases[name].spec
 
 
 def _eval(cost: float, a: float, lb: float, ub: float, ok: bool = True) -> Evaluation:
