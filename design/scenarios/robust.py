@@ -98,9 +98,10 @@ def robustness(long: pd.DataFrame, probabilities: dict[str, float]) -> pd.DataFr
     """Per design (``long``: one row per design and scenario, columns ``design``,
     ``scenario``, ``ok`` and the objectives): expected, worst and best of each objective,
     and its regret, the most and the expected amount by which the design misses the best
-    design of the same scenario among those judged. A design without a plan on some
-    scenario gets no expectation and no regret (``complete`` False); the best of a scenario
-    is taken over the designs with a plan there."""
+    design of the same scenario among those judged, and the loosest certified gap of its
+    plans. A design without a plan on some scenario gets no expectation and no regret
+    (``complete`` False); the best of a scenario is taken over the designs with a plan
+    there."""
     names = list(probabilities)
     p = np.array([probabilities[n] for n in names])
     ok = long[long["ok"].astype(bool)]
@@ -108,7 +109,9 @@ def robustness(long: pd.DataFrame, probabilities: dict[str, float]) -> pd.DataFr
     for design in dict.fromkeys(long["design"]):
         done = ok[ok["design"] == design].set_index("scenario")
         row = {"design": design, "complete": all(n in done.index for n in names),
-               "scenarios_with_plan": int(sum(n in done.index for n in names))}
+               "scenarios_with_plan": int(sum(n in done.index for n in names)),
+               "loosest_gap": float(done["gap"].max()) if "gap" in done and len(done)
+               else np.nan}
         for obj in OBJECTIVES:
             best_of = ok.groupby("scenario")[obj].min()
             values = np.array([done[obj].get(n, np.nan) for n in names], dtype=float)
