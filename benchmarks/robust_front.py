@@ -1,0 +1,117 @@
+"""Does the robust search pay? Compares, in expectation over a scenario set, the front of
+``lcen design --scenarios FILE`` with the plain front stressed on the same scenarios.
+
+Usage:
+    python benchmarks/robust_front.py --robust ROBUST_DIR --stress STRESS_DIR \
+        --scenarios FILE [--out DIR]
+
+``STRESS_DIR`` is ``lcen stress`` of the plain front on a scenario file that holds every
+scenario of FILE under the same name with the same changes (it may hold more: only FILE's
+are used, with FILE's probabilities). Prints, for every robust front design, whether a
+plain front design dominates it in expectation (lower or equal expected annual total cost
+and autonomy, one strictly), and the reverse; writes ``robust-vs-plain.csv`` and
+``robust-vs-plain.png`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from design.network.builtin import resolve_case  # noqa: E402
+from design.report.tables import read_settings, read_table  # noqa: E402
+from design.scenarios.spec import load_scenarios  # noqa: E402
+
+OBJ = ["annual_total_cost", "autonomy"]
+
+
+def plain_expectation(stress: Path, probabilities: dict[str, float],
+                      changes: dict[str, list]) -> pd.DataFrame:
+    """The plain front's designs with a plan on every scenario: expected objectives over
+    ``probabilities`` from the stress table (the stress run's scenarios must carry the
+    same changes under the same names)."""
+    record = json.loads((stress / "stress.json").read_text())
+    held = {s["name"]: [{k: v for k, v in c.items() if v is not None}
+                        for c in s.get("changes", [])]
+            for s in record["scenarios"]["scenarios"]}
+    for name, want in changes.items():
+        if held.get(name) != want:
+            raise SystemExit(f"{stress}: scenario {name!r} is not the same as in the file")
+    long = pd.read_csv(stress / "stress.csv")
+    long = long[long["scenario"].isin(probabilities) & long["ok"].astype(bool)]
+    rows = []
+    for design, group in long.groupby("design"):
+        if set(group["scenario"]) != set(probabilities):
+            continue
+        p = group["scenario"].map(probabilities).to_numpy()
+        rows.append({"design": design, "front": "plain",
+                     "gap": float(group["gap"].max()),
+                     **{o: float(p @ group[o].to_numpy()) for o in OBJ}})
+    return pd.DataFrame(rows)
+
+
+#: differences below this share of a figure are rounding, not dominance
+TOLERANCE = 1e-6
+
+
+def dominated_by(points: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """For each point, whether some other point is no worse in both and better in one
+    (beyond ``TOLERANCE`` of the figure)."""
+    out = []
+    for x in points:
+        tol = TOLERANCE * np.maximum(np.abs(x), 1.0)
+        out.append(bool(((others <= x + tol).all(axis=1)
+                         & (others < x - tol).any(axis=1)).any()))
+    return np.array(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--robust", required=True, type=Path)
+    ap.add_argument("--stress", required=True, type=Path)
+    ap.add_argument("--scenarios", required=True, type=Path)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    out = args.out or args.robust
+    case = resolve_case(read_settings(args.robust).get("case_path") or "reference")
+    scen = load_scenarios(args.scenarios, case)
+    changes = {s.name: [c.model_dump(mode="json", exclude_none=True) for c in s.changes]
+               for s in scen.spec.scenarios}
+    plain = plain_expectation(args.stress, scen.probabilities, changes)
+    front = read_table(args.robust / "pareto.csv")
+    robust = pd.DataFrame({"design": [f"robust-{i + 1}" for i in range(len(front))],
+                           "front": "robust", "gap": front["gap"],
+                           **{o: front[o] for o in OBJ}})
+    robust["dominated_by_plain"] = dominated_by(robust[OBJ].to_numpy(), plain[OBJ].to_numpy())
+    plain["dominated_by_robust"] = dominated_by(plain[OBJ].to_numpy(), robust[OBJ].to_numpy())
+    table = pd.concat([robust, plain], ignore_index=True)
+    table.to_csv(out / "robust-vs-plain.csv", index=False)
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for name, group, style in (("plain front, stressed", plain, "o"),
+                               ("robust front", robust, "s")):
+        g = group.sort_values("annual_total_cost")
+        ax.plot(g["annual_total_cost"], g["autonomy"], style + "-", ms=5, lw=1, label=name)
+    ax.set_xlabel("expected annual total cost [EUR/a]")
+    ax.set_ylabel("expected autonomy A [EUR/a]")
+    ax.set_title(f"In expectation over {', '.join(scen.names)}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "robust-vs-plain.png", dpi=120)
+    print(f"robust front: {len(robust)} designs, "
+          f"{int(robust['dominated_by_plain'].sum())} dominated in expectation by a plain "
+          f"front design; plain front: {len(plain)} designs with a plan on every scenario, "
+          f"{int(plain['dominated_by_robust'].sum())} dominated by a robust front design")
+    print(f"wrote {out / 'robust-vs-plain.csv'} and {out / 'robust-vs-plain.png'}")
+
+
+if __name__ == "__main__":
+    main()
