@@ -177,7 +177,10 @@ def done_pairs(out: Path) -> set:
 
 def _jobs(designs: list[StressDesign], scenarios: Scenarios,
           done: set) -> list[tuple[StressDesign, str]]:
-    return [(d, s) for d in designs for s in scenarios.names if (d.label, s) not in done]
+    """The pairs still to solve, scenario by scenario: among designs of equal expected
+    work the queue then hands a worker the same scenario again, whose kept models (built
+    for that scenario's series) serve designs of the same structure."""
+    return [(d, s) for s in scenarios.names for d in designs if (d.label, s) not in done]
 
 
 def _evaluations(jobs: list[tuple[StressDesign, str]], scenarios: Scenarios,
