@@ -137,7 +137,7 @@ def prepare_stress_out(out: Path, record: dict, resume: bool, overwrite: bool) -
                              "resume (leave out --resume to start one)")
         before = json.loads(held.read_text())
         for key in ("source", "scenarios", "designs", "operation"):
-            if before.get(key) != record[key]:
+            if _fingerprint(before, key) != _fingerprint(record, key):
                 raise ValueError(f"--resume: {held} was made with another {key} (the "
                                  "scenario file, the source folder or its front changed); "
                                  "--overwrite starts afresh")
@@ -154,6 +154,13 @@ def prepare_stress_out(out: Path, record: dict, resume: bool, overwrite: bool) -
     out.mkdir(parents=True, exist_ok=True)
     held.write_text(json.dumps(record, indent=2, default=str))
     return set()
+
+
+def _fingerprint(record: dict, key: str):
+    """What a resume must find unchanged under ``key`` (the scenarios by their content,
+    not where their file lies)."""
+    value = record.get(key)
+    return value.get("digest") if key == "scenarios" and isinstance(value, dict) else value
 
 
 def done_pairs(out: Path) -> set:
