@@ -251,10 +251,14 @@ def test_stress_picks_on_ray_match_serial(small_run, tmp_path, ray_cluster):
     for kind in ("ray", "serial"):
         out = tmp_path / kind
         assert main(["stress", str(small_run), "--scenarios", str(scen), "--picks",
-                     "--executor", kind, "--out", str(out)]) == 0
+                     "--executor", kind, "--gap", "0.005", "--time-limit", "60",
+                     "--out", str(out)]) == 0
         runs[kind] = pd.read_csv(out / "stress.csv").sort_values(["design", "scenario"])
         record = json.loads((out / "stress.json").read_text())
         assert all(d["pick"] for d in record["designs"])
+        dw = record["operation"]["dw"]
+        assert dw["gap"] == 0.005 and dw["time_limit"] == 60
+        assert (runs[kind]["gap"] <= 0.005 + 1e-9).all()
     assert runs["ray"]["pick"].notna().all()
     np.testing.assert_allclose(runs["ray"]["annual_total_cost"],
                                runs["serial"]["annual_total_cost"], rtol=1e-6)
