@@ -9,7 +9,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -290,8 +290,7 @@ def robustness_table(long: pd.DataFrame, designs: list[StressDesign],
 
 
 def _operation_record(settings: OperationSettings) -> dict:
-    from dataclasses import asdict
-
+    """The operation settings as plain JSON (what a resume must find again)."""
     return json.loads(json.dumps(asdict(settings), default=str))
 
 
