@@ -65,7 +65,9 @@ class ScenarioExecutor:
         left = _left(deadline)
         if left is not None and left <= 0:
             return [[None] * len(cands) for cands, _ in groups]
-        submitted = [[{s: ex.submit(c, settings, deadline) for s, ex in self.executors.items()}
+        memory = {s: ex.task_memory() for s, ex in self.executors.items()}  # once a batch
+        submitted = [[{s: ex.submit(c, settings, deadline, memory[s])
+                       for s, ex in self.executors.items()}
                       for c in cands] for cands, settings in groups]
         wait([f for group in submitted for per in group for f in per.values()],
              timeout=_left(deadline))

@@ -209,7 +209,8 @@ def _evaluations(jobs: list[tuple[StressDesign, str]], scenarios: Scenarios,
     try:
         executors = {s: RayExecutor(c, settings, how.retries, pool=first.pool)
                      for s, c in scenarios.cases.items()}
-        futures = {executors[s].submit(d.candidate): (d, s) for d, s in jobs}
+        memory = {s: ex.task_memory() for s, ex in executors.items()}
+        futures = {executors[s].submit(d.candidate, memory=memory[s]): (d, s) for d, s in jobs}
         for f in as_completed(futures):
             d, s = futures[f]
             yield d, s, executors[s].collect(d.candidate, f)
