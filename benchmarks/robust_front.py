@@ -29,6 +29,7 @@ import pandas as pd  # noqa: E402
 
 from design.network.builtin import resolve_case  # noqa: E402
 from design.report.tables import read_settings, read_table  # noqa: E402
+from design.scenarios.robust import robustness  # noqa: E402
 from design.scenarios.spec import load_scenarios  # noqa: E402
 
 OBJ = ["annual_total_cost", "autonomy"]
@@ -47,16 +48,11 @@ def plain_expectation(stress: Path, probabilities: dict[str, float],
         if held.get(name) != want:
             raise SystemExit(f"{stress}: scenario {name!r} is not the same as in the file")
     long = pd.read_csv(stress / "stress.csv")
-    long = long[long["scenario"].isin(probabilities) & long["ok"].astype(bool)]
-    rows = []
-    for design, group in long.groupby("design"):
-        if set(group["scenario"]) != set(probabilities):
-            continue
-        p = group["scenario"].map(probabilities).to_numpy()
-        rows.append({"design": design, "front": "plain",
-                     "gap": float(group["gap"].max()),
-                     **{o: float(p @ group[o].to_numpy()) for o in OBJ}})
-    return pd.DataFrame(rows)
+    table = robustness(long[long["scenario"].isin(probabilities)], probabilities)
+    table = table[table["complete"].astype(bool)]
+    return pd.DataFrame({"design": table["design"], "front": "plain",
+                         "gap": table["loosest_gap"],
+                         **{o: table[f"expected_{o}"] for o in OBJ}}).reset_index(drop=True)
 
 
 #: differences below this share of a figure are rounding, not dominance
@@ -96,7 +92,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     out = args.out or args.robust
-    case = resolve_case(read_settings(args.robust).get("case_path") or "reference")
+    saved = read_settings(args.robust)
+    path = saved.get("case_path")
+    case = resolve_case(path if path and Path(path).exists() else saved.get("case", ""))
     scen = load_scenarios(args.scenarios, case)
     changes = {s.name: [c.model_dump(mode="json", exclude_none=True) for c in s.changes]
                for s in scen.spec.scenarios}

@@ -348,17 +348,13 @@ def cmd_design(args: argparse.Namespace) -> int:
           f"results in {out}/", flush=True)
     record = {"executor": args.executor, "workers": args.workers, "order": args.order,
               "autonomy_cost_limit": args.autonomy_cost_limit}
-    scenarios = None
-    if args.scenarios is None:
-        if args.resume and read_settings(out).get("scenarios"):
-            raise ValueError(f"--resume: {out} was made with --scenarios "
-                             f"{read_settings(out)['scenarios']['file']}: give it again")
+    scenarios = _run_scenarios(args, case, out)
+    if scenarios is None:
         executor = make_executor(args.executor, case, op, args.retries, args.workers,
                                  args.address, longest_first=args.order == "longest-first")
     else:
         from design.scenarios.executor import ScenarioExecutor
 
-        scenarios = _run_scenarios(args, case, out)
         record["scenarios"] = scenarios.record()
         print(f"  objectives: expected annual total cost and autonomy over "
               f"{len(scenarios.names)} scenarios of {args.scenarios} ("
@@ -385,17 +381,20 @@ def cmd_design(args: argparse.Namespace) -> int:
 
 
 def _run_scenarios(args: argparse.Namespace, case: Case, out: Path):
-    """The scenario set of ``--scenarios``; a resumed run must use the set it began with."""
-    from design.scenarios.spec import load_scenarios
+    """The scenario set of ``--scenarios`` (None without); a resumed run must use the set
+    it began with, or none if it began without."""
+    scenarios = None
+    if args.scenarios is not None:
+        from design.scenarios.spec import load_scenarios
 
-    scenarios = load_scenarios(args.scenarios, case)
+        scenarios = load_scenarios(args.scenarios, case)
     if args.resume:
-        before = (read_settings(out).get("scenarios") or {}).get("digest")
-        if before != scenarios.digest():
-            raise ValueError(f"--resume: {out} was made "
-                             + ("without scenarios" if before is None else
-                                "with another scenario set")
-                             + f"; {args.scenarios} differs (--overwrite starts afresh)")
+        before = read_settings(out).get("scenarios")
+        if (before or {}).get("digest") != (scenarios and scenarios.digest()):
+            why = (f"with --scenarios {before['file']}: give it again" if scenarios is None
+                   else f"without scenarios; {args.scenarios} given" if before is None
+                   else f"with another scenario set; {args.scenarios} differs")
+            raise ValueError(f"--resume: {out} was made {why} (--overwrite starts afresh)")
     return scenarios
 
 

@@ -6,7 +6,7 @@ folder work unchanged; on Ray the scenarios of all candidates share one queue.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import wait
+from concurrent.futures import as_completed, wait
 
 from design.network.operate import OperationSettings
 from design.scenarios.robust import combine
@@ -20,7 +20,7 @@ class ScenarioExecutor:
     """Evaluates candidates on each scenario case of ``scenarios`` with one plain executor
     per scenario (``ray``: sharing one pool; ``serial``: in this process) and returns
     their combination (:func:`design.scenarios.robust.combine`): expected annual total
-    cost and autonomy, per-scenario figures in ``Evaluation.scenarios``. ``call`` runs on
+    cost and autonomy, each scenario's figures in the evaluation's ``extra``. ``call`` runs on
     the base case (the seeding builds its own scenario models from ``scenarios``). Given
     a ``pool`` (a study's), its queue is shared with other runs (``fair_share`` as for
     :class:`RayExecutor`)."""
@@ -83,9 +83,25 @@ class ScenarioExecutor:
         """:meth:`call`, each result as (index, result) as soon as it is there."""
         return self.base.call_each(func, arguments)
 
+    def each(self, pairs: list[tuple[Candidate, str]]
+             ) -> Iterator[tuple[int, Evaluation | None]]:
+        """Each (candidate, scenario) pair's own evaluation, not combined, as (index,
+        evaluation) as soon as it is there: on Ray all queued at once, serially in
+        order."""
+        if self.name == "serial":
+            for i, (c, s) in enumerate(pairs):
+                yield i, self.executors[s].map([c])[0]
+            return
+        memory = {s: ex.task_memory() for s, ex in self.executors.items()}
+        futures = {self.executors[s].submit(c, memory=memory[s]): i
+                   for i, (c, s) in enumerate(pairs)}
+        for f in as_completed(futures):
+            c, s = pairs[futures[f]]
+            yield futures[f], self.executors[s].collect(c, f)
+
     def close(self) -> None:
         """Release the pool (Ray, unless it was given) or the kept models (serial)."""
-        for ex in self.executors.values():
-            if self.name == "serial":
+        if self.name == "serial":
+            for ex in self.executors.values():
                 ex.close()
         self.base.close()

@@ -14,7 +14,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting  # noqa: E402
 
+from design.network.changes import OPERATIONS  # noqa: E402
 from design.report.html import STYLE, html_figure, html_table  # noqa: E402
 from design.report.summary import markdown_table  # noqa: E402
 
@@ -29,9 +31,9 @@ MARKERS = "osD^vP*X<>"
 
 
 def _nondominated(points: np.ndarray) -> np.ndarray:
-    """Indices of the points no other point beats in both (minimised) columns."""
-    keep = [i for i in range(len(points))
-            if not ((points <= points[i]).all(axis=1) & (points < points[i]).any(axis=1)).any()]
+    """Indices of the points no other point beats in both (minimised) columns, by the
+    first column."""
+    keep = NonDominatedSorting().do(points, only_non_dominated_front=True)
     return np.array(sorted(keep, key=lambda i: points[i, 0]), dtype=int)
 
 
@@ -104,8 +106,7 @@ def scenario_rows(record: dict) -> list[list[str]]:
     rows = []
     for s in record["scenarios"]["scenarios"]:
         changes = "; ".join(
-            f"{c['path']} " + next(f"{k} {c[k]}" for k in ("value", "factor", "shift",
-                                                          "column", "try_region")
+            f"{c['path']} " + next(f"{k} {c[k]}" for k in OPERATIONS
                                    if c.get(k) is not None)
             for c in s.get("changes", [])) or "none"
         rows.append([s["name"], f"{s['probability']:g}", s.get("description", ""), changes])

@@ -42,10 +42,7 @@ def combine(candidate: Candidate, evals: dict[str, Evaluation | None],
                           extra={"scenarios": per})
 
     def expect(attr: str) -> float | None:
-        values = [getattr(evals[n], attr) for n in probabilities]
-        if any(v is None for v in values):
-            return None
-        return float(sum(p * v for p, v in zip(probabilities.values(), values, strict=True)))
+        return _expected([getattr(evals[n], attr) for n in probabilities], probabilities)
 
     lb, ub = expect("lower_bound"), expect("upper_bound")
     gap = relative_gap(ub, lb)
@@ -66,8 +63,10 @@ def combine(candidate: Candidate, evals: dict[str, Evaluation | None],
         attempts=max(e.attempts for e in evals.values()),
         peak_rss_mb=max((e.peak_rss_mb for e in evals.values() if e.peak_rss_mb),
                         default=None),
-        costs={k: _expected(evals, probabilities, "costs", k) for k in costs},
-        energy={k: _expected(evals, probabilities, "energy", k) for k in energy},
+        costs={k: _expected([evals[n].costs.get(k) for n in probabilities], probabilities)
+               for k in costs},
+        energy={k: _expected([evals[n].energy.get(k) for n in probabilities], probabilities)
+                for k in energy},
         extra={**first.extra, "levels_scenario": next(iter(probabilities)),
                "scenarios": per, "columns": scenario_columns(evals, probabilities)},
     )
@@ -85,9 +84,9 @@ def scenario_columns(evals: dict[str, Evaluation], probabilities: dict[str, floa
     return cols
 
 
-def _expected(evals: dict[str, Evaluation], probabilities: dict[str, float], table: str,
-              key: str) -> float | None:
-    values = [getattr(evals[n], table).get(key) for n in probabilities]
+def _expected(values: list, probabilities: dict[str, float]) -> float | None:
+    """The probability-weighted sum of one figure's values (in the scenarios' order);
+    None when a scenario lacks it."""
     if any(v is None or isinstance(v, str) for v in values):
         return None
     return float(sum(p * float(v) for p, v in zip(probabilities.values(), values,

@@ -1,5 +1,5 @@
 """Scenario files (YAML): named scenarios, each a set of changes of the case in the
-study-variation syntax (:class:`design.study.spec.Change`) with a probability; validated
+study-variation syntax (:class:`design.network.changes.Change`) with a probability; validated
 like case files, each problem one line naming the file, the field and the value."""
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,10 +17,10 @@ from design.network.builtin import resolve_case
 from design.network.case import Case, CaseError
 from design.network.operate import OperationSettings, run_operation
 from design.report.tables import read_settings, read_table
+from design.scenarios.executor import ScenarioExecutor
 from design.scenarios.robust import robustness
 from design.scenarios.spec import Scenarios, load_scenarios
 from design.search.evaluate import Candidate, Evaluation, expected_work
-from design.search.executors import RayExecutor, SerialExecutor, evaluate_with_retries
 from design.search.polish import certify
 
 #: the checkpoint of a stress run: one JSON line per finished evaluation
@@ -141,7 +140,7 @@ def prepare_stress_out(out: Path, record: dict, resume: bool, overwrite: bool) -
                 raise ValueError(f"--resume: {held} was made with another {key} (the "
                                  "scenario file, the source folder or its front changed); "
                                  "--overwrite starts afresh")
-        return done_pairs(out)
+        return set(read_checkpoint(out))
     if held.exists() and not overwrite:
         raise ValueError(f"{out} holds an earlier stress run: --resume continues it, "
                          "--overwrite replaces it, or choose another --out")
@@ -163,23 +162,23 @@ def _fingerprint(record: dict, key: str):
     return value.get("digest") if key == "scenarios" and isinstance(value, dict) else value
 
 
-def done_pairs(out: Path) -> set:
-    """(design, scenario) of every evaluation in the checkpoint. A line cut short by a
-    stop is dropped from the file, so the lines appended next start on a line of their
-    own."""
+def read_checkpoint(out: Path) -> dict[tuple[str, str], dict]:
+    """The checkpoint's rows by (design, scenario), the last where a resumed run repeated
+    a pair. A line cut short by a stop is dropped from the file, so the lines appended
+    next start on a line of their own."""
     path = out / CHECKPOINT
     if not path.exists():
-        return set()
-    done, kept = set(), []
+        return {}
+    rows, kept = {}, []
     for line in path.read_text().splitlines():
         try:
             r = json.loads(line)
         except ValueError:
             continue
-        done.add((r["design"], r["scenario"]))
+        rows[(r["design"], r["scenario"])] = r
         kept.append(line)
     path.write_text("".join(f"{line}\n" for line in kept))
-    return done
+    return rows
 
 
 def _jobs(designs: list[StressDesign], scenarios: Scenarios,
@@ -197,25 +196,13 @@ def _evaluations(jobs: list[tuple[StressDesign, str]], scenarios: Scenarios,
     one executor per scenario case sharing it) or one after the other here."""
     if not jobs:
         return
-    if how.executor == "serial":
-        executors = {s: SerialExecutor(c, settings, how.retries)
-                     for s, c in scenarios.cases.items()}
-        for d, s in jobs:
-            ex = executors[s]
-            yield d, s, evaluate_with_retries(ex.case, d.candidate, settings, how.retries,
-                                              ex.workspace)
-        return
-    first = RayExecutor(scenarios.base, settings, how.retries, how.workers, how.address)
+    sx = ScenarioExecutor(scenarios, settings, how.executor, how.retries, how.workers,
+                          how.address)
     try:
-        executors = {s: RayExecutor(c, settings, how.retries, pool=first.pool)
-                     for s, c in scenarios.cases.items()}
-        memory = {s: ex.task_memory() for s, ex in executors.items()}
-        futures = {executors[s].submit(d.candidate, memory=memory[s]): (d, s) for d, s in jobs}
-        for f in as_completed(futures):
-            d, s = futures[f]
-            yield d, s, executors[s].collect(d.candidate, f)
+        for i, e in sx.each([(d.candidate, s) for d, s in jobs]):
+            yield jobs[i][0], jobs[i][1], e
     finally:
-        first.close()
+        sx.close()
 
 
 def run_stress(folder: Path, scenarios_path: Path, out: Path, how: StressSettings,
@@ -261,13 +248,7 @@ def run_stress(folder: Path, scenarios_path: Path, out: Path, how: StressSetting
 def stress_table(out: Path, designs: list[StressDesign], scenarios: Scenarios) -> pd.DataFrame:
     """The checkpoint as a table: one row per design and scenario (the last evaluation of
     a pair where a resumed run repeated one), in the order of designs and scenarios."""
-    rows = {}
-    for line in (out / CHECKPOINT).read_text().splitlines():
-        try:
-            r = json.loads(line)
-        except ValueError:
-            continue
-        rows[(r["design"], r["scenario"])] = r
+    rows = read_checkpoint(out)
     order = [(d.label, s) for d in designs for s in scenarios.names]
     picks = {d.label: d.pick for d in designs}
     table = pd.DataFrame([{**rows[k], "pick": picks[k[0]],
