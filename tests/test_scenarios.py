@@ -5,6 +5,7 @@ resumable."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,9 @@ from design.network.builtin import resolve_case
 from design.network.case import CaseError
 from design.scenarios.robust import combine, robustness
 from design.scenarios.spec import load_scenarios
+from design.scenarios.stress import StressDesign, run_evaluations
 from design.search.evaluate import Candidate, Evaluation
+from design.search.settings import case_digest
 
 
 def _write(tmp_path, data: dict, name: str = "scenarios.yaml"):
@@ -207,12 +210,26 @@ def test_stress_base_scenario_reproduces_the_run_and_resumes(small_run, tmp_path
     assert main(["stress", str(small_run), "--scenarios", str(scen), "--executor", "serial",
                  "--out", str(out)]) == 0
     long = pd.read_csv(out / "stress.csv")
-    front = pd.read_csv(small_run / "pareto.csv")
+    front = pd.read_csv(small_run / "pareto.csv").sort_values("annual_total_cost")
     assert len(long) == 2 * len(front) and long["ok"].all()
     base = long[long["scenario"] == "base"].sort_values("annual_total_cost")
-    # the base scenario is the run's own case and settings: the same figures
-    np.testing.assert_allclose(base["annual_total_cost"],
-                               front.sort_values("annual_total_cost")["annual_total_cost"],
+    # the base scenario is the run's case: its certified evaluations are taken, not solved
+    assert base["from_run"].all() and not long[long["scenario"] == "dear"]["from_run"].any()
+    assert (base["seconds"].to_numpy() == front["seconds"].to_numpy()).all()
+    assert f"0 done before, {len(front)} the run's own" in capsys.readouterr().out
+    assert "evaluations are the design run's own" in (out / "summary.md").read_text()
+    # solved again (a run folder without the case's digest), the same figures
+    plain = tmp_path / "run-without-digest"
+    shutil.copytree(small_run, plain)
+    record = json.loads((plain / "settings.json").read_text())
+    del record["case_digest"]
+    (plain / "settings.json").write_text(json.dumps(record))
+    assert main(["stress", str(plain), "--scenarios", str(scen), "--executor", "serial",
+                 "--out", str(tmp_path / "again")]) == 0
+    again = pd.read_csv(tmp_path / "again" / "stress.csv")
+    solved = again[again["scenario"] == "base"].sort_values("annual_total_cost")
+    assert not solved["from_run"].any()
+    np.testing.assert_allclose(solved["annual_total_cost"], front["annual_total_cost"],
                                rtol=1e-6)
     dear = long[long["scenario"] == "dear"].set_index("design")
     cheap = long[long["scenario"] == "base"].set_index("design")
@@ -231,7 +248,7 @@ def test_stress_base_scenario_reproduces_the_run_and_resumes(small_run, tmp_path
     assert main(["stress", str(small_run), "--scenarios", str(scen), "--executor", "serial",
                  "--out", str(out), "--resume"]) == 0
     printed = capsys.readouterr().out
-    assert f"({len(lines) - 1} done before, 1 to run" in printed
+    assert f"({len(lines) - 1} done before, 0 the run's own, 1 to run" in printed
     assert len(pd.read_csv(out / "stress.csv")) == len(long)
     # another scenario set is not mixed into it
     other = _write(tmp_path, BASE_ONLY, "other.yaml")
@@ -241,6 +258,27 @@ def test_stress_base_scenario_reproduces_the_run_and_resumes(small_run, tmp_path
     assert main(["stress", str(small_run), "--scenarios", str(other), "--executor", "serial",
                  "--out", str(out)]) == 1
     assert "holds an earlier stress run" in capsys.readouterr().err
+
+
+def test_the_run_s_own_evaluations_only_where_case_and_certificate_hold(small_case,
+                                                                        tmp_path):
+    scen = load_scenarios(_write(tmp_path, {"name": "pair", "scenarios": [
+        {"name": "same", "probability": 0.5},
+        {"name": "dear", "probability": 0.5,
+         "changes": [{"path": "tariff.purchase", "factor": 2.0}]}]}), small_case)
+    design = small_case.design({})
+    designs = [StressDesign(label, None, Candidate(design, 0.5), 1.0, 1.0,
+                            {"ok": ok, "gap": gap, "annual_total_cost": 1.0})
+               for label, ok, gap in (("tight", True, 0.004), ("loose", True, 0.02),
+                                      ("none", True, None), ("failed", False, 0.0))]
+    run = {"case_digest": case_digest(small_case)}
+    taken = run_evaluations(run, designs, scen, 0.01)
+    assert set(taken) == {("tight", "same")} and taken[("tight", "same")]["from_run"]
+    assert run_evaluations({}, designs, scen, 0.01) == {}
+    assert run_evaluations({**run, "scenarios": {"name": "x"}}, designs, scen, 0.01) == {}
+    assert run_evaluations({"case_digest": "another"}, designs, scen, 0.01) == {}
+    assert set(run_evaluations(run, designs, scen, 0.05)) == {("tight", "same"),
+                                                               ("loose", "same")}
 
 
 def test_stress_picks_on_ray_match_serial(small_run, tmp_path, ray_cluster):

@@ -152,9 +152,16 @@ def findings(robust: pd.DataFrame) -> list[str]:
 
 
 def caveats(long: pd.DataFrame, target: float) -> list[str]:
-    """What a reader must know before trusting the tables: evaluations without a plan,
-    and plans certified above the target gap."""
+    """What a reader must know before trusting the tables: which evaluations are the
+    run's own, evaluations without a plan, and plans certified above the target gap."""
     notes = []
+    if "from_run" in long:
+        own = long[long["from_run"].fillna(False).astype(bool)]
+        if len(own):
+            notes.append(f"{len(own)} evaluations are the design run's own, not solved "
+                         f"again: on {', '.join(sorted(own['scenario'].unique()))} the case "
+                         "is the run's, and the run certified those designs within "
+                         f"{target:.1%} (their seconds are the run's).")
     failed = long[~long["ok"].astype(bool)]
     if len(failed):
         notes.append(f"{len(failed)} evaluations ended without a plan (see stress.csv's "

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -22,23 +22,28 @@ from design.scenarios.robust import robustness
 from design.scenarios.spec import Scenarios, load_scenarios
 from design.search.evaluate import Candidate, Evaluation, expected_work
 from design.search.polish import certify
+from design.search.settings import case_digest
 
 #: the checkpoint of a stress run: one JSON line per finished evaluation
 CHECKPOINT = "evaluations.jsonl"
 #: what the run was made of (source, scenarios, designs): a resume must match it
 RECORD = "stress.json"
+#: the column of stress.csv that marks the run's own evaluations, taken rather than solved
+FROM_RUN = "from_run"
 
 
 @dataclass(frozen=True)
 class StressDesign:
     """A design of the source front: ``label`` (``front-03``: its rank by annual total
-    cost), the pick it is (if one), the run's own figures for it and what is solved."""
+    cost), the pick it is (if one), the run's own figures for it and what is solved;
+    ``row``: the run's whole record of it (pareto.csv)."""
 
     label: str
     pick: str | None
     candidate: Candidate
     annual_total_cost: float
     autonomy: float
+    row: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -98,7 +103,8 @@ def front_designs(folder: Path, case: Case, picks_only: bool) -> list[StressDesi
         design = case.design({n: float(row[n]) for n in names})
         out.append(StressDesign(f"front-{i + 1:0{width}d}", pick,
                                 Candidate(design, float(row["W"])),
-                                float(row["annual_total_cost"]), float(row["autonomy"])))
+                                float(row["annual_total_cost"]), float(row["autonomy"]),
+                                {k: None if pd.isna(v) else v for k, v in row.items()}))
     if not out:
         raise CaseError(f"{picks_path}: no pick matches a design of {path}: nothing to "
                         "stress (leave out --picks)")
@@ -181,6 +187,26 @@ def read_checkpoint(out: Path) -> dict[tuple[str, str], dict]:
     return rows
 
 
+def run_evaluations(run: dict, designs: list[StressDesign], scenarios: Scenarios,
+                    gap: float) -> dict[tuple[str, str], dict]:
+    """The run's own evaluations a stress need not repeat, by (design, scenario): on every
+    scenario whose case is the run's (the digest its settings.json records), each front
+    design the run certified within ``gap``. A robust run's front holds expectations, not
+    one scenario's figures: none from it; nor from a run that recorded no digest."""
+    digest = run.get("case_digest")
+    if not digest or run.get("scenarios"):
+        return {}
+    same = [s for s in scenarios.names if case_digest(scenarios.cases[s]) == digest]
+    out = {}
+    for d in designs:
+        r = d.row
+        if not r.get("ok") or r.get("gap") is None or not r["gap"] <= gap:
+            continue
+        for s in same:
+            out[(d.label, s)] = {"design": d.label, "scenario": s, **r, FROM_RUN: True}
+    return out
+
+
 def _jobs(designs: list[StressDesign], scenarios: Scenarios,
           done: set) -> list[tuple[StressDesign, str]]:
     """The pairs still to solve, scenario by scenario: among designs of equal expected
@@ -220,17 +246,28 @@ def run_stress(folder: Path, scenarios_path: Path, out: Path, how: StressSetting
               "operation": _operation_record(settings), "case": case.name,
               "executor": how.executor, "workers": how.workers}
     done = prepare_stress_out(out, record, resume, overwrite)
+    before = len(done)
+    taken = {k: r for k, r in run_evaluations(read_settings(folder), designs, scenarios,
+                                              settings.dw.gap).items() if k not in done}
+    if taken:
+        with (out / CHECKPOINT).open("a") as log:
+            log.writelines(json.dumps(r, default=_plain) + "\n" for r in taken.values())
+        done |= set(taken)
     jobs = _jobs(designs, scenarios, done)
     jobs.sort(key=lambda j: expected_work(case, j[0].candidate), reverse=True)
     total = len(designs) * len(scenarios.names)
     progress(f"{len(designs)} designs x {len(scenarios.names)} scenarios = {total} "
-             f"evaluations ({len(done)} done before, {len(jobs)} to run; method "
-             f"{settings.method}, gap {settings.dw.gap:.1%}, {settings.time_limit or '-'} s "
-             "each)")
+             f"evaluations ({before} done before, {len(taken)} the run's own, {len(jobs)} "
+             f"to run; method {settings.method}, gap {settings.dw.gap:.1%}, "
+             f"{settings.time_limit or '-'} s each)")
+    if taken:
+        progress(f"  the run's own: on {', '.join(sorted({s for _, s in taken}))} the case "
+                 "is the run's, and the designs the run certified within "
+                 f"{settings.dw.gap:.1%} are not solved again")
     t0 = time.monotonic()
     with (out / CHECKPOINT).open("a") as log:
         for n, (d, s, e) in enumerate(_evaluations(jobs, scenarios, settings, how), 1):
-            row = {"design": d.label, "scenario": s, **e.row()}
+            row = {"design": d.label, "scenario": s, **e.row(), FROM_RUN: False}
             log.write(json.dumps(row, default=_plain) + "\n")
             log.flush()
             what = (f"cost {e.annual_total_cost:,.0f} EUR/a, A {e.autonomy:,.0f} EUR/a, "

@@ -13,7 +13,7 @@ from design.network.basis import Basis
 from design.network.case import Case
 from design.report.results_folder import write_results
 from design.search.nsga import SearchState, run_search
-from design.search.settings import SearchSettings
+from design.search.settings import SearchSettings, case_digest
 
 #: figures are drawn with pyplot's global state: one results folder at a time
 _WRITING = threading.Lock()
@@ -25,10 +25,11 @@ FIGURE_SECONDS = 60.0
 
 def run_record(case: Case, settings: SearchSettings, state: SearchState | None,
                **extra) -> dict:
-    """settings.json of a run: the case (name, path, component kinds), the settings, why
-    and when it stopped, and ``extra`` (executor, workers, budget...)."""
+    """settings.json of a run: the case (name, path, digest, component kinds), the
+    settings, why and when it stopped, and ``extra`` (executor, workers, budget...)."""
     return {"case": case.name,
             "case_path": None if case.path is None else str(Path(case.path).resolve()),
+            "case_digest": case_digest(case),
             "basis": Basis.of(case, settings.operation.horizon).as_dict(),
             **extra,
             "stopped": None if state is None else state.stopped,
