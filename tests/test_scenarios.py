@@ -302,6 +302,43 @@ def test_stress_picks_on_ray_match_serial(small_run, tmp_path, ray_cluster):
                                runs["serial"]["annual_total_cost"], rtol=1e-6)
 
 
+def test_a_robust_search_starts_from_an_earlier_front(small_run, tmp_path, capsys):
+    scen = _write(tmp_path, {"name": "pair", "scenarios": [
+        {"name": "base", "probability": 0.5},
+        {"name": "more", "probability": 0.5, "changes": [{"path": "demand", "factor": 1.1}]}]})
+    out = tmp_path / "robust"
+    assert main(["design", "small", "--horizon", "12", "--pop", "4", "--generations", "1",
+                 "--executor", "serial", "--interval", "6", "--typical-periods", "0",
+                 "--refine", "0", "--polish-gap", "0", "--scenarios", str(scen),
+                 "--seeds-from", str(small_run), "--out", str(out)]) == 0
+    earlier = _front(small_run)
+    assert f"the {len(earlier)} front designs of {small_run} join" in capsys.readouterr().out
+    first = pd.read_parquet(out / "evaluations.parquet")
+    first = first[first["generation"] == 1]
+    names = [c.name for c in resolve_case("small").spec.components]
+    key = names + ["W"]
+    # every earlier front design was judged over the scenarios in the first generation
+    joined = earlier[key].merge(first[key + ["scenario.more.annual_total_cost"]], on=key)
+    assert len(joined.drop_duplicates(subset=key)) == len(earlier.drop_duplicates(subset=key))
+    assert joined["scenario.more.annual_total_cost"].notna().all()
+    record = json.loads((out / "settings.json").read_text())
+    assert record["seeds_from"]["designs"] == len(earlier)
+    # a design outside the case's design space is refused, naming row, component and size
+    bad = tmp_path / "bad"
+    shutil.copytree(small_run, bad)
+    table = pd.read_csv(bad / "pareto.csv")
+    pv = next(c for c in table.columns if c.split(" ")[0] == "pv")
+    table.loc[0, pv] = 1e6
+    table.to_csv(bad / "pareto.csv", index=False)
+    assert main(["design", "small", "--horizon", "12", "--executor", "serial",
+                 "--seeds-from", str(bad), "--out", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert "pareto.csv: row 1, pv = 1e+06 is not in the design space of case 'small'" in err
+    assert main(["design", "small", "--horizon", "12", "--executor", "serial", "--resume",
+                 "--seeds-from", str(small_run), "--out", str(out)]) == 1
+    assert "--seeds-from starts a run" in capsys.readouterr().err
+
+
 def test_scenarios_may_not_change_the_design_space(small_case, tmp_path):
     path = _write(tmp_path, {"name": "x", "scenarios": [
         {"name": "a", "probability": 1, "changes": [{"path": "design_space.battery.max",

@@ -338,6 +338,7 @@ def cmd_design(args: argparse.Namespace) -> int:
         refine=args.refine)
     op = settings.operation
     out = Path(args.out or f"results/design-{case.name}")
+    start = _earlier_front(args, case)
     prepare_out(out, args.resume, args.overwrite)
     spent = load_checkpoint(out).spent if args.resume and (out / CHECKPOINT).exists() else 0.0
     basis = Basis.of(case, args.horizon)
@@ -348,6 +349,11 @@ def cmd_design(args: argparse.Namespace) -> int:
           f"results in {out}/", flush=True)
     record = {"executor": args.executor, "workers": args.workers, "order": args.order,
               "autonomy_cost_limit": args.autonomy_cost_limit}
+    if start:
+        record["seeds_from"] = {"folder": str(Path(args.seeds_from).resolve()),
+                                "designs": len(start)}
+        print(f"  first population: the {len(start)} front designs of {args.seeds_from} "
+              "join the seeding's designs", flush=True)
     scenarios = _run_scenarios(args, case, out)
     if scenarios is None:
         executor = make_executor(args.executor, case, op, args.retries, args.workers,
@@ -366,7 +372,8 @@ def cmd_design(args: argparse.Namespace) -> int:
     try:
         state = run_design(case, settings, executor, out, resume=args.resume,
                            time_budget=args.time_budget, progress=progress, record=record,
-                           scenarios=None if scenarios is None else scenarios.pairs())
+                           scenarios=None if scenarios is None else scenarios.pairs(),
+                           start=start)
     finally:
         progress.close()
         executor.close()
@@ -378,6 +385,19 @@ def cmd_design(args: argparse.Namespace) -> int:
         print(f"lcen: error: every candidate failed: {reason}", file=sys.stderr)
         return 2
     return 0
+
+
+def _earlier_front(args: argparse.Namespace, case: Case) -> list | None:
+    """The designs of ``--seeds-from`` (None without): they start a run, so a resume,
+    whose first population is long made, refuses them."""
+    if args.seeds_from is None:
+        return None
+    if args.resume:
+        raise ValueError("--seeds-from starts a run with an earlier front; --resume "
+                         "continues a run whose first population is made: use one of them")
+    from design.search.seeding import earlier_front
+
+    return earlier_front(Path(args.seeds_from), case)
 
 
 def _run_scenarios(args: argparse.Namespace, case: Case, out: Path):
@@ -609,6 +629,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="scenario file (YAML): search designs by their expected annual "
                          "total cost and autonomy over its scenarios, the operation solved "
                          "per scenario (default: the case alone)")
+    de.add_argument("--seeds-from", default=None, metavar="RESULTS_DIR",
+                    help="the front designs of an earlier run of the same case (its "
+                         "pareto.csv) join the first population, after the seeding's: e.g. "
+                         "a search under --scenarios starts from the plain run's front "
+                         "(default: none)")
     de.add_argument("--out", default=None,
                     help="results folder (default: results/design-<case>)")
     de.set_defaults(func=cmd_design)

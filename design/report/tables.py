@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from design.network.case import CAPACITY_UNITS
+from design.network.case import CAPACITY_UNITS, Case, CaseError
 
 _UNIT = re.compile(r" \[[^\]]*\]$")
 
@@ -29,6 +29,24 @@ def read_table(path: Path) -> pd.DataFrame:
     """A CSV table of a results folder with the unit suffixes stripped from its header."""
     table = pd.read_csv(path)
     return table.rename(columns={c: _UNIT.sub("", c) for c in table.columns})
+
+
+def read_front(folder: Path, case: Case) -> pd.DataFrame:
+    """The front of a results folder of ``lcen design`` (pareto.csv, units stripped)
+    ranked by annual total cost; refuses a folder without one, an empty front, or one
+    without a column for every component of ``case``."""
+    path = folder / "pareto.csv"
+    if not path.exists():
+        raise CaseError(f"{folder}: pareto.csv not found (not a results folder of lcen "
+                        "design?)")
+    front = read_table(path).sort_values("annual_total_cost").reset_index(drop=True)
+    if front.empty:
+        raise CaseError(f"{path}: the front is empty")
+    missing = [c.name for c in case.spec.components if c.name not in front]
+    if missing:
+        raise CaseError(f"{path}: no column for component(s) {missing} of the case "
+                        f"{case.name!r}")
+    return front
 
 
 def read_settings(folder: Path) -> dict:

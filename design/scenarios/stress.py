@@ -16,7 +16,7 @@ import pandas as pd
 from design.network.builtin import resolve_case
 from design.network.case import Case, CaseError
 from design.network.operate import OperationSettings, run_operation
-from design.report.tables import read_settings, read_table
+from design.report.tables import read_front, read_settings, read_table
 from design.scenarios.executor import ScenarioExecutor
 from design.scenarios.robust import robustness
 from design.scenarios.spec import Scenarios, load_scenarios
@@ -76,20 +76,10 @@ class StressSettings:
 def front_designs(folder: Path, case: Case, picks_only: bool) -> list[StressDesign]:
     """The designs of a results folder of ``lcen design``: its front ranked by annual
     total cost, the picks named; only the picks with ``picks_only``."""
-    path = folder / "pareto.csv"
-    if not path.exists():
-        raise CaseError(f"{folder}: pareto.csv not found (not a results folder of lcen "
-                        "design?)")
-    front = read_table(path).sort_values("annual_total_cost").reset_index(drop=True)
-    if front.empty:
-        raise CaseError(f"{path}: the front is empty: nothing to stress")
+    front = read_front(folder, case)
     picks_path = folder / "picks.csv"
     picks = read_table(picks_path) if picks_path.exists() else pd.DataFrame()
     names = [c.name for c in case.spec.components]
-    missing = [n for n in names if n not in front]
-    if missing:
-        raise CaseError(f"{path}: no column for component(s) {missing} of the case "
-                        f"{case.name!r}")
     out = []
     width = len(str(len(front)))
     for i, row in front.iterrows():
@@ -106,8 +96,8 @@ def front_designs(folder: Path, case: Case, picks_only: bool) -> list[StressDesi
                                 float(row["annual_total_cost"]), float(row["autonomy"]),
                                 {k: None if pd.isna(v) else v for k, v in row.items()}))
     if not out:
-        raise CaseError(f"{picks_path}: no pick matches a design of {path}: nothing to "
-                        "stress (leave out --picks)")
+        raise CaseError(f"{picks_path}: no pick matches a design of "
+                        f"{folder / 'pareto.csv'}: nothing to stress (leave out --picks)")
     return out
 
 

@@ -132,6 +132,7 @@ def run_search(
     time_budget: float | None = None,
     on_generation=None,
     scenarios: list[tuple[Case, float]] | None = None,
+    start: list[Candidate] | None = None,
 ) -> SearchState:
     """Run (or resume) NSGA-II; checkpoint after every generation into ``out``.
 
@@ -144,7 +145,8 @@ def run_search(
     ``on_generation(state)`` is called after every checkpoint (e.g. to write the results
     folder, so an interrupted run leaves a readable one). ``scenarios`` ((case,
     probability) pairs, for an executor that judges candidates over them) make the
-    seeding's design MILP a two-stage one over the same scenarios.
+    seeding's design MILP a two-stage one over the same scenarios. ``start``: designs
+    (an earlier run's front) that join the first population after the seeding's.
     """
     out.mkdir(parents=True, exist_ok=True)
     space = DesignSpace.from_case(case)
@@ -183,7 +185,9 @@ def run_search(
         algorithm = NSGA2(
             pop_size=settings.pop,
             sampling=SpreadSampling(space, [space.encode(r["design"], r["W"])
-                                            for r in seeds if r["feasible"]]),
+                                            for r in seeds if r["feasible"]]
+                                    + [space.encode(c.design, c.weight)
+                                       for c in start or []]),
             mating=MixedVariableMating(eliminate_duplicates=unique),
             eliminate_duplicates=unique,
         )

@@ -12,6 +12,7 @@ from pathlib import Path
 from design.network.basis import Basis
 from design.network.case import Case
 from design.report.results_folder import write_results
+from design.search.evaluate import Candidate
 from design.search.nsga import SearchState, run_search
 from design.search.settings import SearchSettings, case_digest
 
@@ -49,11 +50,12 @@ def write_folder(out: Path, case: Case, settings: SearchSettings, state: SearchS
 def run_design(case: Case, settings: SearchSettings, executor, out: Path, *,
                resume: bool = False, time_budget: float | None = None, progress=print,
                stop_after: int | None = None, record: dict | None = None,
-               scenarios: list[tuple[Case, float]] | None = None) -> SearchState:
+               scenarios: list[tuple[Case, float]] | None = None,
+               start: list[Candidate] | None = None) -> SearchState:
     """Run (or resume) the search of one case into ``out`` and write its results folder
     after every generation (figures at most every ``FIGURE_SECONDS``) and at the end;
-    ``record`` goes into settings.json; ``scenarios`` go to the seeding
-    (:func:`design.search.nsga.run_search`)."""
+    ``record`` goes into settings.json; ``scenarios`` go to the seeding, ``start`` to the
+    first population (:func:`design.search.nsga.run_search`)."""
     extra = {"time_budget": time_budget, **(record or {})}
     drawn = [time.perf_counter()]
 
@@ -65,6 +67,6 @@ def run_design(case: Case, settings: SearchSettings, executor, out: Path, *,
 
     state = run_search(case, settings, executor, out, resume=resume, progress=progress,
                        time_budget=time_budget, stop_after=stop_after,
-                       on_generation=generation, scenarios=scenarios)
+                       on_generation=generation, scenarios=scenarios, start=start)
     write_folder(out, case, settings, state, **extra)
     return state

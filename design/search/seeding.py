@@ -1,16 +1,22 @@
 """Multi-fidelity seeding: the design MILP on typical periods for a sweep of W and of
-epsilon caps on A; its designs join the first population of the search."""
+epsilon caps on A; its designs join the first population of the search, as may the
+front of an earlier run (:func:`earlier_front`)."""
 
 from __future__ import annotations
 
+import math
 import time
+from pathlib import Path
 
 import numpy as np
 
 from decomp.solvers import SolveOptions
-from design.network.case import Case
+from design.network.case import Case, CaseError
+from design.report.tables import read_front
 from design.search.design_milp import reduced_sweep
+from design.search.evaluate import Candidate
 from design.search.settings import SeedSettings
+from design.search.space import DesignSpace
 from design.search.typical import scenario_periods, typical_periods
 
 
@@ -168,3 +174,24 @@ def _pct(x: float | None) -> str:
 
 def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:,.0f}"
+
+
+def earlier_front(folder: Path, case: Case) -> list[Candidate]:
+    """The front designs of an earlier run of ``case`` (its results folder), to join the
+    first population: a search under scenarios, or of a changed case, starts from what
+    that run found. Each must lie in the case's design space as the search encodes it;
+    one that does not is refused, naming its row, component and size."""
+    space = DesignSpace.from_case(case)
+    front = read_front(folder, case)
+    names = [c.name for c in case.spec.components]
+    out = []
+    for i, row in front.iterrows():
+        design = {n: float(row[n]) for n in names}
+        snapped, weight = space.decode(space.encode(design, float(row["W"])))
+        for n in names:
+            if not math.isclose(snapped.get(n, 0.0), design[n], rel_tol=1e-6, abs_tol=1e-6):
+                raise CaseError(f"{folder / 'pareto.csv'}: row {i + 1}, {n} = {design[n]:g} "
+                                f"is not in the design space of case {case.name!r} (the "
+                                f"search would take {snapped.get(n, 0.0):g})")
+        out.append(Candidate(snapped, weight))
+    return out
