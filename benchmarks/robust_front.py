@@ -108,6 +108,7 @@ def main() -> None:
     robust["margin"] = margins(robust[OBJ].to_numpy(), plain[OBJ].to_numpy())
     plain["dominated_by_robust"] = dominated_by(plain[OBJ].to_numpy(), robust[OBJ].to_numpy())
     table = pd.concat([robust, plain], ignore_index=True)
+    out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "robust-vs-plain.csv", index=False)
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for name, group, style in (("plain front, stressed", plain, "o"),
