@@ -267,7 +267,7 @@ def test_the_run_s_own_evaluations_only_where_case_and_certificate_hold(small_ca
         {"name": "dear", "probability": 0.5,
          "changes": [{"path": "tariff.purchase", "factor": 2.0}]}]}), small_case)
     design = small_case.design({})
-    designs = [StressDesign(label, None, Candidate(design, 0.5), 1.0, 1.0,
+    designs = [StressDesign(label, None, Candidate(design, 0.5),
                             {"ok": ok, "gap": gap, "annual_total_cost": 1.0})
                for label, ok, gap in (("tight", True, 0.004), ("loose", True, 0.02),
                                       ("none", True, None), ("failed", False, 0.0))]

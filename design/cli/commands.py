@@ -352,8 +352,8 @@ def cmd_design(args: argparse.Namespace) -> int:
     if start:
         record["seeds_from"] = {"folder": str(Path(args.seeds_from).resolve()),
                                 "designs": len(start)}
-        print(f"  first population: the {len(start)} front designs of {args.seeds_from} "
-              "join the first population", flush=True)
+        print(f"  the {len(start)} front designs of {args.seeds_from} join the first "
+              "population", flush=True)
     scenarios = _run_scenarios(args, case, out)
     if scenarios is None:
         executor = make_executor(args.executor, case, op, args.retries, args.workers,

@@ -33,13 +33,14 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def read_front(folder: Path, case: Case) -> pd.DataFrame:
     """The front of a results folder of ``lcen design`` (pareto.csv, units stripped)
-    ranked by annual total cost; refuses a folder without one, an empty front, or one
-    without a column for every component of ``case``."""
+    ranked by annual total cost, indexed by each design's row in the file (0: the first
+    after the header); refuses a folder without one, an empty front, or one without a
+    column for every component of ``case``."""
     path = folder / "pareto.csv"
     if not path.exists():
         raise CaseError(f"{folder}: pareto.csv not found (not a results folder of lcen "
                         "design?)")
-    front = read_table(path).sort_values("annual_total_cost").reset_index(drop=True)
+    front = read_table(path).sort_values("annual_total_cost", kind="stable")
     if front.empty:
         raise CaseError(f"{path}: the front is empty")
     missing = [c.name for c in case.spec.components if c.name not in front]

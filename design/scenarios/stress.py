@@ -35,15 +35,23 @@ FROM_RUN = "from_run"
 @dataclass(frozen=True)
 class StressDesign:
     """A design of the source front: ``label`` (``front-03``: its rank by annual total
-    cost), the pick it is (if one), the run's own figures for it and what is solved;
-    ``row``: the run's whole record of it (pareto.csv)."""
+    cost), the pick it is (if one), what is solved and the run's own record of it
+    (``row``, from pareto.csv)."""
 
     label: str
     pick: str | None
     candidate: Candidate
-    annual_total_cost: float
-    autonomy: float
-    row: dict = field(default_factory=dict, compare=False, repr=False)
+    row: dict = field(compare=False, repr=False)
+
+    @property
+    def annual_total_cost(self) -> float:
+        """The run's own annual total cost of the design."""
+        return float(self.row["annual_total_cost"])
+
+    @property
+    def autonomy(self) -> float:
+        """The run's own autonomy figure A of the design."""
+        return float(self.row["autonomy"])
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,7 @@ def front_designs(folder: Path, case: Case, picks_only: bool) -> list[StressDesi
     names = [c.name for c in case.spec.components]
     out = []
     width = len(str(len(front)))
-    for i, row in front.iterrows():
+    for i, (_, row) in enumerate(front.iterrows()):
         pick = None
         for _, p in picks.iterrows():
             if all(abs(float(p[n]) - float(row[n])) <= 1e-9 for n in names) and \
@@ -93,7 +101,6 @@ def front_designs(folder: Path, case: Case, picks_only: bool) -> list[StressDesi
         design = case.design({n: float(row[n]) for n in names})
         out.append(StressDesign(f"front-{i + 1:0{width}d}", pick,
                                 Candidate(design, float(row["W"])),
-                                float(row["annual_total_cost"]), float(row["autonomy"]),
                                 {k: None if pd.isna(v) else v for k, v in row.items()}))
     if not out:
         raise CaseError(f"{picks_path}: no pick matches a design of "

@@ -26,11 +26,10 @@ FIGURE_SECONDS = 60.0
 
 def run_record(case: Case, settings: SearchSettings, state: SearchState | None,
                **extra) -> dict:
-    """settings.json of a run: the case (name, path, digest, component kinds), the
-    settings, why and when it stopped, and ``extra`` (executor, workers, budget...)."""
+    """settings.json of a run: the case (name, path, component kinds), the settings, why
+    and when it stopped, and ``extra`` (the case's digest, executor, workers, budget...)."""
     return {"case": case.name,
             "case_path": None if case.path is None else str(Path(case.path).resolve()),
-            "case_digest": case_digest(case),
             "basis": Basis.of(case, settings.operation.horizon).as_dict(),
             **extra,
             "stopped": None if state is None else state.stopped,
@@ -56,7 +55,7 @@ def run_design(case: Case, settings: SearchSettings, executor, out: Path, *,
     after every generation (figures at most every ``FIGURE_SECONDS``) and at the end;
     ``record`` goes into settings.json; ``scenarios`` go to the seeding, ``start`` to the
     first population (:func:`design.search.nsga.run_search`)."""
-    extra = {"time_budget": time_budget, **(record or {})}
+    extra = {"case_digest": case_digest(case), "time_budget": time_budget, **(record or {})}
     drawn = [time.perf_counter()]
 
     def generation(st: SearchState) -> None:

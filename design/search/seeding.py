@@ -185,7 +185,7 @@ def earlier_front(folder: Path, case: Case) -> list[Candidate]:
     front = read_front(folder, case)
     names = [c.name for c in case.spec.components]
     out = []
-    for i, row in front.iterrows():
+    for i, row in front.sort_index().iterrows():
         design = {n: float(row[n]) for n in names}
         snapped, weight = space.decode(space.encode(design, float(row["W"])))
         for n in names:
